@@ -1,0 +1,50 @@
+"""neuronika: define-by-run computational graphs, reverse-mode automatic differentiation and
+dynamic neural networks, on any Array API backend (NumPy on the CPU, CuPy on CUDA GPUs).
+
+>>> import neuronika as nk
+>>> x = nk.ones((2, 3))
+>>> w = nk.ones((3, 1)).requires_grad()
+>>> y = x.mm(w).sum()
+>>> y.forward().item()
+6.0
+"""
+
+from . import backends
+from .autograd import (
+    Param,
+    Var,
+    VarDiff,
+    cat,
+    eye,
+    from_ndarray,
+    full,
+    geomspace,
+    linspace,
+    logspace,
+    ones,
+    rand,
+    randn,
+    range,
+    stack,
+    zeros,
+)
+from .backends import (
+    Device,
+    DType,
+    default_device,
+    float16,
+    float32,
+    float64,
+    get_default_device,
+    manual_seed,
+    set_default_device,
+)
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "Device", "DType", "Param", "Var", "VarDiff",
+    "backends", "cat", "default_device", "eye", "float16", "float32", "float64", "from_ndarray",
+    "full", "geomspace", "get_default_device", "linspace", "logspace", "manual_seed", "ones",
+    "rand", "randn", "range", "set_default_device", "stack", "zeros",
+]

@@ -1,0 +1,156 @@
+"""Activations: relu, leaky_relu, softplus, sigmoid, tanh, softmax, log_softmax, and dropout.
+
+Every form is numerically stable: sigmoid through tanh, softplus through log-add-exp, softmax and
+log_softmax shifted by the maximum along their axis, so inputs of ±1e3 stay finite.
+"""
+
+from __future__ import annotations
+
+from ._build import normalize_axis
+from .arithmetic import Unary
+from .node import Node, tick
+
+
+class ReLU(Unary):
+    __slots__ = ()
+    name = "relu"
+
+    def _forward(self) -> None:
+        operand = self.inputs[0].value
+        self.value = self.xp.where(operand > 0, operand, 0.0)
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(self.xp.where(self.value > 0, self.grad, 0.0))
+
+
+class LeakyReLU(Unary):
+    __slots__ = ("slope",)
+    name = "leaky_relu"
+
+    def __init__(self, operand: Node, slope: float = 0.01) -> None:
+        super().__init__(operand)
+        self.slope = float(slope)
+
+    def _forward(self) -> None:
+        operand = self.inputs[0].value
+        self.value = self.xp.where(operand > 0, operand, operand * self.slope)
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(self.xp.where(self.inputs[0].value > 0, self.grad, self.grad * self.slope))
+
+
+class Softplus(Unary):
+    """``ln(1 + eˣ)`` computed as ``logaddexp(x, 0)``; its derivative is ``sigmoid(x)``."""
+
+    __slots__ = ()
+    name = "softplus"
+
+    def _forward(self) -> None:
+        operand = self.inputs[0].value
+        self.value = self.xp.logaddexp(operand, self.xp.zeros_like(operand))
+
+    def _backward(self) -> None:
+        operand = self.inputs[0].value
+        self.inputs[0].add_grad(self.grad * (self.xp.tanh(operand * 0.5) * 0.5 + 0.5))
+
+
+class Sigmoid(Unary):
+    """``1 / (1 + e⁻ˣ)`` computed as ``(tanh(x/2) + 1) / 2``, which never overflows."""
+
+    __slots__ = ()
+    name = "sigmoid"
+
+    def _forward(self) -> None:
+        self.value = self.xp.tanh(self.inputs[0].value * 0.5) * 0.5 + 0.5
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(self.grad * self.value * (1.0 - self.value))
+
+
+class Tanh(Unary):
+    __slots__ = ()
+    name = "tanh"
+
+    def _forward(self) -> None:
+        self.value = self.xp.tanh(self.inputs[0].value)
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(self.grad * (1.0 - self.value * self.value))
+
+
+class Softmax(Unary):
+    """``exp(x - max) / sum(exp(x - max))`` along ``axis``; VJP ``y · (g - Σ g·y)``."""
+
+    __slots__ = ("axis",)
+    name = "softmax"
+
+    def __init__(self, operand: Node, axis: int) -> None:
+        super().__init__(operand)
+        self.axis = normalize_axis(self.name, axis, len(operand.shape))
+
+    def _forward(self) -> None:
+        xp, operand = self.xp, self.inputs[0].value
+        exps = xp.exp(operand - xp.max(operand, axis=self.axis, keepdims=True))
+        self.value = exps / xp.sum(exps, axis=self.axis, keepdims=True)
+
+    def _backward(self) -> None:
+        xp, out = self.xp, self.value
+        self.inputs[0].add_grad(out * (self.grad - xp.sum(self.grad * out, axis=self.axis, keepdims=True)))
+
+
+class LogSoftmax(Unary):
+    """``x - max - ln Σ exp(x - max)`` along ``axis``; VJP ``g - exp(y) · Σ g``."""
+
+    __slots__ = ("axis",)
+    name = "log_softmax"
+
+    def __init__(self, operand: Node, axis: int) -> None:
+        super().__init__(operand)
+        self.axis = normalize_axis(self.name, axis, len(operand.shape))
+
+    def _forward(self) -> None:
+        xp, operand = self.xp, self.inputs[0].value
+        shifted = operand - xp.max(operand, axis=self.axis, keepdims=True)
+        self.value = shifted - xp.log(xp.sum(xp.exp(shifted), axis=self.axis, keepdims=True))
+
+    def _backward(self) -> None:
+        xp = self.xp
+        total = xp.sum(self.grad, axis=self.axis, keepdims=True)
+        self.inputs[0].add_grad(self.grad - xp.exp(self.value) * total)
+
+
+class Dropout(Unary):
+    """Zeroes each element with probability ``p`` and scales the rest by ``1/(1-p)`` in training
+    mode; the identity in evaluation mode. The mask is drawn once per forward pass."""
+
+    __slots__ = ("p", "training", "mask")
+    name = "dropout"
+
+    def __init__(self, operand: Node, p: float) -> None:
+        if not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
+        super().__init__(operand)
+        self.p = float(p)
+        self.training = True
+        self.mask = None
+
+    def set_training(self, training: bool) -> None:
+        if self.training != training:
+            self.training = training
+            tick()
+
+    def _forward(self) -> None:
+        operand = self.inputs[0].value
+        if not self.training or self.p == 0.0:
+            self.mask = None
+            self.value = operand
+            return
+        if self.p == 1.0:
+            self.mask = self.xp.zeros_like(operand)
+        else:
+            keep = self.backend.uniform(self.shape, self.dtype) >= self.p
+            self.mask = self.xp.astype(keep, self.backend.dtype(self.dtype)) * (1.0 / (1.0 - self.p))
+        self.value = operand * self.mask
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(self.grad if self.mask is None else self.grad * self.mask)

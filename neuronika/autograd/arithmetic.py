@@ -1,0 +1,181 @@
+"""Arithmetic ops: ``+ - * /`` with NumPy broadcasting, negation, powers, exp, ln, sqrt, abs.
+
+A broadcast operand's gradient is summed back to its shape (``sum_to``, planned at build time).
+"""
+
+from __future__ import annotations
+
+from ._build import broadcast_shapes, check_same_place, reduction_plan, sum_to
+from .node import Node
+
+
+class Binary(Node):
+    """Element-wise op of two operands broadcast against each other."""
+
+    __slots__ = ("lhs_axes", "rhs_axes")
+
+    def __init__(self, lhs: Node, rhs: Node) -> None:
+        check_same_place(self.name, (lhs, rhs))
+        shape = broadcast_shapes(self.name, lhs.shape, rhs.shape)
+        self._setup((lhs, rhs), shape, lhs.dtype, lhs.backend)
+        self.lhs_axes = reduction_plan(lhs.shape, shape)
+        self.rhs_axes = reduction_plan(rhs.shape, shape)
+
+
+class Add(Binary):
+    __slots__ = ()
+    name = "add"
+
+    def _forward(self) -> None:
+        lhs, rhs = self.inputs
+        self.value = lhs.value + rhs.value
+
+    def _backward(self) -> None:
+        lhs, rhs = self.inputs
+        if lhs.requires_grad:
+            lhs.add_grad(sum_to(self.xp, self.grad, self.lhs_axes, lhs.shape))
+        if rhs.requires_grad:
+            rhs.add_grad(sum_to(self.xp, self.grad, self.rhs_axes, rhs.shape))
+
+
+class Sub(Binary):
+    __slots__ = ()
+    name = "sub"
+
+    def _forward(self) -> None:
+        lhs, rhs = self.inputs
+        self.value = lhs.value - rhs.value
+
+    def _backward(self) -> None:
+        lhs, rhs = self.inputs
+        if lhs.requires_grad:
+            lhs.add_grad(sum_to(self.xp, self.grad, self.lhs_axes, lhs.shape))
+        if rhs.requires_grad:
+            rhs.add_grad(sum_to(self.xp, -self.grad, self.rhs_axes, rhs.shape))
+
+
+class Mul(Binary):
+    __slots__ = ()
+    name = "mul"
+
+    def _forward(self) -> None:
+        lhs, rhs = self.inputs
+        self.value = lhs.value * rhs.value
+
+    def _backward(self) -> None:
+        lhs, rhs = self.inputs
+        if lhs.requires_grad:
+            lhs.add_grad(sum_to(self.xp, self.grad * rhs.value, self.lhs_axes, lhs.shape))
+        if rhs.requires_grad:
+            rhs.add_grad(sum_to(self.xp, self.grad * lhs.value, self.rhs_axes, rhs.shape))
+
+
+class Div(Binary):
+    __slots__ = ()
+    name = "div"
+
+    def _forward(self) -> None:
+        lhs, rhs = self.inputs
+        self.value = lhs.value / rhs.value
+
+    def _backward(self) -> None:
+        lhs, rhs = self.inputs
+        grad_lhs = self.grad / rhs.value
+        if lhs.requires_grad:
+            lhs.add_grad(sum_to(self.xp, grad_lhs, self.lhs_axes, lhs.shape))
+        if rhs.requires_grad:
+            # d(a/b)/db = -a/b² = -(a/b)/b
+            rhs.add_grad(sum_to(self.xp, -grad_lhs * self.value, self.rhs_axes, rhs.shape))
+
+
+class Unary(Node):
+    """Element-wise op of one operand; the output has the operand's shape."""
+
+    __slots__ = ()
+
+    def __init__(self, operand: Node) -> None:
+        self._setup((operand,), operand.shape, operand.dtype, operand.backend)
+
+
+class Neg(Unary):
+    __slots__ = ()
+    name = "neg"
+
+    def _forward(self) -> None:
+        self.value = -self.inputs[0].value
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(-self.grad)
+
+
+class Pow(Unary):
+    """``x ** exponent`` for a constant real exponent; d/dx = exponent · x^(exponent-1)."""
+
+    __slots__ = ("exponent",)
+    name = "pow"
+
+    def __init__(self, operand: Node, exponent: float) -> None:
+        if isinstance(exponent, bool) or not isinstance(exponent, (int, float)):
+            raise TypeError(f"pow: the exponent must be a Python int or float, got {type(exponent).__name__}")
+        super().__init__(operand)
+        self.exponent = exponent
+
+    def _forward(self) -> None:
+        self.value = self.inputs[0].value ** self.exponent
+
+    def _backward(self) -> None:
+        operand = self.inputs[0]
+        exponent = self.exponent
+        if exponent == 2:
+            local = operand.value * 2.0
+        elif exponent == 1:
+            local = None
+        else:
+            local = (operand.value ** (exponent - 1)) * float(exponent)
+        operand.add_grad(self.grad if local is None else self.grad * local)
+
+
+class Sqrt(Unary):
+    __slots__ = ()
+    name = "sqrt"
+
+    def _forward(self) -> None:
+        self.value = self.xp.sqrt(self.inputs[0].value)
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(self.grad * 0.5 / self.value)
+
+
+class Exp(Unary):
+    __slots__ = ()
+    name = "exp"
+
+    def _forward(self) -> None:
+        self.value = self.xp.exp(self.inputs[0].value)
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(self.grad * self.value)
+
+
+class Ln(Unary):
+    __slots__ = ()
+    name = "ln"
+
+    def _forward(self) -> None:
+        self.value = self.xp.log(self.inputs[0].value)
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(self.grad / self.inputs[0].value)
+
+
+class Abs(Unary):
+    """``|x|``; the gradient at 0 is 0 (sign(0) = 0), as PyTorch."""
+
+    __slots__ = ()
+    name = "abs"
+
+    def _forward(self) -> None:
+        self.value = self.xp.abs(self.inputs[0].value)
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(self.grad * self.xp.sign(self.inputs[0].value))

@@ -1,0 +1,177 @@
+"""Linear algebra: ``t``, ``mm``, ``mm_t``, ``mv``, ``vm``, ``vv`` and the ``@`` operator.
+
+Each product is one GEMM/GEMV in the forward pass and one per input in the backward pass.
+"""
+
+from __future__ import annotations
+
+from ._build import check_same_place
+from .node import Node
+
+
+def _require(op: str, node: Node, ndim: int, role: str) -> None:
+    if len(node.shape) != ndim:
+        kind = {1: "vector", 2: "matrix"}[ndim]
+        raise ValueError(f"{op}: {role} must be a {kind} ({ndim}-d), got shape {node.shape}")
+
+
+class Transpose(Node):
+    """``xᵀ`` of a matrix."""
+
+    __slots__ = ()
+    name = "t"
+
+    def __init__(self, operand: Node) -> None:
+        _require(self.name, operand, 2, "the operand")
+        self._setup((operand,), operand.shape[::-1], operand.dtype, operand.backend)
+
+    def _forward(self) -> None:
+        self.value = self.inputs[0].value.T
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(self.grad.T)
+
+
+class _Product(Node):
+    __slots__ = ()
+
+    def _check(self, lhs: Node, rhs: Node, lhs_ndim: int, rhs_ndim: int, lhs_inner: int, rhs_inner: int) -> None:
+        check_same_place(self.name, (lhs, rhs))
+        _require(self.name, lhs, lhs_ndim, "the left operand")
+        _require(self.name, rhs, rhs_ndim, "the right operand")
+        if lhs.shape[lhs_inner] != rhs.shape[rhs_inner]:
+            hint = ""
+            if self.name == "mm" and lhs.shape[1] == rhs.shape[1]:
+                hint = "; did you mean mm_t (multiply by the transpose of the right operand)?"
+            elif self.name == "mm_t" and lhs.shape[1] == rhs.shape[0]:
+                hint = "; did you mean mm?"
+            raise ValueError(
+                f"{self.name}: cannot multiply {lhs.shape} by {rhs.shape}{' transposed' if self.name == 'mm_t' else ''}: "
+                f"inner sizes {lhs.shape[lhs_inner]} and {rhs.shape[rhs_inner]} differ{hint}"
+            )
+
+
+class MatMul(_Product):
+    """``(n, k) · (k, m) → (n, m)``; VJPs ``g·Bᵀ`` and ``Aᵀ·g``."""
+
+    __slots__ = ()
+    name = "mm"
+
+    def __init__(self, lhs: Node, rhs: Node) -> None:
+        self._check(lhs, rhs, 2, 2, 1, 0)
+        self._setup((lhs, rhs), (lhs.shape[0], rhs.shape[1]), lhs.dtype, lhs.backend)
+
+    def _forward(self) -> None:
+        lhs, rhs = self.inputs
+        self.value = self.xp.matmul(lhs.value, rhs.value)
+
+    def _backward(self) -> None:
+        lhs, rhs = self.inputs
+        xp = self.xp
+        if lhs.requires_grad:
+            lhs.add_grad(xp.matmul(self.grad, rhs.value.T))
+        if rhs.requires_grad:
+            rhs.add_grad(xp.matmul(lhs.value.T, self.grad))
+
+
+class MatMulT(_Product):
+    """``(n, k) · (m, k)ᵀ → (n, m)`` (as ``Linear``: ``x·Wᵀ``); VJPs ``g·B`` and ``gᵀ·A``."""
+
+    __slots__ = ()
+    name = "mm_t"
+
+    def __init__(self, lhs: Node, rhs: Node) -> None:
+        self._check(lhs, rhs, 2, 2, 1, 1)
+        self._setup((lhs, rhs), (lhs.shape[0], rhs.shape[0]), lhs.dtype, lhs.backend)
+
+    def _forward(self) -> None:
+        lhs, rhs = self.inputs
+        self.value = self.xp.matmul(lhs.value, rhs.value.T)
+
+    def _backward(self) -> None:
+        lhs, rhs = self.inputs
+        xp = self.xp
+        if lhs.requires_grad:
+            lhs.add_grad(xp.matmul(self.grad, rhs.value))
+        if rhs.requires_grad:
+            rhs.add_grad(xp.matmul(self.grad.T, lhs.value))
+
+
+class MatVec(_Product):
+    """``(n, k) · (k,) → (n,)``; VJPs ``g ⊗ v`` and ``Aᵀ·g``."""
+
+    __slots__ = ()
+    name = "mv"
+
+    def __init__(self, lhs: Node, rhs: Node) -> None:
+        self._check(lhs, rhs, 2, 1, 1, 0)
+        self._setup((lhs, rhs), (lhs.shape[0],), lhs.dtype, lhs.backend)
+
+    def _forward(self) -> None:
+        lhs, rhs = self.inputs
+        self.value = self.xp.matmul(lhs.value, rhs.value)
+
+    def _backward(self) -> None:
+        lhs, rhs = self.inputs
+        xp = self.xp
+        if lhs.requires_grad:
+            lhs.add_grad(xp.reshape(self.grad, (-1, 1)) * xp.reshape(rhs.value, (1, -1)))
+        if rhs.requires_grad:
+            rhs.add_grad(xp.matmul(lhs.value.T, self.grad))
+
+
+class VecMat(_Product):
+    """``(k,) · (k, m) → (m,)``; VJPs ``B·g`` and ``v ⊗ g``."""
+
+    __slots__ = ()
+    name = "vm"
+
+    def __init__(self, lhs: Node, rhs: Node) -> None:
+        self._check(lhs, rhs, 1, 2, 0, 0)
+        self._setup((lhs, rhs), (rhs.shape[1],), lhs.dtype, lhs.backend)
+
+    def _forward(self) -> None:
+        lhs, rhs = self.inputs
+        self.value = self.xp.matmul(lhs.value, rhs.value)
+
+    def _backward(self) -> None:
+        lhs, rhs = self.inputs
+        xp = self.xp
+        if lhs.requires_grad:
+            lhs.add_grad(xp.matmul(rhs.value, self.grad))
+        if rhs.requires_grad:
+            rhs.add_grad(xp.reshape(lhs.value, (-1, 1)) * xp.reshape(self.grad, (1, -1)))
+
+
+class VecVec(_Product):
+    """``(k,) · (k,) → ()`` (dot product); VJPs ``g·b`` and ``g·a``."""
+
+    __slots__ = ()
+    name = "vv"
+
+    def __init__(self, lhs: Node, rhs: Node) -> None:
+        self._check(lhs, rhs, 1, 1, 0, 0)
+        self._setup((lhs, rhs), (), lhs.dtype, lhs.backend)
+
+    def _forward(self) -> None:
+        lhs, rhs = self.inputs
+        self.value = self.xp.matmul(lhs.value, rhs.value)
+
+    def _backward(self) -> None:
+        lhs, rhs = self.inputs
+        if lhs.requires_grad:
+            lhs.add_grad(self.grad * rhs.value)
+        if rhs.requires_grad:
+            rhs.add_grad(self.grad * lhs.value)
+
+
+def matmul(lhs: Node, rhs: Node) -> Node:
+    """The ``@`` operator: picks ``mm``, ``mv``, ``vm`` or ``vv`` from the operands' dimensions."""
+    kinds = {(2, 2): MatMul, (2, 1): MatVec, (1, 2): VecMat, (1, 1): VecVec}
+    op = kinds.get((len(lhs.shape), len(rhs.shape)))
+    if op is None:
+        raise ValueError(
+            f"@: operands of shapes {lhs.shape} and {rhs.shape} are not supported; "
+            f"@ multiplies vectors (1-d) and matrices (2-d): reshape first"
+        )
+    return op(lhs, rhs)

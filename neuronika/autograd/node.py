@@ -1,0 +1,202 @@
+"""Graph nodes and the forward / backward engines.
+
+Every value in a graph is a :class:`Node`. A leaf holds data; an op node holds its inputs and
+knows three things, declared side by side in its class: the shape rule (``__init__``, run once
+when the op is built, where every check happens), ``_forward`` (one kernel call that sets
+``self.value``) and ``_backward`` (one vector-Jacobian product per input, pushed with
+``input.add_grad``).
+
+The engines are plain loops over a topological order that is computed once per root and cached
+on it (a graph never changes after it is built: new ops make new nodes).
+
+Staleness uses a global clock. Anything that changes a leaf (``assign``, an optimizer step,
+``train``/``eval``) and every ``backward`` ticks it; a node whose stamp differs from the clock is
+recomputed by the next ``forward``, so a second ``forward`` without changes is free and a
+``forward`` after ``backward`` recomputes, as in the Rust crate.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from ..backends import Backend, DType
+
+_CLOCK = [1]
+
+
+def tick() -> None:
+    """Mark every computed value stale (a leaf changed, or gradients were consumed)."""
+    _CLOCK[0] += 1
+
+
+class Node:
+    """A vertex of the computational graph (a leaf or the output of one op)."""
+
+    __slots__ = (
+        "inputs",
+        "value",
+        "grad",
+        "shape",
+        "dtype",
+        "backend",
+        "xp",
+        "differentiable",
+        "requires_grad",
+        "stamp",
+        "_order",
+        "__weakref__",
+    )
+    #: the op's public name, used in error messages and reprs
+    name = "leaf"
+    is_leaf = False
+
+    inputs: tuple["Node", ...]
+    shape: tuple[int, ...]
+    dtype: DType
+    backend: Backend
+
+    def _setup(self, inputs: Sequence["Node"], shape: tuple[int, ...], dtype: DType, backend: Backend) -> None:
+        self.inputs = tuple(inputs)
+        self.value = None
+        self.grad = None
+        self.shape = shape
+        self.dtype = dtype
+        self.backend = backend
+        self.xp = backend.xp
+        self.differentiable = any(node.differentiable for node in inputs)
+        self.requires_grad = self.differentiable
+        self.stamp = 0
+        self._order: tuple[list["Node"], list["Node"]] | None = None
+
+    # engine hooks, overridden by every op -----------------------------------------------------
+    def _forward(self) -> None:
+        """Compute ``self.value`` from the inputs' values (one kernel call)."""
+
+    def _backward(self) -> None:
+        """Push the vector-Jacobian product of ``self.grad`` into every input that requires grad."""
+
+    def add_grad(self, grad: Any) -> None:
+        """Accumulate a gradient contribution: the first overwrites, later ones add."""
+        if self.grad is None:
+            self.grad = grad
+        else:
+            self.grad = self.grad + grad
+
+    # graph traversal --------------------------------------------------------------------------
+    def order(self) -> tuple[list["Node"], list["Node"]]:
+        """``(compute, backprop)``: the op nodes of this sub-graph in topological order, and
+        those of them that are differentiable. Computed once and cached."""
+        if self._order is None:
+            ordered = topological_order(self)
+            compute = [node for node in ordered if not node.is_leaf]
+            self._order = (compute, [node for node in compute if node.differentiable])
+        return self._order
+
+    def ancestors(self) -> list["Node"]:
+        """Every node of this sub-graph, leaves included, in topological order."""
+        return topological_order(self)
+
+
+class Leaf(Node):
+    """A node that holds data: a constant, an input batch or a parameter."""
+
+    __slots__ = ("owns_grad",)
+    is_leaf = True
+
+    def __init__(self, value: Any, backend: Backend, dtype: DType, differentiable: bool = False) -> None:
+        self._setup((), tuple(int(d) for d in value.shape), dtype, backend)
+        self.value = value
+        self.differentiable = self.requires_grad = differentiable
+        self.owns_grad = False
+
+    def add_grad(self, grad: Any) -> None:
+        # Leaves accumulate across backward calls. The first contribution is kept by reference
+        # (it may alias another node's gradient, which is never written in place); after that
+        # the leaf owns a buffer and adds in place.
+        if self.grad is None:
+            self.grad, self.owns_grad = grad, False
+        elif self.owns_grad:
+            self.grad += grad
+        else:
+            self.grad, self.owns_grad = self.grad + grad, True
+
+    def set_value(self, value: Any) -> None:
+        """Replace the data (already converted to this leaf's backend, dtype and shape)."""
+        self.value = value
+        tick()
+
+
+def topological_order(root: Node) -> list[Node]:
+    """Nodes reachable from ``root``, every node after all of its inputs (iterative DFS)."""
+    ordered: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            ordered.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for parent in reversed(node.inputs):
+            if id(parent) not in seen:
+                stack.append((parent, False))
+    return ordered
+
+
+def run_forward(root: Node) -> None:
+    """Compute every op node of ``root``'s sub-graph whose value is missing or stale."""
+    clock = _CLOCK[0]
+    if root.stamp == clock:
+        return
+    compute, _ = root.order()
+    with root.backend.scope():
+        for node in compute:
+            if node.stamp != clock:
+                node._forward()
+                node.stamp = clock
+    root.stamp = clock
+
+
+def run_backward(root: Node, seed: float | Any) -> None:
+    """Seed ``root``'s gradient and back-propagate into the differentiable leaves."""
+    if root.stamp != _CLOCK[0]:
+        run_forward(root)
+    _, backprop = root.order()
+    xp = root.xp
+    for node in backprop:
+        node.grad = None
+    if isinstance(seed, (int, float)):
+        seed_grad = xp.full(root.shape, float(seed), dtype=root.backend.dtype(root.dtype), device=root.backend.native_device)
+    else:
+        seed_grad = xp.broadcast_to(root.backend.asarray(seed, root.dtype), root.shape)
+    if root.is_leaf:
+        root.add_grad(seed_grad)
+        tick()
+        return
+    root.grad = seed_grad
+    with root.backend.scope():
+        for node in reversed(backprop):
+            if node.grad is not None and node.requires_grad:
+                node._backward()
+    tick()
+
+
+def set_requires_grad(root: Node, enabled: bool) -> None:
+    """``no_grad`` / ``with_grad``: switch gradient computation of a sub-graph off or on."""
+    for node in root.ancestors():
+        node.requires_grad = enabled and node.differentiable
+        if not node.requires_grad:
+            node.grad = None if not node.is_leaf else node.grad
+
+
+def leaves_of(root: Node, differentiable_only: bool = True) -> list[Node]:
+    """The leaves of ``root``'s sub-graph, each once, in topological (stable) order."""
+    return [n for n in root.ancestors() if n.is_leaf and (n.differentiable or not differentiable_only)]
+
+
+def nodes_of_type(root: Node, kinds: Iterable[type]) -> list[Node]:
+    kinds = tuple(kinds)
+    return [n for n in root.ancestors() if isinstance(n, kinds)]

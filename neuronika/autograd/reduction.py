@@ -1,0 +1,56 @@
+"""Reductions: ``sum`` and ``mean`` over the whole variable or over ``axis`` (with ``keepdims``)."""
+
+from __future__ import annotations
+
+import math
+
+from ._build import normalize_axis
+from .node import Node
+
+
+class Sum(Node):
+    """``Σ x`` over ``axis`` (all axes when None); the VJP broadcasts ``g`` back to ``x``'s shape."""
+
+    __slots__ = ("axis", "keepdims", "kept_shape", "scale")
+    name = "sum"
+
+    def __init__(self, operand: Node, axis: "int | tuple[int, ...] | None" = None, keepdims: bool = False) -> None:
+        ndim = len(operand.shape)
+        if axis is None:
+            axes = tuple(range(ndim))
+        else:
+            raw = (axis,) if isinstance(axis, int) else tuple(axis)
+            axes = tuple(sorted({normalize_axis(self.name, a, ndim) for a in raw}))
+            if len(axes) != len(raw):
+                raise ValueError(f"{self.name}: axis {axis} repeats an axis")
+        kept_shape = tuple(1 if i in axes else d for i, d in enumerate(operand.shape))
+        shape = kept_shape if keepdims else tuple(d for i, d in enumerate(operand.shape) if i not in axes)
+        self._setup((operand,), shape, operand.dtype, operand.backend)
+        self.axis = axes if axis is not None else None
+        self.keepdims = keepdims
+        self.kept_shape = kept_shape
+        self.scale = 1.0
+
+    def _forward(self) -> None:
+        total = self.xp.sum(self.inputs[0].value, axis=self.axis, keepdims=self.keepdims)
+        self.value = total if self.scale == 1.0 else total * self.scale
+
+    def _backward(self) -> None:
+        xp, operand = self.xp, self.inputs[0]
+        grad = self.grad if self.scale == 1.0 else self.grad * self.scale
+        operand.add_grad(xp.broadcast_to(xp.reshape(grad, self.kept_shape), operand.shape))
+
+
+class Mean(Sum):
+    """``Σ x / n`` over ``axis`` (all axes when None), n the number of elements reduced."""
+
+    __slots__ = ()
+    name = "mean"
+
+    def __init__(self, operand: Node, axis: "int | tuple[int, ...] | None" = None, keepdims: bool = False) -> None:
+        super().__init__(operand, axis, keepdims)
+        axes = self.axis if self.axis is not None else range(len(operand.shape))
+        count = math.prod(operand.shape[a] for a in axes)
+        if count == 0:
+            raise ValueError(f"mean: cannot average over an empty axis of a variable of shape {operand.shape}")
+        self.scale = 1.0 / count

@@ -1,0 +1,201 @@
+"""Shape ops: ``unsqueeze``, ``reshape``/``flatten``, ``cat``, ``stack``, ``chunks``, and the
+conversions ``to(device)`` and ``astype(dtype)`` (which move gradients back where they came from)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Sequence
+
+from ..backends import Backend, DType
+from ._build import check_same_place, normalize_axis
+from .node import Node
+
+
+class Unsqueeze(Node):
+    """Inserts an axis of size 1 at ``axis``."""
+
+    __slots__ = ()
+    name = "unsqueeze"
+
+    def __init__(self, operand: Node, axis: int) -> None:
+        axis = normalize_axis(self.name, axis, len(operand.shape), extra=1)
+        shape = operand.shape[:axis] + (1,) + operand.shape[axis:]
+        self._setup((operand,), shape, operand.dtype, operand.backend)
+
+    def _forward(self) -> None:
+        self.value = self.xp.reshape(self.inputs[0].value, self.shape)
+
+    def _backward(self) -> None:
+        self.inputs[0].add_grad(self.xp.reshape(self.grad, self.inputs[0].shape))
+
+
+class Reshape(Unsqueeze):
+    """The same elements in row-major order under a new shape (one ``-1`` is inferred)."""
+
+    __slots__ = ()
+    name = "reshape"
+
+    def __init__(self, operand: Node, shape: Sequence[int]) -> None:
+        size = math.prod(operand.shape)
+        dims = [int(d) for d in shape]
+        if dims.count(-1) > 1 or any(d < -1 for d in dims):
+            raise ValueError(f"reshape: invalid target shape {tuple(dims)} (at most one -1, no other negative sizes)")
+        if -1 in dims:
+            known = math.prod(d for d in dims if d != -1)
+            if known == 0 or size % known:
+                raise ValueError(f"reshape: cannot reshape {operand.shape} ({size} elements) into {tuple(dims)}")
+            dims[dims.index(-1)] = size // known
+        if math.prod(dims) != size:
+            raise ValueError(
+                f"reshape: cannot reshape {operand.shape} ({size} elements) into {tuple(dims)} "
+                f"({math.prod(dims)} elements)"
+            )
+        self._setup((operand,), tuple(dims), operand.dtype, operand.backend)
+
+
+class Concatenate(Node):
+    """Joins variables along an existing ``axis``; the VJP slices the gradient back apart."""
+
+    __slots__ = ("axis", "slices")
+    name = "cat"
+
+    def __init__(self, operands: Sequence[Node], axis: int) -> None:
+        operands = list(operands)
+        if not operands:
+            raise ValueError(f"{self.name}: needs at least one variable")
+        check_same_place(self.name, operands)
+        first = operands[0]
+        axis = normalize_axis(self.name, axis, len(first.shape))
+        for other in operands[1:]:
+            if len(other.shape) != len(first.shape) or any(
+                a != b for i, (a, b) in enumerate(zip(first.shape, other.shape)) if i != axis
+            ):
+                raise ValueError(
+                    f"cat: shapes {first.shape} and {other.shape} differ outside axis {axis}; "
+                    f"all sizes but the concatenation axis must match"
+                )
+        total = sum(op.shape[axis] for op in operands)
+        shape = first.shape[:axis] + (total,) + first.shape[axis + 1 :]
+        self._setup(operands, shape, first.dtype, first.backend)
+        self.axis = axis
+        self.slices = []
+        start = 0
+        for op in operands:
+            index = [slice(None)] * len(shape)
+            index[axis] = slice(start, start + op.shape[axis])
+            self.slices.append(tuple(index))
+            start += op.shape[axis]
+
+    def _forward(self) -> None:
+        self.value = self.xp.concat([op.value for op in self.inputs], axis=self.axis)
+
+    def _backward(self) -> None:
+        for op, index in zip(self.inputs, self.slices):
+            if op.requires_grad:
+                op.add_grad(self.grad[index])
+
+
+class Stack(Node):
+    """Joins equally shaped variables along a new ``axis``."""
+
+    __slots__ = ("axis", "slices")
+    name = "stack"
+
+    def __init__(self, operands: Sequence[Node], axis: int) -> None:
+        operands = list(operands)
+        if not operands:
+            raise ValueError("stack: needs at least one variable")
+        check_same_place(self.name, operands)
+        first = operands[0]
+        for other in operands[1:]:
+            if other.shape != first.shape:
+                raise ValueError(f"stack: shapes {first.shape} and {other.shape} differ; stacked variables must have equal shapes")
+        axis = normalize_axis(self.name, axis, len(first.shape), extra=1)
+        shape = first.shape[:axis] + (len(operands),) + first.shape[axis:]
+        self._setup(operands, shape, first.dtype, first.backend)
+        self.axis = axis
+        self.slices = [(slice(None),) * axis + (i,) for i in range(len(operands))]
+
+    def _forward(self) -> None:
+        self.value = self.xp.stack([op.value for op in self.inputs], axis=self.axis)
+
+    def _backward(self) -> None:
+        for op, index in zip(self.inputs, self.slices):
+            if op.requires_grad:
+                op.add_grad(self.grad[index])
+
+
+class Chunk(Node):
+    """One exact chunk of a variable (a rectangular slice); see :func:`chunks`."""
+
+    __slots__ = ("index",)
+    name = "chunk"
+
+    def __init__(self, operand: Node, index: tuple[slice, ...]) -> None:
+        shape = tuple(s.stop - s.start for s in index)
+        self._setup((operand,), shape, operand.dtype, operand.backend)
+        self.index = index
+
+    def _forward(self) -> None:
+        self.value = self.inputs[0].value[self.index]
+
+    def _backward(self) -> None:
+        operand = self.inputs[0]
+        xp = self.xp
+        grad = xp.zeros(operand.shape, dtype=self.grad.dtype, device=self.backend.native_device)
+        grad[self.index] = self.grad
+        operand.add_grad(grad)
+
+
+def chunks(operand: Node, chunk_shape: Sequence[int]) -> list[Node]:
+    """Splits a variable into chunks of exactly ``chunk_shape``, in row-major order; a remainder
+    that does not fill a whole chunk is skipped (as the Rust crate's ``exact_chunks``)."""
+    chunk_shape = tuple(int(d) for d in chunk_shape)
+    if len(chunk_shape) != len(operand.shape) or any(d <= 0 for d in chunk_shape):
+        raise ValueError(
+            f"chunks: chunk shape {chunk_shape} must have one positive size per axis of the "
+            f"variable's shape {operand.shape}"
+        )
+    counts = [size // step for size, step in zip(operand.shape, chunk_shape)]
+    result = []
+    for position in itertools.product(*(range(c) for c in counts)):
+        index = tuple(slice(p * step, (p + 1) * step) for p, step in zip(position, chunk_shape))
+        result.append(Chunk(operand, index))
+    return result
+
+
+class Transfer(Node):
+    """Copies a variable to another device; the gradient is copied back."""
+
+    __slots__ = ()
+    name = "to"
+
+    def __init__(self, operand: Node, backend: Backend) -> None:
+        self._setup((operand,), operand.shape, operand.dtype, backend)
+
+    def _forward(self) -> None:
+        self.value = self.backend.asarray(self.inputs[0].value, self.dtype)
+
+    def _backward(self) -> None:
+        operand = self.inputs[0]
+        operand.add_grad(operand.backend.asarray(self.grad, operand.dtype))
+
+
+class Cast(Node):
+    """Converts a variable to another floating dtype; the gradient is converted back."""
+
+    __slots__ = ()
+    name = "astype"
+
+    def __init__(self, operand: Node, dtype: DType) -> None:
+        self._setup((operand,), operand.shape, dtype, operand.backend)
+
+    def _forward(self) -> None:
+        self.value = self.xp.astype(self.inputs[0].value, self.backend.dtype(self.dtype))
+
+    def _backward(self) -> None:
+        operand = self.inputs[0]
+        operand.add_grad(self.xp.astype(self.grad, operand.backend.dtype(operand.dtype)))
+
+

@@ -1,0 +1,464 @@
+"""The user-facing variables: :class:`Var`, :class:`VarDiff` and :class:`Param`.
+
+A variable is a thin handle on a graph :class:`~neuronika.autograd.node.Node`; copying a handle
+shares the node. Writing an expression builds nodes (checking shapes, dtypes and devices right
+there); nothing is computed until :meth:`Var.forward`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..backends import Device, DType, get as get_backend, to_dtype
+from . import activation, arithmetic, linalg, reduction, shape as shape_ops
+from .node import Leaf, Node, leaves_of, nodes_of_type, run_backward, run_forward, set_requires_grad, tick
+
+Axis = "int | tuple[int, ...] | None"
+
+
+def wrap(node: Node) -> "Var":
+    """The right handle for a node: :class:`VarDiff` when it is differentiable."""
+    return VarDiff(node) if node.differentiable else Var(node)
+
+
+class Var:
+    """A non-differentiable variable: a leaf holding data, or an op over other variables.
+
+    An op between a ``Var`` and a :class:`VarDiff` gives a ``VarDiff``.
+    """
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    # --- value and metadata ----------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._node.shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self._node.shape)
+
+    @property
+    def dtype(self) -> DType:
+        return self._node.dtype
+
+    @property
+    def device(self) -> Device:
+        return self._node.backend.device
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node.is_leaf
+
+    @property
+    def data(self) -> Any:
+        """The value, a backend array (available after :meth:`forward` for an op's output)."""
+        value = self._node.value
+        if value is None:
+            raise RuntimeError(
+                f"{self._node.name}: the value of this {self.shape} variable has not been computed "
+                f"yet; call .forward() on it (or on a variable that depends on it) first"
+            )
+        return value
+
+    def numpy(self) -> Any:
+        """A NumPy copy of the value, on the host."""
+        return self._node.backend.to_host(self.data)
+
+    def item(self) -> float:
+        """The value of a one-element variable as a Python float."""
+        size = 1
+        for dim in self.shape:
+            size *= dim
+        if size != 1:
+            raise ValueError(f"item: only one-element variables convert to a Python number, this one has shape {self.shape}")
+        return float(self.numpy().reshape(()))
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d variable")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        kind = type(self).__name__
+        node = self._node
+        head = f"{kind}(shape={node.shape}, dtype={node.dtype}, device={node.backend.device}"
+        head += ", leaf" if node.is_leaf else f", op={node.name}"
+        if node.value is None:
+            return head + ", not computed)"
+        body = repr(node.backend.to_host(node.value)) if _size(node.shape) <= 64 else "..."
+        return f"{head})\n{body}"
+
+    # --- the graph ---------------------------------------------------------------------------
+    def forward(self) -> "Var":
+        """Compute every node of this variable's sub-graph whose value is missing or stale."""
+        run_forward(self._node)
+        return self
+
+    def assign(self, array: Any) -> None:
+        """Write a new value into a leaf (e.g. the next batch into a graph built once).
+
+        The array is converted to the leaf's dtype and device; its shape must equal the leaf's,
+        since the shapes of the graph were inferred when it was built.
+        """
+        node = self._node
+        if not node.is_leaf:
+            raise TypeError(f"assign: only leaves can be assigned; this variable is the output of {node.name}")
+        value = array.data if isinstance(array, Var) else array
+        value = node.backend.asarray(value, node.dtype)
+        if tuple(value.shape) != node.shape:
+            raise ValueError(
+                f"assign: new value has shape {tuple(value.shape)} but the leaf has shape {node.shape}; "
+                f"a graph keeps the shapes it was built with: rebuild it for the new shape, or drop "
+                f"the last partial batch (batch(n).drop_last())"
+            )
+        node.set_value(value)
+
+    def requires_grad(self) -> "VarDiff":
+        """A differentiable leaf with this leaf's data (only leaves can be promoted)."""
+        node = self._node
+        if not node.is_leaf:
+            raise TypeError(
+                f"requires_grad: only a leaf can become differentiable; this variable is the "
+                f"output of {node.name}. Make the leaves it is computed from differentiable instead"
+            )
+        node.differentiable = node.requires_grad = True
+        node._order = None
+        return VarDiff(node)
+
+    def train(self) -> None:
+        """Switch the dropout nodes of this sub-graph to training mode."""
+        for node in nodes_of_type(self._node, (activation.Dropout,)):
+            node.set_training(True)
+
+    def eval(self) -> None:
+        """Switch the dropout nodes of this sub-graph to evaluation mode (identity)."""
+        for node in nodes_of_type(self._node, (activation.Dropout,)):
+            node.set_training(False)
+
+    def to(self, device: "str | Device | None" = None, dtype: "DType | str | None" = None) -> "Var":
+        """This variable on another device and/or with another dtype.
+
+        A non-differentiable leaf is copied into a new leaf; otherwise a differentiable
+        conversion op is added to the graph (gradients flow back to the original).
+        """
+        result: Var = self
+        if dtype is not None and to_dtype(dtype) != self.dtype:
+            result = result._convert(shape_ops.Cast, to_dtype(dtype))
+        if device is not None:
+            backend = get_backend(device)
+            if backend is not self._node.backend:
+                result = result._convert(shape_ops.Transfer, backend)
+        return result
+
+    def astype(self, dtype: "DType | str") -> "Var":
+        """This variable converted to another floating dtype."""
+        return self.to(dtype=dtype)
+
+    def _convert(self, op: type, target: Any) -> "Var":
+        node = self._node
+        if node.is_leaf and not node.differentiable:
+            converted = op(node, target)
+            converted._forward()
+            return Var(Leaf(converted.value, converted.backend, converted.dtype))
+        return wrap(op(node, target))
+
+    # --- arithmetic --------------------------------------------------------------------------
+    def _operand(self, other: Any, op: str) -> Node:
+        if isinstance(other, Var):
+            return other._node
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            node = self._node
+            return Leaf(node.backend.asarray(float(other), node.dtype), node.backend, node.dtype)
+        raise TypeError(
+            f"{op}: cannot combine a variable with {type(other).__name__}; wrap arrays with "
+            f"nk.from_ndarray(array, device={str(self.device)!r})"
+        )
+
+    def __add__(self, other: Any) -> "Var":
+        return wrap(arithmetic.Add(self._node, self._operand(other, "add")))
+
+    def __radd__(self, other: Any) -> "Var":
+        return wrap(arithmetic.Add(self._operand(other, "add"), self._node))
+
+    def __sub__(self, other: Any) -> "Var":
+        return wrap(arithmetic.Sub(self._node, self._operand(other, "sub")))
+
+    def __rsub__(self, other: Any) -> "Var":
+        return wrap(arithmetic.Sub(self._operand(other, "sub"), self._node))
+
+    def __mul__(self, other: Any) -> "Var":
+        return wrap(arithmetic.Mul(self._node, self._operand(other, "mul")))
+
+    def __rmul__(self, other: Any) -> "Var":
+        return wrap(arithmetic.Mul(self._operand(other, "mul"), self._node))
+
+    def __truediv__(self, other: Any) -> "Var":
+        return wrap(arithmetic.Div(self._node, self._operand(other, "div")))
+
+    def __rtruediv__(self, other: Any) -> "Var":
+        return wrap(arithmetic.Div(self._operand(other, "div"), self._node))
+
+    def __neg__(self) -> "Var":
+        return wrap(arithmetic.Neg(self._node))
+
+    def __pow__(self, exponent: float) -> "Var":
+        return self.pow(exponent)
+
+    def __matmul__(self, other: "Var") -> "Var":
+        return wrap(linalg.matmul(self._node, self._operand(other, "@")))
+
+    def __rmatmul__(self, other: "Var") -> "Var":
+        return wrap(linalg.matmul(self._operand(other, "@"), self._node))
+
+    def pow(self, exponent: float) -> "Var":
+        """``x ** exponent`` element-wise, for a constant exponent."""
+        return wrap(arithmetic.Pow(self._node, exponent))
+
+    def sqrt(self) -> "Var":
+        return wrap(arithmetic.Sqrt(self._node))
+
+    def exp(self) -> "Var":
+        return wrap(arithmetic.Exp(self._node))
+
+    def ln(self) -> "Var":
+        """Natural logarithm."""
+        return wrap(arithmetic.Ln(self._node))
+
+    def abs(self) -> "Var":
+        return wrap(arithmetic.Abs(self._node))
+
+    # --- reductions --------------------------------------------------------------------------
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> "Var":  # type: ignore[valid-type]
+        """Sum over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable)."""
+        return wrap(reduction.Sum(self._node, axis, keepdims))
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> "Var":  # type: ignore[valid-type]
+        """Mean over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable)."""
+        return wrap(reduction.Mean(self._node, axis, keepdims))
+
+    # --- activations -------------------------------------------------------------------------
+    def relu(self) -> "Var":
+        return wrap(activation.ReLU(self._node))
+
+    def leaky_relu(self, slope: float = 0.01) -> "Var":
+        return wrap(activation.LeakyReLU(self._node, slope))
+
+    def softplus(self) -> "Var":
+        return wrap(activation.Softplus(self._node))
+
+    def sigmoid(self) -> "Var":
+        return wrap(activation.Sigmoid(self._node))
+
+    def tanh(self) -> "Var":
+        return wrap(activation.Tanh(self._node))
+
+    def softmax(self, axis: int) -> "Var":
+        return wrap(activation.Softmax(self._node, axis))
+
+    def log_softmax(self, axis: int) -> "Var":
+        return wrap(activation.LogSoftmax(self._node, axis))
+
+    def dropout(self, p: float) -> "Var":
+        """Dropout with probability ``p`` (scaled by 1/(1-p) in training, identity in eval)."""
+        return wrap(activation.Dropout(self._node, p))
+
+    # --- linear algebra ----------------------------------------------------------------------
+    def t(self) -> "Var":
+        """Transpose of a matrix."""
+        return wrap(linalg.Transpose(self._node))
+
+    def mm(self, rhs: "Var") -> "Var":
+        """Matrix · matrix: ``(n, k) · (k, m) → (n, m)``."""
+        return wrap(linalg.MatMul(self._node, self._operand(rhs, "mm")))
+
+    def mm_t(self, rhs: "Var") -> "Var":
+        """Matrix · matrixᵀ: ``(n, k) · (m, k)ᵀ → (n, m)``."""
+        return wrap(linalg.MatMulT(self._node, self._operand(rhs, "mm_t")))
+
+    def mv(self, rhs: "Var") -> "Var":
+        """Matrix · vector: ``(n, k) · (k,) → (n,)``."""
+        return wrap(linalg.MatVec(self._node, self._operand(rhs, "mv")))
+
+    def vm(self, rhs: "Var") -> "Var":
+        """Vector · matrix: ``(k,) · (k, m) → (m,)``."""
+        return wrap(linalg.VecMat(self._node, self._operand(rhs, "vm")))
+
+    def vv(self, rhs: "Var") -> "Var":
+        """Dot product of two vectors: ``(k,) · (k,) → ()``."""
+        return wrap(linalg.VecVec(self._node, self._operand(rhs, "vv")))
+
+    # --- shape -------------------------------------------------------------------------------
+    def unsqueeze(self, axis: int) -> "Var":
+        return wrap(shape_ops.Unsqueeze(self._node, axis))
+
+    def reshape(self, *shape: "int | Sequence[int]") -> "Var":
+        """The same elements under a new shape (``-1`` infers one size)."""
+        dims = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        return wrap(shape_ops.Reshape(self._node, dims))  # type: ignore[arg-type]
+
+    def flatten(self, start_axis: int = 1) -> "Var":
+        """Merge the axes from ``start_axis`` on into one (default: keep the batch axis)."""
+        start = start_axis % max(self.ndim, 1)
+        return self.reshape(self.shape[:start] + (-1,))
+
+    def chunks(self, chunk_shape: Sequence[int]) -> list["Var"]:
+        """Exact chunks of ``chunk_shape`` in row-major order; a remainder is skipped."""
+        return [wrap(node) for node in shape_ops.chunks(self._node, chunk_shape)]
+
+    def cat(self, others: "Var | Sequence[Var]", axis: int = 0) -> "Var":
+        """This variable and ``others`` joined along an existing ``axis``."""
+        return cat([self, *_as_list(others)], axis)
+
+    def stack(self, others: "Var | Sequence[Var]", axis: int = 0) -> "Var":
+        """This variable and ``others`` joined along a new ``axis``."""
+        return stack([self, *_as_list(others)], axis)
+
+
+class VarDiff(Var):
+    """A differentiable variable: a leaf that requires gradients, or an op depending on one."""
+
+    __slots__ = ()
+
+    @property
+    def grad(self) -> Any:
+        """The gradient accumulated by :meth:`backward` (zeros before any)."""
+        node = self._node
+        if node.grad is None:
+            node.grad = node.xp.zeros(node.shape, dtype=node.backend.dtype(node.dtype), device=node.backend.native_device)
+            if node.is_leaf:
+                node.owns_grad = True  # type: ignore[attr-defined]
+        return node.grad
+
+    def requires_grad(self) -> "VarDiff":
+        if not self._node.is_leaf:
+            return Var.requires_grad(self)  # raises with the explanation
+        return self
+
+    def backward(self, seed: "float | Any" = 1.0) -> None:
+        """Seed this variable's gradient with ``seed`` (a scalar, filled to its shape, or an
+        array of its shape) and back-propagate. Leaf gradients accumulate until ``zero_grad``."""
+        run_backward(self._node, seed)
+
+    def zero_grad(self) -> None:
+        """Zero the gradients of the differentiable leaves this variable depends on."""
+        for leaf in leaves_of(self._node):
+            leaf.grad = None
+
+    def parameters(self) -> list["Param"]:
+        """The differentiable leaves this variable depends on, each once, in a stable order."""
+        return [Param(leaf) for leaf in leaves_of(self._node)]  # type: ignore[arg-type]
+
+    def no_grad(self) -> None:
+        """Stop computing gradients for this variable and its ancestors."""
+        set_requires_grad(self._node, False)
+
+    def with_grad(self) -> None:
+        """Compute gradients again for this variable and its ancestors (undoes :meth:`no_grad`)."""
+        set_requires_grad(self._node, True)
+
+
+class Param:
+    """A differentiable leaf seen as a parameter: ``.data`` and ``.grad`` (what optimizers use).
+
+    Writing ``.data`` (``param.data -= lr * param.grad`` updates in place where the backend
+    allows) marks the graphs that use it stale, so their next ``forward`` recomputes.
+    """
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node: Leaf) -> None:
+        self._node = node
+
+    @property
+    def data(self) -> Any:
+        return self._node.value
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        node = self._node
+        if value is not node.value:
+            value = node.backend.asarray(value, node.dtype)
+            if tuple(value.shape) != node.shape:
+                raise ValueError(f"Param.data: new value has shape {tuple(value.shape)}, the parameter has shape {node.shape}")
+        node.set_value(value)
+
+    @property
+    def grad(self) -> Any:
+        return VarDiff(self._node).grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        node = self._node
+        node.grad = None if value is None else node.backend.asarray(value, node.dtype)
+        node.owns_grad = False
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._node.shape
+
+    @property
+    def dtype(self) -> DType:
+        return self._node.dtype
+
+    @property
+    def device(self) -> Device:
+        return self._node.backend.device
+
+    @property
+    def var(self) -> VarDiff:
+        """The parameter as a variable, to use in expressions."""
+        return VarDiff(self._node)
+
+    def move_to(self, device: "str | Device") -> None:
+        """Move the parameter (data and gradient) to another device in place."""
+        node = self._node
+        backend = get_backend(device)
+        if backend is node.backend:
+            return
+        value = backend.asarray(node.value, node.dtype)
+        grad = None if node.grad is None else backend.asarray(node.grad, node.dtype)
+        node.backend, node.xp, node.grad = backend, backend.xp, grad
+        node.set_value(value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Param) and other._node is self._node
+
+    def __hash__(self) -> int:
+        return id(self._node)
+
+    def __repr__(self) -> str:
+        return f"Param(shape={self.shape}, dtype={self.dtype}, device={self.device})"
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    size = 1
+    for dim in shape:
+        size *= dim
+    return size
+
+
+def _as_list(others: "Var | Sequence[Var]") -> list[Var]:
+    return [others] if isinstance(others, Var) else list(others)
+
+
+def _nodes(op: str, variables: Sequence[Var]) -> list[Node]:
+    nodes = []
+    for var in variables:
+        if not isinstance(var, Var):
+            raise TypeError(f"{op}: expected neuronika variables, got {type(var).__name__}")
+        nodes.append(var._node)
+    return nodes
+
+
+def cat(variables: Sequence[Var], axis: int = 0) -> Var:
+    """Variables joined along an existing ``axis`` (shapes must agree elsewhere)."""
+    return wrap(shape_ops.Concatenate(_nodes("cat", variables), axis))
+
+
+def stack(variables: Sequence[Var], axis: int = 0) -> Var:
+    """Equally shaped variables joined along a new ``axis``."""
+    return wrap(shape_ops.Stack(_nodes("stack", variables), axis))

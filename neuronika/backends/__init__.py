@@ -1,0 +1,230 @@
+"""Backend registry: the only door between neuronika and concrete array libraries.
+
+A *backend* wraps one array library (NumPy, CuPy, array_api_strict, or a third party's) on one
+device. It hands out the Array API namespace ``xp`` that the rest of the package calls, and the
+capabilities the standard lacks: random numbers, host copies, and kernel overrides (a faster
+implementation of a named kernel, e.g. ``conv_forward``).
+
+Devices are written ``"cpu"`` (NumPy), ``"cuda"`` / ``"cuda:N"`` (CuPy) or ``"<backend>[:N]"``
+for any registered backend. The default device comes from, in order: the innermost
+``with default_device(...)`` block, :func:`set_default_device`, the ``NEURONIKA_DEVICE``
+environment variable, and finally ``"cpu"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import os
+from contextvars import ContextVar
+from typing import Callable, Iterator
+
+from ._base import Backend, BackendUnavailableError, DType, float16, float32, float64, to_dtype
+
+__all__ = [
+    "Backend",
+    "BackendUnavailableError",
+    "Device",
+    "DType",
+    "available",
+    "default_device",
+    "get",
+    "get_default_device",
+    "manual_seed",
+    "register",
+    "resolve",
+    "set_default_device",
+    "float16",
+    "float32",
+    "float64",
+    "to_dtype",
+]
+
+# Device aliases: what users write -> the registered backend name.
+_ALIASES = {"cpu": "numpy", "cuda": "cupy", "gpu": "cupy"}
+# Canonical spellings when a device is printed back.
+_DISPLAY = {"numpy": "cpu", "cupy": "cuda"}
+
+
+class Device:
+    """A place where arrays live: a registered backend and a device index.
+
+    ``Device("cuda:1")`` parses a device string; ``str(device)`` prints it back (``"cpu"``,
+    ``"cuda:1"``, ``"array_api_strict"``). Two devices are equal when their backend and index are.
+    """
+
+    __slots__ = ("backend_name", "index")
+
+    def __init__(self, spec: "str | Device") -> None:
+        if isinstance(spec, Device):
+            self.backend_name, self.index = spec.backend_name, spec.index
+            return
+        if not isinstance(spec, str):
+            raise TypeError(
+                f"device must be a string such as 'cpu', 'cuda:0' or 'array_api_strict', "
+                f"or a neuronika Device; got {type(spec).__name__} {spec!r}"
+            )
+        name, _, index = spec.strip().partition(":")
+        name = _ALIASES.get(name.lower(), name.lower())
+        if index:
+            if not index.isdigit():
+                raise ValueError(f"device {spec!r}: the index after ':' must be a non-negative integer")
+            idx = int(index)
+        else:
+            idx = 0
+        if name not in _FACTORIES:
+            raise ValueError(
+                f"unknown device {spec!r}: registered backends are {sorted(_FACTORIES)} "
+                f"(and the aliases 'cpu' for numpy, 'cuda[:N]' for cupy)"
+            )
+        self.backend_name, self.index = name, idx
+
+    def __str__(self) -> str:
+        shown = _DISPLAY.get(self.backend_name, self.backend_name)
+        if self.backend_name == "numpy":
+            return shown
+        return f"{shown}:{self.index}" if self.index or self.backend_name == "cupy" else shown
+
+    def __repr__(self) -> str:
+        return f"Device({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            try:
+                other = Device(other)
+            except ValueError:
+                return False
+        if not isinstance(other, Device):
+            return NotImplemented
+        return self.backend_name == other.backend_name and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.backend_name, self.index))
+
+
+_FACTORIES: dict[str, Callable[[int], Backend]] = {}
+_PROBES: dict[str, Callable[[], bool]] = {}
+_INSTANCES: dict[tuple[str, int], Backend] = {}
+_SEED: list[int | None] = [None]
+
+
+def register(
+    name: str,
+    factory: Callable[[int], Backend],
+    probe: Callable[[], bool] | None = None,
+) -> None:
+    """Register a backend under ``name``.
+
+    ``factory(index)`` returns a :class:`Backend` for device ``index``; it is called lazily, the
+    first time the device is used. ``probe()`` answers cheaply whether the backend can run on this
+    machine (used by :func:`available`); without one, the factory is tried.
+    """
+    if not name.isidentifier():
+        raise ValueError(f"backend name {name!r} must be a Python identifier")
+    _FACTORIES[name] = factory
+    if probe is not None:
+        _PROBES[name] = probe
+    for key in [key for key in _INSTANCES if key[0] == name]:
+        del _INSTANCES[key]
+
+
+def available() -> list[str]:
+    """The registered backends that can run on this machine, in registration order."""
+    names = []
+    for name in _FACTORIES:
+        probe = _PROBES.get(name)
+        try:
+            ok = probe() if probe is not None else bool(get(name))
+        except Exception:
+            ok = False
+        if ok:
+            names.append(name)
+    return names
+
+
+def get(device: "str | Device | Backend | None" = None) -> Backend:
+    """The backend instance for a device (``None``: the default device)."""
+    if isinstance(device, Backend):
+        return device
+    dev = Device(device) if device is not None else get_default_device()
+    key = (dev.backend_name, dev.index)
+    backend = _INSTANCES.get(key)
+    if backend is None:
+        backend = _FACTORIES[dev.backend_name](dev.index)
+        backend.device = dev
+        if _SEED[0] is not None:
+            backend.seed(_SEED[0])
+        _INSTANCES[key] = backend
+    return backend
+
+
+resolve = get
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the random generators of every backend, present and future, for reproducible runs."""
+    seed = int(seed)
+    _SEED[0] = seed
+    for backend in _INSTANCES.values():
+        backend.seed(seed)
+
+
+# --- default device ------------------------------------------------------------------------------
+
+_DEFAULT: ContextVar[Device | None] = ContextVar("neuronika_default_device", default=None)
+_GLOBAL_DEFAULT: list[Device | None] = [None]
+
+
+def get_default_device() -> Device:
+    """The device that constructors use when given no ``device=``."""
+    dev = _DEFAULT.get()
+    if dev is not None:
+        return dev
+    if _GLOBAL_DEFAULT[0] is None:
+        _GLOBAL_DEFAULT[0] = Device(os.environ.get("NEURONIKA_DEVICE", "cpu") or "cpu")
+    return _GLOBAL_DEFAULT[0]  # type: ignore[return-value]
+
+
+def set_default_device(device: "str | Device") -> None:
+    """Set the process-wide default device (a ``default_device`` block still takes precedence)."""
+    dev = Device(device)
+    get(dev)  # fail now, with the install hint, rather than at the first constructor
+    _GLOBAL_DEFAULT[0] = dev
+
+
+@contextlib.contextmanager
+def default_device(device: "str | Device") -> Iterator[Device]:
+    """``with default_device("cuda"):`` makes constructors in the block use that device."""
+    dev = Device(device)
+    get(dev)
+    token = _DEFAULT.set(dev)
+    try:
+        yield dev
+    finally:
+        _DEFAULT.reset(token)
+
+
+# --- built-in backends ---------------------------------------------------------------------------
+
+def _lazy(module: str) -> Callable[[int], Backend]:
+    def factory(index: int) -> Backend:
+        return importlib.import_module(f"{__name__}.{module}").create(index)
+
+    return factory
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _cupy_probe() -> bool:
+    if not _installed("cupy"):
+        return False
+    return bool(importlib.import_module(f"{__name__}.cupy").device_count() > 0)
+
+
+register("numpy", _lazy("numpy"), probe=lambda: True)
+register("array_api_strict", _lazy("array_api_strict"), probe=lambda: _installed("array_api_strict"))
+register("cupy", _lazy("cupy"), probe=_cupy_probe)
+

@@ -1,0 +1,136 @@
+"""The Backend interface that every array library plugs into, and neuronika's dtypes."""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from typing import Any, Callable, ContextManager, Sequence
+
+
+class BackendUnavailableError(RuntimeError):
+    """A backend was asked for on a machine that cannot run it (message carries the fix)."""
+
+
+class DType:
+    """A floating-point element type, independent of any array library.
+
+    ``nk.float32``, ``nk.float64`` and ``nk.float16``; compares equal to its name
+    (``nk.float32 == "float32"``).
+    """
+
+    __slots__ = ("name", "itemsize")
+
+    def __init__(self, name: str, itemsize: int) -> None:
+        self.name = name
+        self.itemsize = itemsize
+
+    def __repr__(self) -> str:
+        return f"neuronika.{self.name}"
+
+    __str__ = lambda self: self.name  # noqa: E731
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DType):
+            return self.name == other.name
+        if isinstance(other, str):
+            return self.name == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (to_dtype, (self.name,))
+
+
+float16 = DType("float16", 2)
+float32 = DType("float32", 4)
+float64 = DType("float64", 8)
+_DTYPES = {d.name: d for d in (float16, float32, float64)}
+
+
+def to_dtype(dtype: "DType | str | Any") -> DType:
+    """Normalise ``nk.float32``, ``"float32"`` or a library dtype object to a :class:`DType`."""
+    if isinstance(dtype, DType):
+        return dtype
+    name = dtype if isinstance(dtype, str) else getattr(dtype, "name", None) or str(dtype)
+    name = str(name).rsplit(".", 1)[-1]
+    try:
+        return _DTYPES[name]
+    except KeyError:
+        raise TypeError(
+            f"unsupported dtype {dtype!r}: neuronika variables are floating point, "
+            f"use one of {sorted(_DTYPES)}"
+        ) from None
+
+
+class Backend(abc.ABC):
+    """One array library on one device.
+
+    Subclasses set ``name`` and ``xp`` (an Array API namespace) and implement the capabilities
+    below; everything else in neuronika calls only ``xp`` and these methods. A subclass may add
+    faster implementations of named kernels to ``kernels`` (see :meth:`kernel`).
+    """
+
+    name: str = "?"
+    xp: Any = None
+    #: the library's own device object, passed as ``device=`` to ``xp`` creation functions
+    native_device: Any = None
+    #: kernel overrides, name -> callable with the generic kernel's signature
+    kernels: dict[str, Callable[..., Any]]
+    #: the neuronika Device (set by the registry)
+    device: Any = None
+
+    def __init__(self) -> None:
+        self.kernels = {}
+        self._xp_dtypes = {
+            name: getattr(self.xp, name) for name in _DTYPES if hasattr(self.xp, name)
+        }
+        self._to_dtype = {v: _DTYPES[k] for k, v in self._xp_dtypes.items()}
+
+    def __repr__(self) -> str:
+        return f"<neuronika backend {self.name} on {self.device}>"
+
+    # dtypes ----------------------------------------------------------------------------------
+    def dtype(self, dtype: DType) -> Any:
+        """The namespace's dtype object for a neuronika dtype."""
+        return self._xp_dtypes[dtype.name]
+
+    def dtype_of(self, array: Any) -> DType | None:
+        """The neuronika dtype of an array, or None when it is not floating point."""
+        return self._to_dtype.get(array.dtype)
+
+    # arrays ----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def asarray(self, obj: Any, dtype: DType | None = None) -> Any:
+        """An array of this backend holding ``obj`` (array of any library, nested lists, scalar)."""
+
+    @abc.abstractmethod
+    def to_host(self, array: Any) -> Any:
+        """A NumPy copy of ``array`` on the host."""
+
+    def scope(self) -> ContextManager[Any]:
+        """A context in which kernels run on this backend's device (CuPy: the current GPU)."""
+        return contextlib.nullcontext()
+
+    # random numbers --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def seed(self, seed: int) -> None:
+        """Re-seed this backend's random generator."""
+
+    @abc.abstractmethod
+    def uniform(self, shape: Sequence[int], dtype: DType, low: float = 0.0, high: float = 1.0) -> Any:
+        """Samples of U[low, high)."""
+
+    @abc.abstractmethod
+    def normal(self, shape: Sequence[int], dtype: DType, mean: float = 0.0, std: float = 1.0) -> Any:
+        """Samples of N(mean, std²)."""
+
+    @abc.abstractmethod
+    def permutation(self, n: int) -> Any:
+        """A random permutation of ``range(n)`` as a host list of ints."""
+
+    # kernels ---------------------------------------------------------------------------------
+    def kernel(self, name: str, generic: Callable[..., Any]) -> Callable[..., Any]:
+        """The override registered under ``name``, or ``generic`` when the backend has none."""
+        return self.kernels.get(name, generic)

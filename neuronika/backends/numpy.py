@@ -1,0 +1,64 @@
+"""NumPy backend (device ``"cpu"``).
+
+NumPy 2 implements the Array API standard in its main namespace, so ``xp`` is ``numpy`` itself:
+no wrapper layer sits between the graph and the ufuncs on the hot path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._base import Backend, DType
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+    xp = np
+    native_device = "cpu"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rng = np.random.default_rng()
+        from . import _numpy_kernels
+
+        self.kernels.update(_numpy_kernels.KERNELS)
+
+    def asarray(self, obj: Any, dtype: DType | None = None) -> Any:
+        if not isinstance(obj, (np.ndarray, np.generic, list, tuple, int, float)):
+            if hasattr(obj, "get") and type(obj).__module__.startswith("cupy"):
+                obj = obj.get()  # CuPy -> host
+            elif hasattr(obj, "__dlpack__"):
+                try:
+                    obj = np.from_dlpack(obj)
+                except (BufferError, TypeError, RuntimeError):
+                    obj = np.asarray(obj)
+        return np.asarray(obj, dtype=None if dtype is None else dtype.name)
+
+    def to_host(self, array: Any) -> Any:
+        return np.array(array, copy=True)
+
+    def seed(self, seed: int) -> None:
+        self._rng = np.random.default_rng(seed)
+
+    def uniform(self, shape: Sequence[int], dtype: DType, low: float = 0.0, high: float = 1.0) -> Any:
+        sample = self._rng.random(tuple(shape), dtype=np.float64 if dtype.name == "float64" else np.float32)
+        if low != 0.0 or high != 1.0:
+            sample = sample * (high - low) + low
+        return sample.astype(dtype.name, copy=False)
+
+    def normal(self, shape: Sequence[int], dtype: DType, mean: float = 0.0, std: float = 1.0) -> Any:
+        sample = self._rng.standard_normal(tuple(shape), dtype=np.float64 if dtype.name == "float64" else np.float32)
+        if mean != 0.0 or std != 1.0:
+            sample = sample * std + mean
+        return sample.astype(dtype.name, copy=False)
+
+    def permutation(self, n: int) -> list[int]:
+        return self._rng.permutation(n).tolist()
+
+
+def create(index: int) -> NumpyBackend:
+    if index != 0:
+        raise ValueError(f"device 'cpu:{index}': the NumPy backend has a single device, 'cpu'")
+    return NumpyBackend()
