@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import array_api_strict as strict
+from array_api_strict._array_object import Array as StrictArray
 import numpy as np
 
 from ._base import Backend, DType
@@ -28,7 +29,7 @@ class StrictBackend(Backend):
         self._rng = np.random.default_rng()
 
     def asarray(self, obj: Any, dtype: DType | None = None) -> Any:
-        if isinstance(obj, strict.Array):
+        if isinstance(obj, StrictArray):
             out = obj if obj.device == self.native_device else strict.asarray(obj, device=self.native_device, copy=True)
             return out if dtype is None else strict.astype(out, self.dtype(dtype))
         if hasattr(obj, "get") and type(obj).__module__.startswith("cupy"):

@@ -57,6 +57,11 @@ class NumpyBackend(Backend):
     def permutation(self, n: int) -> list[int]:
         return self._rng.permutation(n).tolist()
 
+    @staticmethod
+    def host_rng(seed: int | None = None) -> np.random.Generator:
+        """An independent host generator (test probes, data shuffling), never the graph's."""
+        return np.random.default_rng(seed)
+
 
 def create(index: int) -> NumpyBackend:
     if index != 0:
