@@ -42,9 +42,36 @@ from .backends import (
 
 __version__ = "0.2.0"
 
+# Sub-packages and the names that live in them are imported on first use, so that
+# ``import neuronika`` stays light and every part can be imported on its own.
+_LAZY = {
+    "nn": ("neuronika.nn", None),
+    "optim": ("neuronika.optim", None),
+    "data": ("neuronika.data", None),
+    "testing": ("neuronika.testing", None),
+    "convolution": ("neuronika.autograd.convolution", "convolution"),
+    "save": ("neuronika.io", "save"),
+    "load": ("neuronika.io", "load"),
+    "detect_anomaly": ("neuronika.autograd.anomaly", "detect_anomaly"),
+}
+
+
+def __getattr__(name: str) -> object:
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'neuronika' has no attribute {name!r}") from None
+    import importlib
+
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
 __all__ = [
     "Device", "DType", "Param", "Var", "VarDiff",
     "backends", "cat", "default_device", "eye", "float16", "float32", "float64", "from_ndarray",
     "full", "geomspace", "get_default_device", "linspace", "logspace", "manual_seed", "ones",
     "rand", "randn", "range", "set_default_device", "stack", "zeros",
+    "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",
 ]
