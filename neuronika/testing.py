@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Sequence
 from .autograd import Var, VarDiff, from_ndarray
 from .backends import Device, available, get as get_backend
 
-__all__ = ["gradcheck", "backend_names", "pytest_backend_params"]
+__all__ = ["gradcheck", "backend_names", "backend_params"]
 
 ALL_BACKENDS = ("numpy", "array_api_strict", "cupy")
 
@@ -24,10 +24,10 @@ def backend_names() -> list[str]:
     return [name for name in ALL_BACKENDS if name in usable]
 
 
-def pytest_backend_params() -> list[Any]:
+def backend_params() -> list[Any]:
     """``pytest.param`` objects for every built-in backend; unusable ones are skipped with a reason.
 
-    Use as ``@pytest.fixture(params=pytest_backend_params())`` to run a test on every backend.
+    Use as ``@pytest.fixture(params=backend_params())`` to run a test on every backend.
     """
     import pytest  # test-time dependency only
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import neuronika as nk
-from neuronika.testing import pytest_backend_params
+from neuronika.testing import backend_params
 
 
-@pytest.fixture(params=pytest_backend_params())
+@pytest.fixture(params=backend_params())
 def device(request: pytest.FixtureRequest) -> str:
     """The device string of the backend under test ("numpy", "array_api_strict" or "cupy")."""
     return "cpu" if request.param == "numpy" else request.param

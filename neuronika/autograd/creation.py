@@ -87,9 +87,8 @@ def from_ndarray(array: Any, dtype: "DType | str | None" = None, device: "str | 
         value = backend.asarray(array, dt)
     except (TypeError, ValueError) as error:
         raise TypeError(f"from_ndarray: cannot convert {type(array).__name__} to a {dt} array: {error}") from error
-    if value is array:
-        value = backend.xp.asarray(value, copy=True)
-    return _leaf(backend, dt, value)
+    # always our own copy: a conversion may share memory with the caller's array
+    return _leaf(backend, dt, backend.xp.asarray(value, copy=True))
 
 
 def linspace(start: float, stop: float, num: int, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:

@@ -115,7 +115,7 @@ class Stack(Node):
         shape = first.shape[:axis] + (len(operands),) + first.shape[axis:]
         self._setup(operands, shape, first.dtype, first.backend)
         self.axis = axis
-        self.slices = [(slice(None),) * axis + (i,) for i in range(len(operands))]
+        self.slices = [(slice(None),) * axis + (i, ...) for i in range(len(operands))]
 
     def _forward(self) -> None:
         self.value = self.xp.stack([op.value for op in self.inputs], axis=self.axis)

@@ -94,7 +94,13 @@ class Backend(abc.ABC):
     # dtypes ----------------------------------------------------------------------------------
     def dtype(self, dtype: DType) -> Any:
         """The namespace's dtype object for a neuronika dtype."""
-        return self._xp_dtypes[dtype.name]
+        try:
+            return self._xp_dtypes[dtype.name]
+        except KeyError:
+            raise TypeError(
+                f"the {self.name} backend has no {dtype.name} (its floating dtypes are "
+                f"{sorted(self._xp_dtypes)}); choose one of those"
+            ) from None
 
     def dtype_of(self, array: Any) -> DType | None:
         """The neuronika dtype of an array, or None when it is not floating point."""
