@@ -20,8 +20,11 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from ..backends import Backend, DType
+from .anomaly import build_site, check_gradients, check_value
 
 _CLOCK = [1]
+#: anomaly detection switch (see anomaly.py); read once per engine call
+ANOMALY = [False]
 
 
 def tick() -> None:
@@ -44,6 +47,7 @@ class Node:
         "requires_grad",
         "stamp",
         "_order",
+        "origin",
         "__weakref__",
     )
     #: the op's public name, used in error messages and reprs
@@ -67,6 +71,7 @@ class Node:
         self.requires_grad = self.differentiable
         self.stamp = 0
         self._order: tuple[list["Node"], list["Node"]] | None = None
+        self.origin = build_site() if ANOMALY[0] else None
 
     # engine hooks, overridden by every op -----------------------------------------------------
     def _forward(self) -> None:
@@ -153,10 +158,17 @@ def run_forward(root: Node) -> None:
         return
     compute, _ = root.order()
     with root.backend.scope():
-        for node in compute:
-            if node.stamp != clock:
-                node._forward()
-                node.stamp = clock
+        if ANOMALY[0]:
+            for node in compute:
+                if node.stamp != clock:
+                    node._forward()
+                    node.stamp = clock
+                    check_value(node)
+        else:
+            for node in compute:
+                if node.stamp != clock:
+                    node._forward()
+                    node.stamp = clock
     root.stamp = clock
 
 
@@ -178,9 +190,15 @@ def run_backward(root: Node, seed: float | Any) -> None:
         return
     root.grad = seed_grad
     with root.backend.scope():
-        for node in reversed(backprop):
-            if node.grad is not None and node.requires_grad:
-                node._backward()
+        if ANOMALY[0]:
+            for node in reversed(backprop):
+                if node.grad is not None and node.requires_grad:
+                    node._backward()
+                    check_gradients(node)
+        else:
+            for node in reversed(backprop):
+                if node.grad is not None and node.requires_grad:
+                    node._backward()
     tick()
 
 
