@@ -32,7 +32,9 @@ __all__ = [
     "get",
     "get_default_device",
     "manual_seed",
+    "owner",
     "register",
+    "to_host",
     "resolve",
     "set_default_device",
     "float16",
@@ -160,6 +162,22 @@ def get(device: "str | Device | Backend | None" = None) -> Backend:
 
 
 resolve = get
+
+
+def owner(array: object) -> Backend:
+    """The backend (among those in use) that holds ``array``; raises TypeError for a foreign one."""
+    for backend in list(_INSTANCES.values()):
+        if backend.owns(array):
+            return backend
+    numpy_backend = get("numpy")
+    if numpy_backend.owns(array):
+        return numpy_backend
+    raise TypeError(f"{type(array).__name__} is not an array of any neuronika backend in use")
+
+
+def to_host(array: object) -> object:
+    """A NumPy copy of an array of any backend in use."""
+    return owner(array).to_host(array)
 
 
 def manual_seed(seed: int) -> None:

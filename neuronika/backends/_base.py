@@ -115,6 +115,10 @@ class Backend(abc.ABC):
     def to_host(self, array: Any) -> Any:
         """A NumPy copy of ``array`` on the host."""
 
+    @abc.abstractmethod
+    def owns(self, array: Any) -> bool:
+        """Whether ``array`` is an array of this backend on this backend's device."""
+
     def scope(self) -> ContextManager[Any]:
         """A context in which kernels run on this backend's device (CuPy: the current GPU)."""
         return contextlib.nullcontext()

@@ -41,6 +41,9 @@ class StrictBackend(Backend):
         on_cpu = strict.asarray(array, device=_DEVICES[0], copy=True)
         return np.from_dlpack(on_cpu)
 
+    def owns(self, array: Any) -> bool:
+        return isinstance(array, StrictArray) and array.device == self.native_device
+
     def seed(self, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
 

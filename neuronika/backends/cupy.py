@@ -72,6 +72,9 @@ class CupyBackend(Backend):
     def to_host(self, array: Any) -> Any:
         return array.get()
 
+    def owns(self, array: Any) -> bool:
+        return isinstance(array, cupy.ndarray) and array.device.id == self.index
+
     def seed(self, seed: int) -> None:
         with self.native_device:
             self._rng = cupy.random.default_rng(seed)

@@ -39,6 +39,9 @@ class NumpyBackend(Backend):
     def to_host(self, array: Any) -> Any:
         return np.array(array, copy=True)
 
+    def owns(self, array: Any) -> bool:
+        return isinstance(array, (np.ndarray, np.generic))
+
     def seed(self, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
 

@@ -1,0 +1,168 @@
+"""Checkpoints: ``nk.save(obj, path)`` and ``nk.load(path, device=None)``.
+
+A checkpoint is a ``.npz`` archive (a zip of ``.npy`` arrays, read back with
+``allow_pickle=False``, so loading can never execute code) holding the arrays of ``obj`` plus
+one JSON document that records its structure: nested dicts, lists and tuples of arrays, numbers,
+strings, booleans and None — a module's ``state_dict``, an optimizer's, or a dict of both with
+metadata such as the epoch.
+
+Writes are atomic: the archive is written to a temporary file in the destination folder,
+flushed and fsynced, then moved over the destination with ``os.replace``, so a crash mid-save
+leaves the previous checkpoint whole. Arrays are saved from any backend and loaded onto any.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io as _io
+import json
+import os
+import tempfile
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from . import backends
+
+__all__ = ["CheckpointError", "save", "load"]
+
+_FORMAT = "neuronika-checkpoint"
+_VERSION = 1
+_META = "__neuronika__"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is truncated, corrupted, foreign or holds something it must not."""
+
+
+def _encode(obj: Any, arrays: dict[str, Any], where: str) -> Any:
+    from .autograd.variable import Param, Var  # late: io sits beside the graph, not under it
+
+    if isinstance(obj, (Var, Param)):
+        obj = obj.data
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return {"value": obj}
+    if isinstance(obj, backends.DType):
+        return {"dtype": obj.name}
+    if isinstance(obj, dict):
+        for key in obj:
+            if not isinstance(key, str):
+                raise TypeError(f"save: dictionary keys must be strings, {where} has key {key!r}")
+        return {"dict": [[key, _encode(value, arrays, f"{where}[{key!r}]")] for key, value in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        kind = "list" if isinstance(obj, list) else "tuple"
+        return {kind: [_encode(value, arrays, f"{where}[{i}]") for i, value in enumerate(obj)]}
+    try:
+        host = np.asarray(backends.to_host(obj))
+    except TypeError:
+        raise TypeError(
+            f"save: cannot store {type(obj).__name__} at {where}: checkpoints hold arrays, "
+            f"variables, numbers, strings, booleans, None and dicts/lists/tuples of them"
+        ) from None
+    name = f"a{len(arrays)}"
+    arrays[name] = host
+    return {"array": name}
+
+
+def save(obj: Any, path: "str | os.PathLike[str]") -> None:
+    """Write ``obj`` (a state dict, or nested dicts/lists of arrays and plain values) to ``path``
+    atomically."""
+    path = os.fspath(path)
+    arrays: dict[str, Any] = {}
+    tree = _encode(obj, arrays, "obj")
+    meta = json.dumps({"format": _FORMAT, "version": _VERSION, "tree": tree})
+    arrays[_META] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **arrays)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_folder(folder)
+
+
+def load(path: "str | os.PathLike[str]", device: "str | backends.Device | None" = None) -> Any:
+    """Read a checkpoint written by :func:`save`; arrays land on ``device`` (default: the
+    default device). Raises :class:`CheckpointError` naming the file and what is wrong."""
+    path = os.fspath(path)
+    backend = backends.get(device)
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read()
+    except OSError as error:
+        raise CheckpointError(f"load: cannot read {path!r}: {error.strerror or error}") from error
+    try:
+        archive = np.load(_io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise CheckpointError(f"load: {path!r} is not a neuronika checkpoint (not a readable .npz archive: {error})") from error
+    with archive:
+        if not isinstance(archive, np.lib.npyio.NpzFile) or _META not in archive.files:
+            raise CheckpointError(f"load: {path!r} is not a neuronika checkpoint (no {_META} record; was it written by nk.save?)")
+        host_arrays = {}
+        try:
+            for name in archive.files:
+                host_arrays[name] = archive[name]
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+            if "allow_pickle" in str(error):
+                raise CheckpointError(
+                    f"load: {path!r} holds pickled Python objects, which neuronika never loads "
+                    f"(they could execute code)"
+                ) from error
+            raise CheckpointError(f"load: {path!r} is corrupted or truncated: {error}") from error
+    try:
+        meta = json.loads(host_arrays.pop(_META).tobytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"load: {path!r} has a corrupted structure record: {error}") from error
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        raise CheckpointError(f"load: {path!r} is not a neuronika checkpoint (unknown format record)")
+    if meta.get("version") != _VERSION:
+        raise CheckpointError(f"load: {path!r} has format version {meta.get('version')!r}; this neuronika reads version {_VERSION}")
+    try:
+        return _decode(meta["tree"], host_arrays, backend)
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        raise CheckpointError(f"load: {path!r} has an inconsistent structure record: {error!r}") from error
+
+
+def _decode(node: Any, arrays: dict[str, Any], backend: backends.Backend) -> Any:
+    if not isinstance(node, dict) or len(node) != 1:
+        raise ValueError(f"malformed entry {node!r}")
+    ((kind, payload),) = node.items()
+    if kind == "value":
+        if payload is not None and not isinstance(payload, (bool, int, float, str)):
+            raise ValueError(f"malformed value {payload!r}")
+        return payload
+    if kind == "dtype":
+        return backends.to_dtype(payload)
+    if kind == "dict":
+        return {str(key): _decode(value, arrays, backend) for key, value in payload}
+    if kind == "list":
+        return [_decode(value, arrays, backend) for value in payload]
+    if kind == "tuple":
+        return tuple(_decode(value, arrays, backend) for value in payload)
+    if kind == "array":
+        host = arrays[payload]
+        if host.dtype.kind not in "fiub":
+            raise ValueError(f"array {payload} has unsupported dtype {host.dtype}")
+        return backend.asarray(host)
+    raise ValueError(f"unknown entry kind {kind!r}")
+
+
+def _fsync_folder(folder: str) -> None:
+    # make the rename itself durable (POSIX); harmless where folders cannot be opened
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
