@@ -1,0 +1,30 @@
+"""Every ```python block of the README and docs/ runs (blocks of one page run in order, in one
+namespace, as a reader would paste them)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import pathlib
+import re
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_code_blocks_run(page, tmp_path, monkeypatch):
+    blocks = BLOCK.findall(page.read_text())
+    if not blocks:
+        pytest.skip(f"{page.name} has no python blocks")
+    monkeypatch.chdir(tmp_path)  # blocks that write files write them here
+    namespace: dict = {"__name__": f"docs_{page.stem}"}
+    for number, code in enumerate(blocks, 1):
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                exec(compile(code, f"{page.name} block {number}", "exec"), namespace)
+            except Exception as error:
+                raise AssertionError(f"{page.name}, python block {number} failed: {error!r}\n{code}") from error
