@@ -7,13 +7,13 @@ Each takes ``dtype=`` (default ``float32``) and ``device=`` (default: the defaul
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Sequence, Union
 
 from ..backends import Backend, Device, DType, float32, get as get_backend, to_dtype
 from .node import Leaf
 from .variable import Var
 
-Shape = "int | Sequence[int]"
+Shape = Union[int, Sequence[int]]
 _FLOAT_NAMES = {"float16", "float32", "float64"}
 
 
@@ -39,28 +39,28 @@ def _filled(op: str, shape: Any, value: float, dtype: Any, device: Any) -> Var:
     return _leaf(backend, dt, array)
 
 
-def zeros(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:  # type: ignore[valid-type]
+def zeros(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
     """A leaf of zeros."""
     return _filled("zeros", shape, 0.0, dtype, device)
 
 
-def ones(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:  # type: ignore[valid-type]
+def ones(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
     """A leaf of ones."""
     return _filled("ones", shape, 1.0, dtype, device)
 
 
-def full(shape: Shape, value: float, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:  # type: ignore[valid-type]
+def full(shape: Shape, value: float, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
     """A leaf filled with ``value``."""
     return _filled("full", shape, value, dtype, device)
 
 
-def rand(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:  # type: ignore[valid-type]
+def rand(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
     """A leaf of samples of U[0, 1) from the device's generator (see ``nk.manual_seed``)."""
     backend, dt = _place(device, dtype)
     return _leaf(backend, dt, backend.uniform(_shape("rand", shape), dt))
 
 
-def randn(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:  # type: ignore[valid-type]
+def randn(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
     """A leaf of samples of N(0, 1) from the device's generator."""
     backend, dt = _place(device, dtype)
     return _leaf(backend, dt, backend.normal(_shape("randn", shape), dt))

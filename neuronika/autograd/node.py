@@ -55,6 +55,12 @@ class Node:
     is_leaf = False
 
     inputs: tuple["Node", ...]
+    value: Any
+    grad: Any
+    origin: str | None
+    differentiable: bool
+    requires_grad: bool
+    stamp: int
     shape: tuple[int, ...]
     dtype: DType
     backend: Backend

@@ -158,7 +158,7 @@ def chunks(operand: Node, chunk_shape: Sequence[int]) -> list[Node]:
             f"variable's shape {operand.shape}"
         )
     counts = [size // step for size, step in zip(operand.shape, chunk_shape)]
-    result = []
+    result: list[Node] = []
     for position in itertools.product(*(range(c) for c in counts)):
         index = tuple(slice(p * step, (p + 1) * step) for p, step in zip(position, chunk_shape))
         result.append(Chunk(operand, index))

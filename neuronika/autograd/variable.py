@@ -7,13 +7,13 @@ there); nothing is computed until :meth:`Var.forward`.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Sequence, Tuple, Union, cast
 
 from ..backends import Device, DType, get as get_backend, to_dtype
 from . import activation, arithmetic, linalg, reduction, shape as shape_ops
 from .node import Leaf, Node, leaves_of, nodes_of_type, run_backward, run_forward, set_requires_grad, tick
 
-Axis = "int | tuple[int, ...] | None"
+Axis = Union[int, Tuple[int, ...], None]
 
 
 def wrap(node: Node) -> "Var":
@@ -115,7 +115,7 @@ class Var:
                 f"a graph keeps the shapes it was built with: rebuild it for the new shape, or drop "
                 f"the last partial batch (batch(n).drop_last())"
             )
-        node.set_value(value)
+        cast(Leaf, node).set_value(value)
 
     def requires_grad(self) -> "VarDiff":
         """A differentiable leaf with this leaf's data (only leaves can be promoted)."""
@@ -132,12 +132,12 @@ class Var:
     def train(self) -> None:
         """Switch the dropout nodes of this sub-graph to training mode."""
         for node in nodes_of_type(self._node, (activation.Dropout,)):
-            node.set_training(True)
+            cast(activation.Dropout, node).set_training(True)
 
     def eval(self) -> None:
         """Switch the dropout nodes of this sub-graph to evaluation mode (identity)."""
         for node in nodes_of_type(self._node, (activation.Dropout,)):
-            node.set_training(False)
+            cast(activation.Dropout, node).set_training(False)
 
     def to(self, device: "str | Device | None" = None, dtype: "DType | str | None" = None) -> "Var":
         """This variable on another device and/or with another dtype.
@@ -232,11 +232,11 @@ class Var:
         return wrap(arithmetic.Abs(self._node))
 
     # --- reductions --------------------------------------------------------------------------
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> "Var":  # type: ignore[valid-type]
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> "Var":
         """Sum over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable)."""
         return wrap(reduction.Sum(self._node, axis, keepdims))
 
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> "Var":  # type: ignore[valid-type]
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> "Var":
         """Mean over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable)."""
         return wrap(reduction.Mean(self._node, axis, keepdims))
 

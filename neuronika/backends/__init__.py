@@ -57,6 +57,8 @@ class Device:
     """
 
     __slots__ = ("backend_name", "index")
+    backend_name: str
+    index: int
 
     def __init__(self, spec: "str | Device") -> None:
         if isinstance(spec, Device):

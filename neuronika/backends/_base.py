@@ -27,7 +27,8 @@ class DType:
     def __repr__(self) -> str:
         return f"neuronika.{self.name}"
 
-    __str__ = lambda self: self.name  # noqa: E731
+    def __str__(self) -> str:
+        return self.name
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, DType):
