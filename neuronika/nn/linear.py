@@ -1,0 +1,60 @@
+"""``Linear``: the affine layer ``y = x·Wᵀ + b``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..autograd import Var
+from ..backends import DType
+from .init import new_parameter
+from .module import Module
+
+
+class Linear(Module):
+    """``y = x·Wᵀ + b``.
+
+    Parameters: ``weight`` of shape ``(out_features, in_features)`` and ``bias`` of shape
+    ``(out_features,)`` (none with ``bias=False``), both drawn from U(-k, k) with
+    ``k = 1/√in_features`` (the crate's and PyTorch's default).
+
+    Shapes: ``(N, in_features) → (N, out_features)``; a single sample ``(in_features,)`` gives
+    ``(out_features,)``, and leading batch axes ``(*, in_features)`` are kept.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        dtype: "DType | str | None" = None,
+        device: Any = None,
+    ) -> None:
+        for name, size in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+                raise ValueError(f"Linear: {name} must be a positive int, got {size!r}")
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = new_parameter((out_features, in_features), bound, dtype, device)
+        self.bias = new_parameter((out_features,), bound, dtype, device) if bias else None
+
+    def forward(self, input: Var) -> Var:
+        shape = input.shape
+        if not shape or shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}): input of shape {shape} does not "
+                f"end with in_features={self.in_features}; expected (N, {self.in_features})"
+            )
+        if len(shape) == 2:
+            output = input.mm_t(self.weight)
+        elif len(shape) == 1:
+            output = self.weight.mv(input)
+        else:
+            output = input.reshape(-1, self.in_features).mm_t(self.weight).reshape(shape[:-1] + (self.out_features,))
+        return output if self.bias is None else output + self.bias
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

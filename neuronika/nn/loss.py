@@ -1,0 +1,141 @@
+"""Loss functions, as the crate's ``nn::loss``: each ``fn(input, target, reduction="mean")``
+returns a 0-d variable; ``reduction`` is ``"mean"`` or ``"sum"`` (or ``Reduction.Mean`` /
+``Reduction.Sum``).
+
+=========================== ============================================ ======================
+function                    element-wise loss ℓ                          "mean" divides by
+=========================== ============================================ ======================
+``mse_loss``                (x - t)²                                     number of elements
+``mae_loss``                \\|x - t\\|                                    number of elements
+``bce_loss``                -(t·ln x + (1 - t)·ln(1 - x)), logs ≥ -100  number of elements
+``bce_with_logits_loss``    max(x, 0) - x·t + ln(1 + e^-|x|)             number of elements
+``nll_loss``                -x[n, t_n]                                   number of samples N
+``kldiv_loss``              t·(ln t - x), 0·ln 0 = 0                     batch size N
+=========================== ============================================ ======================
+
+Input and target must have the same shape (no broadcasting), checked when the loss is built.
+Gradients flow to the input, and to a differentiable target (except for ``nll_loss``, whose
+target holds class indices). A target may also be given as an array or nested lists: it becomes
+a constant on the input's device and dtype.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from ..autograd import Var
+from ..autograd import loss as nodes
+from ..autograd.node import Leaf
+from ..autograd.variable import wrap
+
+__all__ = ["Reduction", "mse_loss", "mae_loss", "bce_loss", "bce_with_logits_loss", "nll_loss", "kldiv_loss"]
+
+
+class Reduction(enum.Enum):
+    """How the element-wise losses are combined into one number."""
+
+    Mean = "mean"
+    Sum = "sum"
+
+
+def _reduction(op: str, reduction: "str | Reduction") -> str:
+    if isinstance(reduction, Reduction):
+        return reduction.value
+    if isinstance(reduction, str) and reduction.lower() in ("mean", "sum"):
+        return reduction.lower()
+    raise ValueError(f"{op}: reduction must be 'mean' or 'sum' (or Reduction.Mean / Reduction.Sum), got {reduction!r}")
+
+
+def _input(op: str, input: Any) -> Var:
+    if not isinstance(input, Var):
+        raise TypeError(f"{op}: input must be a neuronika variable, got {type(input).__name__}")
+    return input
+
+
+def _target(op: str, input: Var, target: Any) -> Var:
+    """The target as a variable; arrays and lists become constants beside the input."""
+    if isinstance(target, Var):
+        return target
+    node = input._node
+    try:
+        value = node.backend.asarray(target, node.dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{op}: cannot use a {type(target).__name__} as the target: {error}") from error
+    if value is target:
+        value = node.xp.asarray(value, copy=True)
+    return Var(Leaf(value, node.backend, node.dtype))
+
+
+def _same_shape(op: str, input: Var, target: Var) -> None:
+    if input.shape != target.shape:
+        raise ValueError(
+            f"{op}: input {input.shape} and target {target.shape} must have the same shape "
+            f"(losses do not broadcast; reshape the target)"
+        )
+
+
+def mse_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+    """Mean squared error: ``Σ (x - t)²``, divided by the number of elements for "mean"."""
+    mode = _reduction("mse_loss", reduction)
+    input = _input("mse_loss", input)
+    target = _target("mse_loss", input, target)
+    _same_shape("mse_loss", input, target)
+    squared = (input - target).pow(2)
+    return squared.sum() if mode == "sum" else squared.mean()
+
+
+def mae_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+    """Mean absolute error: ``Σ |x - t|``, divided by the number of elements for "mean"
+    (the gradient at ``x = t`` is 0)."""
+    mode = _reduction("mae_loss", reduction)
+    input = _input("mae_loss", input)
+    target = _target("mae_loss", input, target)
+    _same_shape("mae_loss", input, target)
+    absolute = (input - target).abs()
+    return absolute.sum() if mode == "sum" else absolute.mean()
+
+
+def _fused(op: str, node_type: type, input: Any, target: Any, reduction: "str | Reduction", per_batch: bool = False) -> Var:
+    mode = _reduction(op, reduction)
+    input = _input(op, input)
+    target = _target(op, input, target)
+    node = node_type(input._node, target._node)
+    divisor = (input.shape[0] if input.shape else 1) if per_batch else None
+    return wrap(nodes.reduce(node, mode, divisor))
+
+
+def bce_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+    """Binary cross-entropy of probabilities ``x ∈ [0, 1]`` and targets ``t ∈ [0, 1]``:
+    ``-(t·ln x + (1 - t)·ln(1 - x))`` with each log clamped at -100 (as PyTorch), so saturated
+    probabilities give a large but finite loss."""
+    return _fused("bce_loss", nodes.BCE, input, target, reduction)
+
+
+def bce_with_logits_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+    """Binary cross-entropy of logits: ``bce_loss(σ(x), t)`` computed as
+    ``max(x, 0) - x·t + ln(1 + e^-|x|)``, exact and finite for logits of any size."""
+    return _fused("bce_with_logits_loss", nodes.BCEWithLogits, input, target, reduction)
+
+
+def kldiv_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+    """Kullback-Leibler divergence of log-probabilities ``x`` from probabilities ``t``:
+    ``Σ t·(ln t - x)`` (``0·ln 0 = 0``). "mean" divides by the batch size (the first axis), as
+    the crate, i.e. PyTorch's ``reduction="batchmean"``."""
+    return _fused("kldiv_loss", nodes.KLDiv, input, target, reduction, per_batch=True)
+
+
+def nll_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+    """Negative log-likelihood of log-probabilities ``x (N, C)`` (e.g. from
+    ``log_softmax(axis=1)``) and class indices ``t (N,)``: ``-Σ_n x[n, t_n]``, divided by N for
+    "mean". Extra axes follow PyTorch: ``x (N, C, *d)`` with ``t (N, *d)``.
+
+    The indices are floats holding integers (the crate's way: a ``Var`` such as a batch of
+    labels) or any integer array or list, converted to a constant. Indices known when the loss is
+    built (a leaf target) must be integers in ``[0, C)``, else ``ValueError``; values assigned to
+    the target later are not checked (an index out of range then matches no class and adds 0).
+    """
+    mode = _reduction("nll_loss", reduction)
+    input = _input("nll_loss", input)
+    target = _target("nll_loss", input, target)
+    return wrap(nodes.reduce(nodes.NLL(input._node, target._node), mode))

@@ -1,0 +1,133 @@
+"""Recurrent cells: ``LSTMCell`` and ``GRUCell``, one time step each, in PyTorch's gate layout
+(so PyTorch weights load unchanged).
+
+Both accept a batch ``(N, input_size)`` with states ``(N, hidden_size)``, or a single sample
+``(input_size,)`` with states ``(hidden_size,)``. The gate pre-activations of all gates come from
+one product per weight matrix; ``chunks`` splits them along the last axis.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..autograd import Var
+from ..backends import DType
+from .init import new_parameter
+from .module import Module
+
+
+def _affine(input: Var, weight: Var, bias: Var) -> Var:
+    """``input·weightᵀ + bias`` for a batch (2-d) or a single sample (1-d)."""
+    product = input.mm_t(weight) if input.ndim == 2 else weight.mv(input)
+    return product + bias
+
+
+class _Cell(Module):
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, dtype: "DType | str | None", device: Any) -> None:
+        kind = type(self).__name__
+        for name, size in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+                raise ValueError(f"{kind}: {name} must be a positive int, got {size!r}")
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        rows = self.gates * hidden_size
+        bound = 1.0 / math.sqrt(hidden_size)
+        self.weight_ih = new_parameter((rows, input_size), bound, dtype, device)
+        self.weight_hh = new_parameter((rows, hidden_size), bound, dtype, device)
+        self.bias_ih = new_parameter((rows,), bound, dtype, device)
+        self.bias_hh = new_parameter((rows,), bound, dtype, device)
+
+    def _check(self, input: Var, states: dict[str, Var]) -> None:
+        kind = type(self).__name__
+        if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{kind}({self.input_size}, {self.hidden_size}): input has shape {input.shape}, "
+                f"expected (N, {self.input_size}) or ({self.input_size},)"
+            )
+        expected = input.shape[:-1] + (self.hidden_size,)
+        for name, state in states.items():
+            if state.shape != expected:
+                raise ValueError(
+                    f"{kind}({self.input_size}, {self.hidden_size}): {name} has shape {state.shape}, "
+                    f"expected {expected} for an input of shape {input.shape}"
+                )
+
+    def _gates(self, input: Var, hidden: Var) -> tuple[list[Var], list[Var]]:
+        """The per-gate chunks of ``x·W_ihᵀ + b_ih`` and of ``h·W_hhᵀ + b_hh``."""
+        chunk = input.shape[:-1] + (self.hidden_size,)
+        from_input = _affine(input, self.weight_ih, self.bias_ih).chunks(chunk)
+        from_hidden = _affine(hidden, self.weight_hh, self.bias_hh).chunks(chunk)
+        return from_input, from_hidden
+
+    def extra_repr(self) -> str:
+        return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
+
+
+class LSTMCell(_Cell):
+    """One step of a long short-term memory cell (PyTorch's equations and gate order i, f, g, o):
+
+    .. code-block:: text
+
+        i  = σ(W_ii x + b_ii + W_hi h + b_hi)        (input gate)
+        f  = σ(W_if x + b_if + W_hf h + b_hf)        (forget gate)
+        g  = tanh(W_ig x + b_ig + W_hg h + b_hg)     (cell candidate)
+        o  = σ(W_io x + b_io + W_ho h + b_ho)        (output gate)
+        c' = f ⊙ c + i ⊙ g
+        h' = o ⊙ tanh(c')
+
+    Parameters: ``weight_ih (4·hidden, input)``, ``weight_hh (4·hidden, hidden)``, ``bias_ih``
+    and ``bias_hh (4·hidden,)``, rows stacked as [i; f; g; o]; all U(-k, k), k = 1/√hidden.
+    (The Rust crate applies tanh to the forget gate and σ to the candidate; this cell does not.)
+
+    ``forward((cell, hidden), input)`` takes states ``(N, hidden)`` and an input
+    ``(N, input)`` and returns ``(new_cell, new_hidden)``.
+    """
+
+    gates = 4
+
+    def __init__(self, input_size: int, hidden_size: int, *, dtype: "DType | str | None" = None, device: Any = None) -> None:
+        super().__init__(input_size, hidden_size, dtype, device)
+
+    def forward(self, state: tuple[Var, Var], input: Var) -> tuple[Var, Var]:
+        cell, hidden = state
+        self._check(input, {"cell": cell, "hidden": hidden})
+        from_input, from_hidden = self._gates(input, hidden)
+        i, f, g, o = (a + b for a, b in zip(from_input, from_hidden))
+        new_cell = f.sigmoid() * cell + i.sigmoid() * g.tanh()
+        new_hidden = o.sigmoid() * new_cell.tanh()
+        return new_cell, new_hidden
+
+
+class GRUCell(_Cell):
+    """One step of a gated recurrent unit (PyTorch's equations and gate order r, z, n):
+
+    .. code-block:: text
+
+        r  = σ(W_ir x + b_ir + W_hr h + b_hr)           (reset gate)
+        z  = σ(W_iz x + b_iz + W_hz h + b_hz)           (update gate)
+        n  = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))  (candidate)
+        h' = (1 - z) ⊙ n + z ⊙ h
+
+    Parameters: ``weight_ih (3·hidden, input)``, ``weight_hh (3·hidden, hidden)``, ``bias_ih``
+    and ``bias_hh (3·hidden,)``, rows stacked as [r; z; n]; all U(-k, k), k = 1/√hidden.
+
+    ``forward(hidden, input)`` takes a state ``(N, hidden)`` and an input ``(N, input)`` and
+    returns the new hidden state ``(N, hidden)``.
+    """
+
+    gates = 3
+
+    def __init__(self, input_size: int, hidden_size: int, *, dtype: "DType | str | None" = None, device: Any = None) -> None:
+        super().__init__(input_size, hidden_size, dtype, device)
+
+    def forward(self, hidden: Var, input: Var) -> Var:
+        self._check(input, {"hidden": hidden})
+        (input_r, input_z, input_n), (hidden_r, hidden_z, hidden_n) = self._gates(input, hidden)
+        reset = (input_r + hidden_r).sigmoid()
+        update = (input_z + hidden_z).sigmoid()
+        candidate = (input_n + reset * hidden_n).tanh()
+        return candidate + update * (hidden - candidate)
