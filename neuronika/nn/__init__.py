@@ -9,6 +9,7 @@
 """
 
 from . import init, loss
+from .conv import Conv1d, Conv2d, Conv3d, GroupedConv1d, GroupedConv2d, GroupedConv3d
 from .dropout import Dropout
 from .linear import Linear
 from .module import LoadResult, ModelStatus, Module
@@ -16,6 +17,7 @@ from .recurrent import GRUCell, LSTMCell
 
 __all__ = [
     "Module", "ModelStatus", "LoadResult",
-    "Linear", "Dropout", "LSTMCell", "GRUCell",
+    "Linear", "Conv1d", "Conv2d", "Conv3d", "GroupedConv1d", "GroupedConv2d", "GroupedConv3d",
+    "Dropout", "LSTMCell", "GRUCell",
     "init", "loss",
 ]

@@ -1,0 +1,160 @@
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``Conv3d`` (with ``groups=``) and the crate's
+``GroupedConv1d``, ``GroupedConv2d``, ``GroupedConv3d``.
+
+Each layer calls :func:`neuronika.convolution` (a cross-correlation, as PyTorch's ``convNd``) and
+adds a bias per output channel.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from ..autograd import Var
+from ..autograd.convolution import convolution
+from ..backends import DType
+from ..kernels.padding import PADDING_MODES
+from .init import new_parameter
+from .module import Module
+
+IntOrTuple = "int | Sequence[int]"
+
+
+def _tuple(layer: str, name: str, value: Any, dims: int, minimum: int) -> tuple[int, ...]:
+    values = (value,) * dims if isinstance(value, int) and not isinstance(value, bool) else tuple(value)
+    if len(values) != dims or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in values):
+        raise ValueError(
+            f"{layer}: {name} must be an int >= {minimum} or a tuple of {dims} of them, got {value!r}"
+        )
+    return values
+
+
+class _ConvNd(Module):
+    dims = 1
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrTuple,  # type: ignore[valid-type]
+        padding: IntOrTuple = 0,  # type: ignore[valid-type]
+        padding_mode: str = "zero",
+        stride: IntOrTuple = 1,  # type: ignore[valid-type]
+        dilation: IntOrTuple = 1,  # type: ignore[valid-type]
+        groups: int = 1,
+        *,
+        padding_value: float = 0.0,
+        bias: bool = True,
+        dtype: "DType | str | None" = None,
+        device: Any = None,
+    ) -> None:
+        layer = type(self).__name__
+        for name, size in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+                raise ValueError(f"{layer}: {name} must be a positive int, got {size!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{layer}: groups={groups} must divide both in_channels ({in_channels}) and "
+                f"out_channels ({out_channels})"
+            )
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{layer}: padding_mode must be one of {', '.join(PADDING_MODES)}; got {padding_mode!r}")
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _tuple(layer, "kernel_size", kernel_size, self.dims, 1)
+        self.padding = _tuple(layer, "padding", padding, self.dims, 0)
+        self.stride = _tuple(layer, "stride", stride, self.dims, 1)
+        self.dilation = _tuple(layer, "dilation", dilation, self.dims, 1)
+        self.padding_mode = padding_mode
+        self.padding_value = float(padding_value)
+        self.groups = groups
+        fan_in = in_channels // groups * math.prod(self.kernel_size)
+        bound = 1.0 / math.sqrt(fan_in)
+        self.weight = new_parameter((out_channels, in_channels // groups) + self.kernel_size, bound, dtype, device)
+        self.bias = new_parameter((out_channels,), bound, dtype, device) if bias else None
+
+    def forward(self, input: Var) -> Var:
+        if input.ndim != self.dims + 2 or input.shape[1] != self.in_channels:
+            spatial = {1: "L", 2: "H, W", 3: "D, H, W"}[self.dims]
+            raise ValueError(
+                f"{type(self).__name__}({self.in_channels}, {self.out_channels}): input has shape "
+                f"{input.shape}, expected (N, {self.in_channels}, {spatial})"
+            )
+        output = convolution(
+            input, self.weight, self.stride, self.dilation, self.padding, self.padding_mode, self.groups,
+            padding_value=self.padding_value,
+        )
+        if self.bias is None:
+            return output
+        return output + self.bias.reshape((1, self.out_channels) + (1,) * self.dims)
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if any(self.padding):
+            text += f", padding={self.padding}, padding_mode={self.padding_mode!r}"
+        if any(d != 1 for d in self.dilation):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+_SHAPES = """
+    Input ``(N, in_channels, {s})``, output ``(N, out_channels, {o})`` with, per spatial
+    dimension, ``out = (size + 2·padding - dilation·(kernel_size - 1) - 1) // stride + 1``.
+    Parameters: ``weight (out_channels, in_channels / groups, {k})`` and ``bias
+    (out_channels,)``, both U(-k, k) with ``k = 1/√(in_channels / groups · prod(kernel_size))``
+    (PyTorch's default). ``kernel_size``, ``padding``, ``stride`` and ``dilation`` are an int or
+    a tuple with one entry per spatial dimension; ``padding_mode`` is ``"zero"``, ``"constant"``
+    (fills with ``padding_value``), ``"reflective"`` or ``"replicative"``. Output channel ``o``
+    sees only the input channels of its group ``o // (out_channels / groups)``.
+"""
+
+
+class Conv1d(_ConvNd):
+    __doc__ = "A 1-d convolution (cross-correlation) of ``(N, C, L)`` signals." + _SHAPES.format(s="L", o="L_out", k="kernel")
+    dims = 1
+
+
+class Conv2d(_ConvNd):
+    __doc__ = "A 2-d convolution (cross-correlation) of ``(N, C, H, W)`` images." + _SHAPES.format(s="H, W", o="H_out, W_out", k="kH, kW")
+    dims = 2
+
+
+class Conv3d(_ConvNd):
+    __doc__ = "A 3-d convolution (cross-correlation) of ``(N, C, D, H, W)`` volumes." + _SHAPES.format(
+        s="D, H, W", o="D_out, H_out, W_out", k="kD, kH, kW"
+    )
+    dims = 3
+
+
+class _Grouped(_ConvNd):
+    """The crate's grouped convolutions: ``groups`` comes right after ``kernel_size`` and is
+    required; otherwise the same layer as the ``ConvNd`` it derives from."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrTuple,  # type: ignore[valid-type]
+        groups: int,
+        padding: IntOrTuple = 0,  # type: ignore[valid-type]
+        padding_mode: str = "zero",
+        stride: IntOrTuple = 1,  # type: ignore[valid-type]
+        dilation: IntOrTuple = 1,  # type: ignore[valid-type]
+        **options: Any,
+    ) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, padding, padding_mode, stride, dilation, groups, **options)
+
+
+class GroupedConv1d(_Grouped, Conv1d):
+    """:class:`Conv1d` with ``groups`` (required) right after ``kernel_size``, as the crate."""
+
+
+class GroupedConv2d(_Grouped, Conv2d):
+    """:class:`Conv2d` with ``groups`` (required) right after ``kernel_size``, as the crate."""
+
+
+class GroupedConv3d(_Grouped, Conv3d):
+    """:class:`Conv3d` with ``groups`` (required) right after ``kernel_size``, as the crate."""
