@@ -1,0 +1,120 @@
+"""CSV text to a table of numbers, on the host: the standard ``csv`` module splits the cells,
+NumPy (which reads text as Python's ``float`` does) or the user's ``fn`` turns them into
+numbers, and every error names the source, the 1-based line and the offending cell."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+__all__ = ["RowFn", "read_table", "text_lines"]
+
+#: ``fn(cells) -> numbers``: the raw text cells of one row to the numbers of that row
+RowFn = Callable[[list[str]], Sequence[float]]
+_FN_HINT = "fix the file, or pass fn= to turn text cells (e.g. class names) into numbers"
+
+
+def text_lines(reader: Iterable[Any], source: str) -> Iterator[str]:
+    """The lines of a text or binary reader as ``str`` (a UTF-8 byte-order mark dropped)."""
+    first = True
+    for number, line in enumerate(reader, 1):
+        if isinstance(line, (bytes, bytearray)):
+            try:
+                line = bytes(line).decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise ValueError(f"{source}: line {number} is not UTF-8 text: {error}") from None
+        if first:
+            line = line.removeprefix("\ufeff")
+            first = False
+        yield line
+
+
+def read_table(
+    lines: Iterable[str], source: str, delimiter: str, has_headers: bool, fn: RowFn | None,
+) -> tuple[list[str] | None, Any, int]:
+    """The header (or None), the numbers of every data row as a float64 ``(rows, columns)``
+    host array, and the line of the first data row. Blank lines are skipped; every other row
+    must have the same number of cells."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    header_line = 0
+    width_line, width = 0, -1  # the first row that set the width
+    rows: list[list[Any]] = []  # text cells without fn (converted in bulk below), else fn's numbers
+    row_lines: list[int] = []
+    last_line = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise ValueError(f"{source}, line {reader.line_num}: malformed CSV: {error}") from None
+        line, last_line = last_line + 1, reader.line_num
+        if not cells:
+            continue
+        if has_headers and header is None:
+            header, header_line = cells, line
+            continue
+        if header is not None and len(cells) != len(header):
+            raise ValueError(
+                f"{source}, line {line}: ragged row: {_cells(len(cells))} but the header on line "
+                f"{header_line} has {len(header)}: {cells!r}"
+            )
+        values = cells if fn is None else _convert(cells, fn, source, line, header)
+        if width < 0:
+            width, width_line = len(values), line
+        elif len(values) != width:
+            what = f"fn returned {len(values)} values" if fn is not None else _cells(len(values))
+            raise ValueError(f"{source}, line {line}: ragged row: {what} but line {width_line} has {width}: {cells!r}")
+        rows.append(values)
+        row_lines.append(line)
+    if not rows:
+        detail = "the file is empty" if header is None else (
+            f"only a header row, on line {header_line}; if that row holds data, call without_headers()"
+        )
+        raise ValueError(f"{source}: no data rows ({detail})")
+    if width == 0:
+        raise ValueError(f"{source}, line {width_line}: fn returned no values for the row")
+    try:
+        return header, np.array(rows, dtype=np.float64), width_line  # NumPy reads text as float() does
+    except ValueError as error:
+        for cells, line in zip(rows, row_lines):  # name the first cell that is not a number
+            _convert(cells, None, source, line, header)
+        raise ValueError(f"{source}: {error}") from error
+
+
+def _cells(count: int) -> str:
+    return f"{count} cell" if count == 1 else f"{count} cells"
+
+
+def _convert(cells: list[str], fn: RowFn | None, source: str, line: int, header: list[str] | None) -> list[float]:
+    if fn is None:
+        try:
+            return [float(cell) for cell in cells]
+        except ValueError:
+            for column, cell in enumerate(cells):
+                try:
+                    float(cell)
+                except ValueError:
+                    name = f", {header[column]!r}" if header is not None and column < len(header) else ""
+                    raise ValueError(
+                        f"{source}, line {line}, column {column} (0-based{name}): cannot read "
+                        f"{cell!r} as a number; {_FN_HINT}"
+                    ) from None
+            raise  # unreachable: some cell failed above
+    try:
+        out = fn(list(cells))
+    except Exception as error:
+        raise ValueError(f"{source}, line {line}: fn raised {type(error).__name__}: {error} on the cells {cells!r}") from error
+    try:
+        values = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.ndim > 1:
+        raise ValueError(
+            f"{source}, line {line}: fn must return a flat sequence of numbers, it returned {out!r} "
+            f"for the cells {cells!r}"
+        )
+    return [float(v) for v in values.reshape(-1)]
