@@ -1,7 +1,34 @@
-"""Kernel overrides of the CuPy backend (convolution: im2col + one cuBLAS GEMM)."""
+"""Kernel overrides of the CuPy backend: convolution by im2col and one cuBLAS GEMM per kernel.
+
+CuPy 14 has no cuDNN bindings, so the GPU convolution is neuronika's own. It is the NumPy
+override's code (``_numpy_kernels.strided_kernels``) built with ``cupy``:
+
+* im2col: CuPy's ``as_strided`` gives a view of the channels-last input's windows
+  ``(N, *out, *k, g, C/g)``; one reshape (a single element-wise copy kernel) gathers it into
+  ``cols (g, N·P, K·C/g)``;
+* forward ``cols · Wᵀ`` and weight gradient ``gradᵀ · cols`` are one ``cupy.matmul`` each
+  (cuBLAS GEMM, batched over the groups);
+* input gradient: one batched ``cupy.matmul`` ``grad · W[j]`` over the K kernel offsets, then
+  col2im, one in-place strided add kernel per offset into a channels-last buffer.
+
+Which path runs: ``nk.backends.get("cuda").kernels`` lists these three names; the op looks them up
+once when it is built (``backend.kernel(name, generic)``). ``tests/test_convolution.py`` checks
+them against the generic Array API kernels wherever a GPU is present.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-KERNELS: dict[str, Callable[..., Any]] = {}
+import cupy
+from cupy.lib.stride_tricks import as_strided
+
+from ._numpy_kernels import strided_kernels
+
+
+def _cupy_windows(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
+    # CuPy's as_strided has no ``writeable`` flag; the view is only ever read (by one reshape)
+    return as_strided(array, shape=shape, strides=strides)
+
+
+KERNELS: dict[str, Callable[..., Any]] = strided_kernels(cupy, _cupy_windows)

@@ -1,7 +1,150 @@
-"""Kernel overrides of the NumPy backend (filled in by the kernels that have a faster NumPy form)."""
+"""Kernel overrides of the NumPy backend: convolution by strided windows and one BLAS GEMM.
+
+The three convolution kernels keep the generic signatures (``neuronika/kernels/convolution.py``)::
+
+    conv_forward(xp, x, w, stride, dilation, groups) -> y
+    conv_backward_input(xp, grad_y, w, x_shape, stride, dilation, groups) -> grad_x
+    conv_backward_weight(xp, grad_y, x, w_shape, stride, dilation, groups) -> grad_w
+
+and work channels-last, which measured fastest on the CNN shapes of the benchmark
+(``bench/conv.py``): the input is copied once to ``(N, *S, C)``, a strided view of its windows
+``(N, *out, *k, C)`` (``as_strided``, no copy) is gathered by one reshape into the im2col matrix
+``(N·P, K·C)`` (rows: batch × output positions, columns: kernel offsets × channels, each row made
+of runs of ``k_last·C`` contiguous floats), and then
+
+* forward:        ``y = cols · Wᵀ``                      one GEMM ``(N·P, K·C) · (K·C, O)``
+* weight grad:    ``grad_w = gradᵀ · cols``              one GEMM ``(O, N·P) · (N·P, K·C)``
+* input grad:     ``dcols[j] = grad · W[j]``             one batched GEMM over the K offsets,
+                  then col2im: ``grad_x[window(j)] += dcols[j]`` (one contiguous-run add per offset)
+
+With ``g`` groups every matrix gains a leading batch axis of size ``g`` (``matmul`` batches it).
+The same code runs on CuPy (``_cupy_kernels.py`` builds it with ``cupy`` and CuPy's
+``as_strided``): :func:`strided_kernels` takes the array library as an argument.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import itertools
+import math
+from typing import Any, Callable, Sequence
 
-KERNELS: dict[str, Callable[..., Any]] = {}
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+Windows = Callable[[Any, tuple[int, ...], tuple[int, ...]], Any]
+
+
+def _output_size(size: Sequence[int], kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int]) -> tuple[int, ...]:
+    return tuple((s - d * (k - 1) - 1) // t + 1 for s, k, t, d in zip(size, kernel, stride, dilation))
+
+
+def strided_kernels(lib: Any, windows: Windows) -> dict[str, Callable[..., Any]]:
+    """The convolution overrides for an array library ``lib`` (``numpy`` or ``cupy``).
+
+    ``windows(array, shape, strides)`` returns a read-only strided view of ``array`` (``as_strided``).
+    """
+
+    def unfold(x: Any, kernel: tuple[int, ...], stride: Sequence[int], dilation: Sequence[int], groups: int) -> tuple[Any, tuple[int, ...]]:
+        """im2col: ``x (N, C, *S)`` -> ``cols (g, N·P, K·C/g)`` (columns ordered ``(*k, c)``) and the
+        output size.
+
+        The gather is one reshape of a strided window view; its cost is the length of the
+        contiguous runs it copies, so it reads whichever layout gives the longer runs: channels-last
+        (runs of ``k_last·C/g`` elements; ``cols`` C-contiguous) or channels-first (runs of
+        ``out_last`` elements; ``cols`` is then the transpose of a C-contiguous ``(g, K·C/g, N·P)``,
+        which BLAS reads as it is)."""
+        batch, channels = x.shape[0], x.shape[1]
+        per_group = channels // groups
+        ndim = len(kernel)
+        out = _output_size(x.shape[2:], kernel, stride, dilation)
+        rows, columns = batch * math.prod(out), math.prod(kernel) * per_group
+        run_last = per_group * (kernel[-1] if dilation[-1] == 1 else 1)
+        run_first = out[-1] if stride[-1] == 1 else 1
+        if run_last > run_first:
+            last = lib.ascontiguousarray(lib.moveaxis(x, 1, -1))  # (N, *S, C)
+            strides = last.strides
+            spatial = strides[1:-1]
+            view = windows(
+                last,
+                (batch,) + out + kernel + (groups, per_group),
+                (strides[0],)
+                + tuple(s * t for s, t in zip(spatial, stride))
+                + tuple(s * d for s, d in zip(spatial, dilation))
+                + (strides[-1] * per_group, strides[-1]),
+            )  # (N, *out, *k, g, C/g), no copy
+            order = (1 + 2 * ndim,) + tuple(range(1 + 2 * ndim)) + (2 + 2 * ndim,)
+            return view.transpose(order).reshape(groups, rows, columns), out
+        first = lib.ascontiguousarray(x)
+        strides = first.strides
+        spatial = strides[2:]
+        view = windows(
+            first,
+            (batch, groups, per_group) + out + kernel,
+            (strides[0], strides[1] * per_group, strides[1])
+            + tuple(s * t for s, t in zip(spatial, stride))
+            + tuple(s * d for s, d in zip(spatial, dilation)),
+        )  # (N, g, C/g, *out, *k), no copy
+        order = (1,) + tuple(range(3 + ndim, 3 + 2 * ndim)) + (2, 0) + tuple(range(3, 3 + ndim))
+        return view.transpose(order).reshape(groups, columns, rows).transpose(0, 2, 1), out
+
+    def weight_matrix(w: Any, groups: int) -> Any:
+        """``w (O, C/g, *k)`` -> ``(g, K·C/g, O/g)``, columns ordered as :func:`unfold`'s."""
+        return lib.moveaxis(w, 1, -1).reshape(groups, w.shape[0] // groups, -1).transpose(0, 2, 1)
+
+    def grad_rows(grad: Any, groups: int) -> Any:
+        """``grad (N, O, *out)`` -> ``(g, N·P, O/g)``, C-contiguous (a broadcast gradient, e.g.
+        from ``sum``, would otherwise reach BLAS with zero strides, which it cannot take)."""
+        batch, out_channels = grad.shape[0], grad.shape[1]
+        rows = grad.reshape(batch, groups, out_channels // groups, -1).transpose(1, 0, 3, 2)
+        return lib.ascontiguousarray(rows).reshape(groups, -1, out_channels // groups)
+
+    def conv_forward(xp: Any, x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
+        batch, out_channels = x.shape[0], w.shape[0]
+        cols, out = unfold(x, tuple(w.shape[2:]), stride, dilation, groups)
+        y = lib.matmul(cols, weight_matrix(w, groups))  # (g, N·P, O/g)
+        y = y.reshape(groups, batch, math.prod(out), out_channels // groups).transpose(1, 0, 3, 2)
+        return y.reshape((batch, out_channels) + out)
+
+    def conv_backward_weight(
+        xp: Any, grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
+    ) -> Any:
+        kernel = tuple(w_shape[2:])
+        cols, _ = unfold(x, kernel, stride, dilation, groups)
+        grad_w = lib.matmul(grad_rows(grad, groups).transpose(0, 2, 1), cols)  # (g, O/g, K·C/g)
+        grad_w = grad_w.reshape((w_shape[0],) + kernel + (w_shape[1],))
+        return lib.ascontiguousarray(lib.moveaxis(grad_w, -1, 1))
+
+    def conv_backward_input(
+        xp: Any, grad: Any, w: Any, x_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
+    ) -> Any:
+        batch, channels = x_shape[0], x_shape[1]
+        per_group, out_channels = channels // groups, w.shape[0]
+        kernel, out = tuple(w.shape[2:]), tuple(grad.shape[2:])
+        ndim, size = len(kernel), math.prod(kernel)
+        # (g, K, O/g, C/g): one matrix per group and kernel offset
+        taps = lib.ascontiguousarray(w.reshape(groups, out_channels // groups, per_group, size).transpose(0, 3, 1, 2))
+        dcols = lib.matmul(grad_rows(grad, groups)[:, None], taps)  # (g, K, N·P, C/g)
+        dcols = dcols.reshape((groups, size, batch) + out + (per_group,))
+        # col2im into a channels-last buffer, where each window's rows are contiguous runs
+        grad_x = lib.zeros((groups, batch) + tuple(x_shape[2:]) + (per_group,), dtype=grad.dtype)
+        everything = (slice(None), slice(None))
+        for index, offset in enumerate(itertools.product(*(range(k) for k in kernel))):
+            where = everything + tuple(
+                slice(j * d, j * d + (o - 1) * t + 1, t) for j, o, t, d in zip(offset, out, stride, dilation)
+            )
+            grad_x[where] += dcols[:, index]
+        order = (1, 0, 2 + ndim) + tuple(range(2, 2 + ndim))  # (N, g, C/g, *S)
+        return grad_x.transpose(order).reshape(tuple(x_shape))
+
+    return {
+        "conv_forward": conv_forward,
+        "conv_backward_input": conv_backward_input,
+        "conv_backward_weight": conv_backward_weight,
+    }
+
+
+def _numpy_windows(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
+    return as_strided(array, shape=shape, strides=strides, writeable=False)
+
+
+KERNELS: dict[str, Callable[..., Any]] = strided_kernels(np, _numpy_windows)
