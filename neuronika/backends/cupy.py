@@ -46,7 +46,8 @@ class CupyBackend(Backend):
         self.index = index
         self.native_device = cupy.cuda.Device(index)
         with self.native_device:
-            self._rng = cupy.random.default_rng()
+            # RandomState (cuRAND) is the generator whose sampling methods all take a dtype
+            self._rng = cupy.random.RandomState()
         from . import _cupy_kernels
 
         self.kernels.update(_cupy_kernels.KERNELS)
@@ -77,11 +78,11 @@ class CupyBackend(Backend):
 
     def seed(self, seed: int) -> None:
         with self.native_device:
-            self._rng = cupy.random.default_rng(seed)
+            self._rng = cupy.random.RandomState(seed)
 
     def uniform(self, shape: Sequence[int], dtype: DType, low: float = 0.0, high: float = 1.0) -> Any:
         with self.native_device:
-            sample = self._rng.random(tuple(shape), dtype=cupy.float64 if dtype.name == "float64" else cupy.float32)
+            sample = self._rng.random_sample(tuple(shape), dtype=cupy.float64 if dtype.name == "float64" else cupy.float32)
             if low != 0.0 or high != 1.0:
                 sample = sample * (high - low) + low
             return sample.astype(dtype.name, copy=False)
