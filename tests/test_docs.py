@@ -30,3 +30,16 @@ def test_code_blocks_run(page, tmp_path, monkeypatch):
                 exec(compile(code, f"{page.name} block {number}", "exec"), namespace)
             except Exception as error:
                 raise AssertionError(f"{page.name}, python block {number} failed: {error!r}\n{code}") from error
+
+
+def test_the_documentation_site_builds_without_warnings(tmp_path):
+    pytest.importorskip("mkdocs", reason="building the site needs the 'docs' extra")
+    pytest.importorskip("mkdocstrings", reason="building the site needs the 'docs' extra")
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"

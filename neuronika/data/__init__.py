@@ -6,8 +6,8 @@ splitting and k-fold cross-validation (the crate's ``neuronika::data``).
 >>> data = nk.data.DataLoader().with_labels([2]).from_reader(io.StringIO(csv_text))
 >>> data
 LabeledDataset(len=4, records=(4, 2), labels=(4, 1), dtype=float32, device=cpu)
->>> [records.shape for records, labels in data.batch(3)]
-[(3, 2), (1, 2)]
+>>> [records.shape for records, labels in data.batch(3)] == [(3, 2), (1, 2)]
+True
 """
 
 from .dataset import Batch, Dataset, KFold, LabeledDataset

@@ -1,0 +1,25 @@
+"""The examples in the package's docstrings (``>>>``) run and print what they say."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import neuronika
+
+SKIP = ("neuronika.backends.cupy", "neuronika.backends._cupy_kernels")  # need CuPy and a GPU
+MODULES = sorted(
+    info.name
+    for info in pkgutil.walk_packages(neuronika.__path__, "neuronika.")
+    if not info.name.startswith(SKIP)
+)
+
+
+@pytest.mark.parametrize("name", ["neuronika", *MODULES])
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"

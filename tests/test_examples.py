@@ -1,0 +1,58 @@
+"""The examples run end to end in a reduced form (few epochs, small subsets): smoke tests that
+also check what they leave behind (plot, loadable checkpoint)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import neuronika as nk
+
+pytest.importorskip("sklearn", reason="the examples need the 'examples' extra (scikit-learn)")
+pytest.importorskip("tqdm", reason="the examples need the 'examples' extra (tqdm)")
+pytest.importorskip("matplotlib", reason="the examples need the 'examples' extra (matplotlib)")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def run_example(name: str, *args: str) -> str:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), MPLBACKEND="Agg")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name), *args],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, f"{name} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.mark.parametrize("name, epochs", [("digits_mlp", 5), ("digits_cnn", 3)])
+def test_digits_examples_train_and_save_a_plot_and_a_checkpoint(tmp_path, name, epochs):
+    out = run_example(f"{name}.py", "--epochs", str(epochs), "--limit", "512", "--no-progress", "--output", str(tmp_path))
+    assert "final test accuracy" in out
+    accuracy = float(out.rsplit("final test accuracy", 1)[1].split()[0])
+    assert accuracy > 0.6  # a few short epochs on 512 images already learn something
+    assert (tmp_path / f"{name}.png").stat().st_size > 1000
+    checkpoint = nk.load(tmp_path / f"{name}.npz")
+    assert checkpoint["epoch"] == epochs
+    assert set(checkpoint) == {"model", "optimizer", "epoch"}
+    assert all(tuple(array.shape) for array in checkpoint["model"].values())
+
+
+def test_iris_csv_example(tmp_path):
+    out = run_example("iris_csv.py", "--epochs", "20")
+    assert "test accuracy" in out
+
+
+def test_quickstart_example():
+    out = run_example("quickstart.py", "--epochs", "5")
+    assert "accuracy" in out and "epoch    0" in out
+
+
+def test_digits_mlp_on_the_strict_backend(tmp_path):
+    out = run_example("digits_mlp.py", "--device", "array_api_strict", "--epochs", "1", "--limit", "64",
+                      "--no-progress", "--output", str(tmp_path))
+    assert "device array_api_strict" in out
