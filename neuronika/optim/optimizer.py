@@ -102,10 +102,10 @@ class Optimizer(abc.ABC):
     exposed as a property, checked by ``_validated``) and their per-parameter state arrays in
     ``_buffers``, and implement ``_update``.
 
-    Updates keep at most one fresh temporary array alive at a time (``t = a * b; t *= c``
-    rather than ``c * (a * b)``, which rounds identically): with large parameters, two live
-    temporaries make glibc's allocator return memory to the system and fault it back in on
-    every step, which costs several times the arithmetic.
+    Updates work in place on a fresh temporary where that rounds identically (``t = a * b;
+    t *= c`` rather than ``c * (a * b)``): with large NumPy parameters, every extra live
+    temporary lets glibc's allocator return memory to the system and fault it back in on each
+    step, which can cost several times the arithmetic.
     """
 
     #: hyper-parameters besides ``lr`` and ``penalty``, in the order of the constructor
