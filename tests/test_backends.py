@@ -153,3 +153,10 @@ def test_from_ndarray_takes_arrays_of_other_libraries(device):
 def test_constructor_errors(build, error, message):
     with pytest.raises(error, match=message):
         build()
+
+
+def test_dtype_of_names_floating_arrays_and_rejects_others(device):
+    backend = nk.backends.get(device)
+    assert backend.dtype_of(nk.ones(2, device=device).data) == nk.float32
+    assert backend.dtype_of(nk.ones(2, dtype="float64", device=device).data) == nk.float64
+    assert backend.dtype_of(backend.xp.asarray([1, 2])) is None

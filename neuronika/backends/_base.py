@@ -87,7 +87,6 @@ class Backend(abc.ABC):
         self._xp_dtypes = {
             name: getattr(self.xp, name) for name in _DTYPES if hasattr(self.xp, name)
         }
-        self._to_dtype = {v: _DTYPES[k] for k, v in self._xp_dtypes.items()}
 
     def __repr__(self) -> str:
         return f"<neuronika backend {self.name} on {self.device}>"
@@ -105,7 +104,9 @@ class Backend(abc.ABC):
 
     def dtype_of(self, array: Any) -> DType | None:
         """The neuronika dtype of an array, or None when it is not floating point."""
-        return self._to_dtype.get(array.dtype)
+        dtype = array.dtype
+        name = getattr(dtype, "name", None) or str(dtype)
+        return _DTYPES.get(str(name).rsplit(".", 1)[-1])
 
     # arrays ----------------------------------------------------------------------------------
     @abc.abstractmethod
