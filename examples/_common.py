@@ -24,7 +24,17 @@ def arguments(description: str, epochs: int, batch_size: int, lr: float) -> argp
     parser.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "output"),
                         help="folder for the plot and the checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    return parser.parse_args()
+    args = parser.parse_args()
+    check_device(parser, args.device)
+    return args
+
+
+def check_device(parser: argparse.ArgumentParser, device: str | None) -> None:
+    """Exit with one clear line (and the install hint) when the device cannot be used here."""
+    try:
+        nk.backends.get(device)
+    except (nk.backends.BackendUnavailableError, ValueError) as error:
+        parser.exit(2, f"{parser.prog}: {error}\n")
 
 
 def load_digits(seed: int, limit: int | None, image_shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:

@@ -16,6 +16,8 @@ import neuronika as nk
 from neuronika import nn, optim
 from neuronika.data import DataLoader
 
+from _common import check_device
+
 
 def write_iris_csv(path: str) -> list[str]:
     """The 150 iris flowers as ``sepal_length,…,species`` rows; returns the species names."""
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    check_device(parser, args.device)
     nk.manual_seed(args.seed)
 
     with tempfile.TemporaryDirectory() as folder:

@@ -14,6 +14,8 @@ import neuronika as nk
 from neuronika import nn, optim
 from neuronika.data import DataLoader
 
+from _common import check_device
+
 CSV = """\
 Paw_size,Tail_length,Weight,Animal
 0.2,5.0,15.0,Dog
@@ -56,6 +58,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    check_device(parser, args.device)
     nk.manual_seed(args.seed)
 
     dataset = DataLoader().with_labels([3]).from_reader(io.StringIO(CSV), fn=animal_to_number, device=args.device)
