@@ -33,7 +33,13 @@ class Transpose(Node):
 
 
 class _Product(Node):
+    """A product of two operands; ``mv``, ``vm``, ``vv`` and ``mm`` all compute ``lhs @ rhs``."""
+
     __slots__ = ()
+
+    def _forward(self) -> None:
+        lhs, rhs = self.inputs
+        self.value = self.xp.matmul(lhs.value, rhs.value)
 
     def _check(self, lhs: Node, rhs: Node, lhs_ndim: int, rhs_ndim: int, lhs_inner: int, rhs_inner: int) -> None:
         check_same_place(self.name, (lhs, rhs))
@@ -60,10 +66,6 @@ class MatMul(_Product):
     def __init__(self, lhs: Node, rhs: Node) -> None:
         self._check(lhs, rhs, 2, 2, 1, 0)
         self._setup((lhs, rhs), (lhs.shape[0], rhs.shape[1]), lhs.dtype, lhs.backend)
-
-    def _forward(self) -> None:
-        lhs, rhs = self.inputs
-        self.value = self.xp.matmul(lhs.value, rhs.value)
 
     def _backward(self) -> None:
         lhs, rhs = self.inputs
@@ -107,10 +109,6 @@ class MatVec(_Product):
         self._check(lhs, rhs, 2, 1, 1, 0)
         self._setup((lhs, rhs), (lhs.shape[0],), lhs.dtype, lhs.backend)
 
-    def _forward(self) -> None:
-        lhs, rhs = self.inputs
-        self.value = self.xp.matmul(lhs.value, rhs.value)
-
     def _backward(self) -> None:
         lhs, rhs = self.inputs
         xp = self.xp
@@ -130,10 +128,6 @@ class VecMat(_Product):
         self._check(lhs, rhs, 1, 2, 0, 0)
         self._setup((lhs, rhs), (rhs.shape[1],), lhs.dtype, lhs.backend)
 
-    def _forward(self) -> None:
-        lhs, rhs = self.inputs
-        self.value = self.xp.matmul(lhs.value, rhs.value)
-
     def _backward(self) -> None:
         lhs, rhs = self.inputs
         xp = self.xp
@@ -152,10 +146,6 @@ class VecVec(_Product):
     def __init__(self, lhs: Node, rhs: Node) -> None:
         self._check(lhs, rhs, 1, 1, 0, 0)
         self._setup((lhs, rhs), (), lhs.dtype, lhs.backend)
-
-    def _forward(self) -> None:
-        lhs, rhs = self.inputs
-        self.value = self.xp.matmul(lhs.value, rhs.value)
 
     def _backward(self) -> None:
         lhs, rhs = self.inputs

@@ -120,10 +120,7 @@ class Stack(Node):
     def _forward(self) -> None:
         self.value = self.xp.stack([op.value for op in self.inputs], axis=self.axis)
 
-    def _backward(self) -> None:
-        for op, index in zip(self.inputs, self.slices):
-            if op.requires_grad:
-                op.add_grad(self.grad[index])
+    _backward = Concatenate._backward
 
 
 class Chunk(Node):
