@@ -14,16 +14,13 @@ leaves the previous checkpoint whole. Arrays are saved from any backend and load
 from __future__ import annotations
 
 import contextlib
-import io as _io
 import json
 import os
 import tempfile
-import zipfile
 from typing import Any
 
-import numpy as np
-
 from . import backends
+from .backends import host
 
 __all__ = ["CheckpointError", "save", "load"]
 
@@ -54,14 +51,14 @@ def _encode(obj: Any, arrays: dict[str, Any], where: str) -> Any:
         kind = "list" if isinstance(obj, list) else "tuple"
         return {kind: [_encode(value, arrays, f"{where}[{i}]") for i, value in enumerate(obj)]}
     try:
-        host = np.asarray(backends.to_host(obj))
+        array = host.as_array(backends.to_host(obj))
     except TypeError:
         raise TypeError(
             f"save: cannot store {type(obj).__name__} at {where}: checkpoints hold arrays, "
             f"variables, numbers, strings, booleans, None and dicts/lists/tuples of them"
         ) from None
     name = f"a{len(arrays)}"
-    arrays[name] = host
+    arrays[name] = array
     return {"array": name}
 
 
@@ -72,12 +69,12 @@ def save(obj: Any, path: "str | os.PathLike[str]") -> None:
     arrays: dict[str, Any] = {}
     tree = _encode(obj, arrays, "obj")
     meta = json.dumps({"format": _FORMAT, "version": _VERSION, "tree": tree})
-    arrays[_META] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
+    arrays[_META] = host.text_to_bytes_array(meta)
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial", dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
+            host.write_npz(stream, arrays)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -99,25 +96,20 @@ def load(path: "str | os.PathLike[str]", device: "str | backends.Device | None" 
     except OSError as error:
         raise CheckpointError(f"load: cannot read {path!r}: {error.strerror or error}") from error
     try:
-        archive = np.load(_io.BytesIO(raw), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise CheckpointError(f"load: {path!r} is not a neuronika checkpoint (not a readable .npz archive: {error})") from error
-    with archive:
-        if not isinstance(archive, np.lib.npyio.NpzFile) or _META not in archive.files:
-            raise CheckpointError(f"load: {path!r} is not a neuronika checkpoint (no {_META} record; was it written by nk.save?)")
-        host_arrays = {}
-        try:
-            for name in archive.files:
-                host_arrays[name] = archive[name]
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-            if "allow_pickle" in str(error):
-                raise CheckpointError(
-                    f"load: {path!r} holds pickled Python objects, which neuronika never loads "
-                    f"(they could execute code)"
-                ) from error
-            raise CheckpointError(f"load: {path!r} is corrupted or truncated: {error}") from error
+        host_arrays = host.read_npz(raw)
+    except host.NotAnArchive as error:
+        raise CheckpointError(f"load: {path!r} is not a neuronika checkpoint ({error})") from error
+    except host.ARCHIVE_ERRORS as error:
+        if "allow_pickle" in str(error):
+            raise CheckpointError(
+                f"load: {path!r} holds pickled Python objects, which neuronika never loads "
+                f"(they could execute code)"
+            ) from error
+        raise CheckpointError(f"load: {path!r} is corrupted or truncated: {error}") from error
+    if _META not in host_arrays:
+        raise CheckpointError(f"load: {path!r} is not a neuronika checkpoint (no {_META} record; was it written by nk.save?)")
     try:
-        meta = json.loads(host_arrays.pop(_META).tobytes().decode("utf-8"))
+        meta = json.loads(host.bytes_array_to_text(host_arrays.pop(_META)))
     except (ValueError, UnicodeDecodeError) as error:
         raise CheckpointError(f"load: {path!r} has a corrupted structure record: {error}") from error
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
@@ -147,10 +139,10 @@ def _decode(node: Any, arrays: dict[str, Any], backend: backends.Backend) -> Any
     if kind == "tuple":
         return tuple(_decode(value, arrays, backend) for value in payload)
     if kind == "array":
-        host = arrays[payload]
-        if host.dtype.kind not in "fiub":
-            raise ValueError(f"array {payload} has unsupported dtype {host.dtype}")
-        return backend.asarray(host)
+        array = arrays[payload]
+        if host.kind(array) not in "fiub":
+            raise ValueError(f"array {payload} has unsupported dtype {array.dtype}")
+        return backend.asarray(array)
     raise ValueError(f"unknown entry kind {kind!r}")
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-import numpy as np
+from ..backends import host
+
 
 __all__ = ["RowFn", "read_table", "text_lines"]
 
@@ -78,7 +79,7 @@ def read_table(
     if width == 0:
         raise ValueError(f"{source}, line {width_line}: fn returned no values for the row")
     try:
-        return header, np.array(rows, dtype=np.float64), width_line  # NumPy reads text as float() does
+        return header, host.float64_matrix(rows), width_line  # NumPy reads text as float() does
     except ValueError as error:
         for cells, line in zip(rows, row_lines):  # name the first cell that is not a number
             _convert(cells, None, source, line, header)
@@ -109,7 +110,7 @@ def _convert(cells: list[str], fn: RowFn | None, source: str, line: int, header:
     except Exception as error:
         raise ValueError(f"{source}, line {line}: fn raised {type(error).__name__}: {error} on the cells {cells!r}") from error
     try:
-        values = np.asarray(out, dtype=np.float64)
+        values = host.float64_values(out)
     except (TypeError, ValueError):
         values = None
     if values is None or values.ndim > 1:

@@ -16,11 +16,10 @@ import math
 import numbers
 from typing import Any, Generic, Iterator, Sequence, TypeVar
 
-import numpy as np
 
 from .. import backends
 from ..autograd import Var, from_ndarray
-from ..backends import Backend, Device, DType, float32, to_dtype
+from ..backends import Backend, Device, DType, float32, host, to_dtype
 
 __all__ = ["Batch", "Dataset", "KFold", "LabeledDataset"]
 
@@ -127,16 +126,16 @@ class Dataset:
         if n < 2:
             return self
         if seed is None:
-            order = np.asarray(self._backend.permutation(n), dtype=np.int64)
+            order = self._backend.permutation(n)
         else:
             if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
                 raise TypeError(f"shuffle: seed must be an int or None, got {seed!r}")
-            order = np.random.default_rng(int(seed)).permutation(n)
+            order = host.permutation(n, int(seed))
         self._arrays = self._take(order)
         return self
 
     def _take(self, order: Any) -> tuple[Any, ...]:
-        index = self._backend.asarray(np.asarray(order, dtype=np.int64))
+        index = self._backend.asarray(host.index_array(order))
         xp = self._backend.xp
         with self._backend.scope():
             return tuple(xp.take(a, index, axis=0) for a in self._arrays)
