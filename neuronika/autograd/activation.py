@@ -6,21 +6,40 @@ log_softmax shifted by the maximum along their axis, so inputs of ±1e3 stay fin
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._build import normalize_axis
 from .arithmetic import Unary
 from .node import Node, tick
 
 
+def relu_forward(xp: Any, x: Any) -> Any:
+    """Generic ReLU kernel: ``where(x > 0, x, 0)`` (NaN -> 0)."""
+    return xp.where(x > 0, x, 0.0)
+
+
+def relu_backward(xp: Any, grad: Any, output: Any) -> Any:
+    """Generic ReLU VJP from the output ``y``: ``where(y > 0, g, 0)``."""
+    return xp.where(output > 0, grad, 0.0)
+
+
 class ReLU(Unary):
-    __slots__ = ()
+    """``max(x, 0)``; its kernels are looked up once, when the op is built (a backend may
+    override ``relu_forward`` / ``relu_backward`` with faster bit-identical ones)."""
+
+    __slots__ = ("forward_kernel", "backward_kernel")
     name = "relu"
 
+    def __init__(self, operand: Node) -> None:
+        super().__init__(operand)
+        self.forward_kernel = self.backend.kernel("relu_forward", relu_forward)
+        self.backward_kernel = self.backend.kernel("relu_backward", relu_backward)
+
     def _forward(self) -> None:
-        operand = self.inputs[0].value
-        self.value = self.xp.where(operand > 0, operand, 0.0)
+        self.value = self.forward_kernel(self.xp, self.inputs[0].value)
 
     def _backward(self) -> None:
-        self.inputs[0].add_grad(self.xp.where(self.value > 0, self.grad, 0.0))
+        self.inputs[0].add_grad(self.backward_kernel(self.xp, self.grad, self.value))
 
 
 class LeakyReLU(Unary):

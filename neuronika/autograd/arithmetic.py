@@ -1,6 +1,7 @@
 """Arithmetic ops: ``+ - * /`` with NumPy broadcasting, negation, powers, exp, ln, sqrt, abs.
 
-A broadcast operand's gradient is summed back to its shape (``sum_to``, planned at build time).
+A broadcast operand's gradient is summed back to its shape (``sum_to``, planned at build time;
+the VJPs test the plan inline, so operands of the output's shape cost no extra call).
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ class Binary(Node):
     __slots__ = ("lhs_axes", "rhs_axes")
 
     def __init__(self, lhs: Node, rhs: Node) -> None:
+        if lhs.shape == rhs.shape and lhs.backend is rhs.backend and lhs.dtype is rhs.dtype:
+            # the common case, with nothing to check or broadcast (what the general path gives)
+            self._setup((lhs, rhs), lhs.shape, lhs.dtype, lhs.backend)
+            self.lhs_axes = self.rhs_axes = None
+            return
         check_same_place(self.name, (lhs, rhs))
         shape = broadcast_shapes(self.name, lhs.shape, rhs.shape)
         self._setup((lhs, rhs), shape, lhs.dtype, lhs.backend)
@@ -33,9 +39,9 @@ class Add(Binary):
     def _backward(self) -> None:
         lhs, rhs = self.inputs
         if lhs.requires_grad:
-            lhs.add_grad(sum_to(self.xp, self.grad, self.lhs_axes, lhs.shape))
+            lhs.add_grad(self.grad if self.lhs_axes is None else sum_to(self.xp, self.grad, self.lhs_axes, lhs.shape))
         if rhs.requires_grad:
-            rhs.add_grad(sum_to(self.xp, self.grad, self.rhs_axes, rhs.shape))
+            rhs.add_grad(self.grad if self.rhs_axes is None else sum_to(self.xp, self.grad, self.rhs_axes, rhs.shape))
 
 
 class Sub(Binary):
@@ -49,9 +55,10 @@ class Sub(Binary):
     def _backward(self) -> None:
         lhs, rhs = self.inputs
         if lhs.requires_grad:
-            lhs.add_grad(sum_to(self.xp, self.grad, self.lhs_axes, lhs.shape))
+            lhs.add_grad(self.grad if self.lhs_axes is None else sum_to(self.xp, self.grad, self.lhs_axes, lhs.shape))
         if rhs.requires_grad:
-            rhs.add_grad(sum_to(self.xp, -self.grad, self.rhs_axes, rhs.shape))
+            grad = -self.grad
+            rhs.add_grad(grad if self.rhs_axes is None else sum_to(self.xp, grad, self.rhs_axes, rhs.shape))
 
 
 class Mul(Binary):
@@ -65,9 +72,11 @@ class Mul(Binary):
     def _backward(self) -> None:
         lhs, rhs = self.inputs
         if lhs.requires_grad:
-            lhs.add_grad(sum_to(self.xp, self.grad * rhs.value, self.lhs_axes, lhs.shape))
+            grad = self.grad * rhs.value
+            lhs.add_grad(grad if self.lhs_axes is None else sum_to(self.xp, grad, self.lhs_axes, lhs.shape))
         if rhs.requires_grad:
-            rhs.add_grad(sum_to(self.xp, self.grad * lhs.value, self.rhs_axes, rhs.shape))
+            grad = self.grad * lhs.value
+            rhs.add_grad(grad if self.rhs_axes is None else sum_to(self.xp, grad, self.rhs_axes, rhs.shape))
 
 
 class Div(Binary):
@@ -82,10 +91,11 @@ class Div(Binary):
         lhs, rhs = self.inputs
         grad_lhs = self.grad / rhs.value
         if lhs.requires_grad:
-            lhs.add_grad(sum_to(self.xp, grad_lhs, self.lhs_axes, lhs.shape))
+            lhs.add_grad(grad_lhs if self.lhs_axes is None else sum_to(self.xp, grad_lhs, self.lhs_axes, lhs.shape))
         if rhs.requires_grad:
             # d(a/b)/db = -a/b² = -(a/b)/b
-            rhs.add_grad(sum_to(self.xp, -grad_lhs * self.value, self.rhs_axes, rhs.shape))
+            grad = -grad_lhs * self.value
+            rhs.add_grad(grad if self.rhs_axes is None else sum_to(self.xp, grad, self.rhs_axes, rhs.shape))
 
 
 class Unary(Node):

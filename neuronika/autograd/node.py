@@ -73,8 +73,12 @@ class Node:
         self.dtype = dtype
         self.backend = backend
         self.xp = backend.xp
-        self.differentiable = any(node.differentiable for node in inputs)
-        self.requires_grad = self.differentiable
+        differentiable = False
+        for node in inputs:  # a plain loop: any() over a generator costs more for 1-2 inputs
+            if node.differentiable:
+                differentiable = True
+                break
+        self.differentiable = self.requires_grad = differentiable
         self.stamp = 0
         self._order: tuple[list["Node"], list["Node"]] | None = None
         self.origin = build_site() if ANOMALY[0] else None
@@ -138,22 +142,27 @@ class Leaf(Node):
 
 
 def topological_order(root: Node) -> list[Node]:
-    """Nodes reachable from ``root``, every node after all of its inputs (iterative DFS)."""
+    """Nodes reachable from ``root``, every node after all of its inputs: the post-order of an
+    iterative depth-first search that visits each node's inputs from first to last.
+
+    Each stack entry holds a node and the iterator over its inputs still to visit; a leaf is
+    appended as soon as it is met, without an entry of its own. (Nodes hash by identity.)"""
     ordered: list[Node] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    seen: set[Node] = {root}
+    stack: list[tuple[Node, Any]] = [(root, iter(root.inputs))]
+    push, pop, append, mark = stack.append, stack.pop, ordered.append, seen.add
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            ordered.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for parent in reversed(node.inputs):
-            if id(parent) not in seen:
-                stack.append((parent, False))
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent not in seen:
+                mark(parent)
+                if parent.inputs:
+                    push((parent, iter(parent.inputs)))
+                    break
+                append(parent)
+        else:
+            pop()
+            append(node)
     return ordered
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..backends import Backend, DType
 from ._build import check_same_place, normalize_axis
@@ -124,25 +124,43 @@ class Stack(Node):
 
 
 class Chunk(Node):
-    """One exact chunk of a variable (a rectangular slice); see :func:`chunks`."""
+    """One exact chunk of a variable (a rectangular slice); see :func:`chunks`.
 
-    __slots__ = ("index",)
+    The chunks of one :func:`chunks` call share ``group``, a one-element list holding the
+    operand's gradient buffer when one of them created it (zeros, its own slice written) during
+    the current backward pass: the other chunks then write their slices into it, instead of each
+    allocating a zero array of the operand's shape that is then summed (the same values, up to
+    the sign of a zero, for a third of the work on the four gates of an LSTM). Chunks of a group
+    are disjoint, so each slice is still zero when it is written. Only a buffer that is still the
+    operand's gradient, unshared, is written: anything else that reaches the operand replaces its
+    gradient with a new array, and a leaf operand is never written in place.
+    """
+
+    __slots__ = ("index", "group")
     name = "chunk"
 
-    def __init__(self, operand: Node, index: tuple[slice, ...]) -> None:
+    group: list[Any]
+
+    def __init__(self, operand: Node, index: tuple[slice, ...], group: list[Any] | None = None) -> None:
         shape = tuple(s.stop - s.start for s in index)
         self._setup((operand,), shape, operand.dtype, operand.backend)
         self.index = index
+        self.group = [None] if group is None else group
 
     def _forward(self) -> None:
         self.value = self.inputs[0].value[self.index]
 
     def _backward(self) -> None:
         operand = self.inputs[0]
-        xp = self.xp
-        grad = xp.zeros(operand.shape, dtype=self.grad.dtype, device=self.backend.native_device)
+        buffer = operand.grad
+        if buffer is not None and buffer is self.group[0]:
+            buffer[self.index] = self.grad
+            return
+        grad = self.xp.zeros(operand.shape, dtype=self.grad.dtype, device=self.backend.native_device)
         grad[self.index] = self.grad
         operand.add_grad(grad)
+        # run_backward clears every non-leaf gradient first, so a buffer made here is fresh
+        self.group[0] = grad if operand.grad is grad and not operand.is_leaf else None
 
 
 def chunks(operand: Node, chunk_shape: Sequence[int]) -> list[Node]:
@@ -156,9 +174,10 @@ def chunks(operand: Node, chunk_shape: Sequence[int]) -> list[Node]:
         )
     counts = [size // step for size, step in zip(operand.shape, chunk_shape)]
     result: list[Node] = []
+    group: list[Any] = [None]
     for position in itertools.product(*(range(c) for c in counts)):
         index = tuple(slice(p * step, (p + 1) * step) for p, step in zip(position, chunk_shape))
-        result.append(Chunk(operand, index))
+        result.append(Chunk(operand, index, group))
     return result
 
 

@@ -1,0 +1,260 @@
+"""neuronika benchmark: four workloads against a hand-written NumPy floor and PyTorch eager.
+
+    python bench/run.py [--quick] [--workloads W1,W3] [--device cpu|cuda] [--json PATH]
+                        [--steps 30] [--warmup 5] [--threads N] [--keep-openblas-env]
+
+Workloads (float32, fixed seeds, synthetic data; every implementation starts from the same
+weights, and the first step's losses are compared):
+
+* W1  MLP training step: 784-512-256-10, ReLU, log_softmax + NLL, batch 128, SGD;
+* W2  CNN training step: (64, 1, 28, 28) → Conv2d(1→16, 5) → ReLU → Conv2d(16→32, 5) → ReLU →
+      flatten → Linear(12800→10), cross-entropy, SGD;
+* W3  per-op overhead: a chain of 400 links y = tanh(y·w_i + b_i) on 16-element vectors, summed,
+      forward + backward. One link is three element-wise ops (mul, add, tanh), so one pass runs
+      1200 ops forward and their 1200 vector-Jacobian products backward; "µs/op" is the pass time
+      divided by 1200 (forward and backward of one op);
+* W4  LSTM cell unrolled over 32 steps, batch 32, input 64, hidden 128, MSE of the last hidden
+      state, forward + backward + SGD.
+
+Every number is the median over ``--steps`` timed steps (>= 30) after ``--warmup`` steps, the
+implementations of a workload interleaved in three rounds in one process. NumPy and PyTorch get
+the same thread count (the BLAS pool's, read with threadpoolctl, or ``--threads``). With
+``--device cuda`` W1 and W2 run at batch 1024 against PyTorch CUDA, the floor written with CuPy.
+
+For its own process only, and saying so, the script unsets OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE (they make OpenBLAS pick slower kernels on some machines) before NumPy loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import platform
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+WORKLOADS = ("W1", "W2", "W3", "W4")
+TITLES = {
+    "W1": "MLP step 784-512-256-10, batch {mlp_batch}",
+    "W2": "CNN step, batch {cnn_batch}",
+    "W3": "{chain_links}-link tanh chain, fwd+bwd",
+    "W4": "LSTM cell x{lstm_steps}, batch {lstm_batch}",
+}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="neuronika benchmark against a NumPy floor and PyTorch eager")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and few steps: a smoke run, not a measurement")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of W1,W2,W3,W4")
+    parser.add_argument("--device", default="cpu", help="cpu (NumPy) or cuda (CuPy; W1 and W2 at batch 1024)")
+    parser.add_argument("--json", default=str(HERE / "results.json"), help="where to write the results")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per implementation (default 30, quick 3)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 5, quick 1)")
+    parser.add_argument("--threads", type=int, default=None, help="BLAS and PyTorch threads (default: the BLAS pool's)")
+    parser.add_argument("--keep-openblas-env", action="store_true", help="leave OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE set")
+    parser.add_argument("--keep-malloc", action="store_true", help="leave glibc malloc's trim / mmap thresholds alone")
+    parser.add_argument("--pause", type=float, default=None, help="seconds of sleep before each timed block (default 0.3, quick 0)")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
+    args = parser.parse_args(argv)
+    chosen = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
+    unknown = sorted(set(chosen) - set(WORKLOADS))
+    if unknown or not chosen:
+        parser.error(f"--workloads: unknown {unknown or 'empty list'}; choose from {','.join(WORKLOADS)}")
+    args.workloads = [w for w in WORKLOADS if w in chosen]
+    args.steps = args.steps if args.steps is not None else (3 if args.quick else 30)
+    args.pause = args.pause if args.pause is not None else (0.0 if args.quick else 0.3)
+    args.warmup = max(1, args.warmup if args.warmup is not None else (1 if args.quick else 5))
+    if args.steps < 1:
+        parser.error("--steps must be >= 1")
+    return args
+
+
+def environment(args: argparse.Namespace) -> dict:
+    """Unset the OpenBLAS overrides (before NumPy loads), fix the thread count, import torch."""
+    unset = []
+    if not args.keep_openblas_env:
+        unset = [name for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if os.environ.pop(name, None) is not None]
+    print(f"bench: unset {', '.join(unset)} for this process (they slow OpenBLAS here)" if unset
+          else "bench: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set" + (" (kept)" if args.keep_openblas_env else ""))
+    tuned = False
+    if not args.keep_malloc:
+        try:  # glibc only: M_TRIM_THRESHOLD (-1) and M_MMAP_THRESHOLD (-3) to 1 GiB
+            import ctypes
+
+            libc = ctypes.CDLL("libc.so.6")
+            tuned = bool(libc.mallopt(-1, 1 << 30) and libc.mallopt(-3, 1 << 30))
+        except OSError:
+            tuned = False
+    if tuned:
+        print("bench: glibc malloc keeps freed memory in this process (mallopt trim/mmap thresholds 1 GiB; "
+              "--keep-malloc to skip): first-touch page faults on fresh large buffers are slow in this VM")
+    import numpy as np
+
+    env = {"unset_env": unset, "malloc_tuned": tuned, "python": platform.python_version(), "numpy": np.__version__,
+           "cpu_count": os.cpu_count(), "machine": platform.machine(), "processor": _cpu_name()}
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        threadpool_info = threadpool_limits = None
+    if threadpool_limits is not None and args.threads:
+        threadpool_limits(args.threads, user_api="blas")
+    blas = [p for p in threadpool_info() if p.get("user_api") == "blas"] if threadpool_info else []
+    if blas:
+        env["blas"] = f"{blas[0].get('internal_api')} {blas[0].get('version')} ({blas[0].get('architecture')})"
+        threads = args.threads or int(blas[0]["num_threads"])
+    else:
+        env["blas"] = "unknown (threadpoolctl not installed)"
+        threads = args.threads or int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1))
+    env["threads"] = threads
+    torch = None
+    if args.no_torch:
+        env["torch"] = "skipped (--no-torch)"
+    else:
+        try:
+            import torch
+        except ImportError:
+            env["torch"] = "not installed: PyTorch columns skipped (pip install torch)"
+        else:
+            torch.set_num_threads(threads)
+            env["torch"] = f"{torch.__version__}, {torch.get_num_threads()} threads"
+    env["_torch"] = torch
+    return env
+
+
+def _cpu_name() -> str:
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def gpu_libraries(torch) -> tuple:
+    """``(cupy, torch_device or None)`` for ``--device cuda``; exits with one line when the GPU
+    or CuPy is missing."""
+    import neuronika as nk
+
+    try:
+        nk.backends.get("cuda")
+    except Exception as error:  # BackendUnavailableError carries the reason and the fix
+        sys.exit(f"bench: --device cuda is unavailable: {str(error).splitlines()[0]}")
+    import cupy
+
+    peer = "cuda" if torch is not None and torch.cuda.is_available() else None
+    return cupy, peer
+
+
+def run(args: argparse.Namespace) -> dict:
+    env = environment(args)
+    torch = env.pop("_torch")
+    sys.path.insert(0, str(HERE))
+    sys.path.insert(1, str(HERE.parent))
+    import numpy as np
+
+    import common
+    import floors
+    import peers
+    import workloads
+
+    settings = common.Settings.quick() if args.quick else common.Settings()
+    device = args.device
+    lib, torch_device = np, "cpu"
+    selected = args.workloads
+    if device.startswith("cuda"):
+        lib, torch_device = gpu_libraries(torch)
+        batch = 16 if args.quick else 1024
+        settings = dataclasses.replace(settings, mlp_batch=batch, cnn_batch=batch)
+        dropped = [w for w in selected if w not in ("W1", "W2")]
+        if dropped:
+            print(f"bench: on cuda only W1 and W2 run (skipping {', '.join(dropped)})")
+        selected = [w for w in selected if w in ("W1", "W2")]
+        if torch_device is None:
+            print("bench: PyTorch has no CUDA here: PyTorch columns skipped")
+    elif device != "cpu":
+        sys.exit(f"bench: --device must be cpu or cuda, got {device!r}")
+    data_of = {"W1": common.mlp_data, "W2": common.cnn_data, "W3": common.chain_data, "W4": common.lstm_data}
+    results = {}
+    for name in selected:
+        data = data_of[name](settings)
+        impls = {"floor": floors.FLOORS[name](lib, settings, data)}
+        if torch is not None and torch_device is not None:
+            impls["pytorch"] = peers.PEERS[name](torch, settings, data, torch_device)
+        replayed, rebuilt = workloads.NEURONIKA[name]
+        impls["neuronika"] = replayed(settings, data, device)
+        if rebuilt is not None:
+            impls["neuronika_rebuilt"] = rebuilt(settings, data, device)
+        timings = common.time_interleaved(impls, args.warmup, args.steps, pause=args.pause)
+        results[name] = summarise(name, settings, timings)
+        print(f"bench: {name} done: " + ", ".join(f"{k} {v['median_ms']:.3f} ms" for k, v in timings.items()), flush=True)
+    env.update(device=device, quick=args.quick, steps=args.steps, warmup=args.warmup, pause_s=args.pause)
+    return {"environment": env, "settings": dataclasses.asdict(settings), "workloads": results}
+
+
+def summarise(name: str, s, timings: dict) -> dict:
+    """Times, ratios and the first-step loss check of one workload."""
+    floor = timings["floor"]["median_ms"]
+    ours = timings["neuronika"]["median_ms"]
+    torch_ms = timings.get("pytorch", {}).get("median_ms")
+    losses = {impl: t["first_loss"] for impl, t in timings.items()}
+    reference = losses["floor"]
+    spread = max(abs(v - reference) for v in losses.values()) / max(abs(reference), 1e-6)
+    out = {
+        "title": TITLES[name].format(**dataclasses.asdict(s)),
+        "ms": {impl: round(t["median_ms"], 4) for impl, t in timings.items()},
+        "min_ms": {impl: round(t["min_ms"], 4) for impl, t in timings.items()},
+        "steps": timings["neuronika"]["steps"],
+        "ratio_floor": round(ours / floor, 3),
+        "ratio_pytorch": None if torch_ms is None else round(ours / torch_ms, 3),
+        "first_loss": losses,
+        "losses_agree": spread < 1e-3,
+    }
+    if name == "W3":
+        ops = 3 * s.chain_links
+        out["ops_per_pass"] = ops
+        out["op"] = "one element-wise op (mul, add or tanh) of a link, forward and backward"
+        out["us_per_op"] = {impl: round(t["median_ms"] * 1e3 / ops, 3) for impl, t in timings.items()}
+    return out
+
+
+def table(report: dict) -> str:
+    rows = [("workload", "floor", "PyTorch", "neuronika", "rebuilt", "/floor", "/PyTorch", "loss ok")]
+    for name, r in report["workloads"].items():
+        ms = r["ms"]
+        unit = (lambda impl: f"{r['us_per_op'][impl]:.2f} µs/op") if name == "W3" else (lambda impl: f"{ms[impl]:.2f} ms")
+        cell = lambda impl: unit(impl) if impl in ms else "-"  # noqa: E731
+        rows.append((
+            f"{name} {r['title']}", cell("floor"), cell("pytorch"), cell("neuronika"), cell("neuronika_rebuilt"),
+            f"{r['ratio_floor']:.2f}x", "-" if r["ratio_pytorch"] is None else f"{r['ratio_pytorch']:.2f}x",
+            "yes" if r["losses_agree"] else "NO",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    report = run(args)
+    env = report["environment"]
+    print(f"\nmachine: {env['processor']}, {env['cpu_count']} cores; Python {env['python']}, NumPy {env['numpy']}, "
+          f"BLAS {env['blas']}; threads {env['threads']}; PyTorch {env['torch']}")
+    print(f"device {env['device']}; median of {env['steps']} steps after {env['warmup']} warm-up"
+          + (" (--quick: a smoke run, not a measurement)" if env["quick"] else ""))
+    print("'rebuilt': neuronika building the graph anew each step; ratios use the replayed graph.")
+    print("W3 µs/op: pass time / (3 ops x links), each op's forward and backward together.\n")
+    print(table(report))
+    path = pathlib.Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\nbench: wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Smoke test of the benchmark: ``bench/run.py --quick`` runs every workload on tiny sizes and
+writes a JSON report with every field (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FIELDS = {"title", "ms", "min_ms", "steps", "ratio_floor", "ratio_pytorch", "first_loss", "losses_agree"}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    path = tmp_path_factory.mktemp("bench") / "results.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json", str(path)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {"stdout": done.stdout, **json.loads(path.read_text())}
+
+
+def test_every_workload_reports_times_ratios_and_agreeing_losses(report):
+    workloads = report["workloads"]
+    assert sorted(workloads) == ["W1", "W2", "W3", "W4"]
+    for name, result in workloads.items():
+        assert FIELDS <= set(result), f"{name} lacks {FIELDS - set(result)}"
+        assert {"floor", "neuronika"} <= set(result["ms"])
+        assert all(ms > 0 for ms in result["ms"].values())
+        assert result["ratio_floor"] > 0
+        # every implementation starts from the same weights and data
+        assert result["losses_agree"], (name, result["first_loss"])
+    assert workloads["W3"]["ops_per_pass"] == 3 * report["settings"]["chain_links"]
+    assert set(workloads["W3"]["us_per_op"]) == set(workloads["W3"]["ms"])
+
+
+def test_the_report_names_the_machine_and_the_thread_count(report):
+    env = report["environment"]
+    assert env["threads"] >= 1 and env["quick"] is True
+    assert {"numpy", "blas", "torch", "cpu_count", "unset_env"} <= set(env)
+    assert "W1" in report["stdout"] and "/floor" in report["stdout"]
+
+
+def test_pytorch_columns_are_filled_when_torch_is_installed(report):
+    pytest.importorskip("torch")
+    for result in report["workloads"].values():
+        assert "pytorch" in result["ms"] and result["ratio_pytorch"] > 0
+
+
+def test_cuda_without_a_gpu_exits_with_one_line(tmp_path):
+    from neuronika.backends.cupy import device_count
+
+    if device_count() > 0:
+        pytest.skip("a CUDA GPU is present")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--device", "cuda", "--json", str(tmp_path / "r.json")],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cuda" in lines[0], done.stderr
