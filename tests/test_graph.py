@@ -174,7 +174,7 @@ def test_topological_order_is_computed_once_per_root(device):
         y = y * 1.0 + 0.0
     order = y._node.order()
     assert y._node.order() is order
-    assert len(order[0]) == 6000
+    assert len(order[0]) == 5999  # the root is not cached in its own order (no reference cycle)
     np.testing.assert_allclose(y.forward().numpy(), [1, 1, 1])
 
 

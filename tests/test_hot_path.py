@@ -93,3 +93,22 @@ def test_topological_order_is_the_depth_first_post_order(device):
     assert names == ["leaf", "leaf", "mul", "add", "add", "mul"]
     order = d._node.ancestors()
     assert order[0] is a._node and order[1] is b._node and order[2] is c._node
+
+
+def test_a_dropped_graph_is_freed_without_the_cyclic_collector(device):
+    import gc
+    import weakref
+
+    w = nk.rand(16, device=device).requires_grad()
+    loss = (nk.rand(16, device=device) * w).tanh().sum()
+    loss.forward()
+    loss.backward(1.0)
+    root = weakref.ref(loss._node)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del loss
+        assert root() is None
+    finally:
+        if enabled:
+            gc.enable()

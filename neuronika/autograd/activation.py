@@ -80,10 +80,17 @@ class Sigmoid(Unary):
     name = "sigmoid"
 
     def _forward(self) -> None:
-        self.value = self.xp.tanh(self.inputs[0].value * 0.5) * 0.5 + 0.5
+        # the same three operations as tanh(x/2)·0.5 + 0.5, the last two in place on the fresh
+        # result of tanh (fewer temporaries)
+        value = self.xp.tanh(self.inputs[0].value * 0.5)
+        value *= 0.5
+        value += 0.5
+        self.value = value
 
     def _backward(self) -> None:
-        self.inputs[0].add_grad(self.grad * self.value * (1.0 - self.value))
+        grad = self.grad * self.value  # (g·y)·(1 - y), the product finished in place
+        grad *= 1.0 - self.value
+        self.inputs[0].add_grad(grad)
 
 
 class Tanh(Unary):
@@ -94,7 +101,9 @@ class Tanh(Unary):
         self.value = self.xp.tanh(self.inputs[0].value)
 
     def _backward(self) -> None:
-        self.inputs[0].add_grad(self.grad * (1.0 - self.value * self.value))
+        local = 1.0 - self.value * self.value  # (1 - y²)·g, the product in place
+        local *= self.grad
+        self.inputs[0].add_grad(local)
 
 
 class Softmax(Unary):

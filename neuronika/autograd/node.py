@@ -100,9 +100,12 @@ class Node:
     # graph traversal --------------------------------------------------------------------------
     def order(self) -> tuple[list["Node"], list["Node"]]:
         """``(compute, backprop)``: the op nodes of this sub-graph in topological order, and
-        those of them that are differentiable. Computed once and cached."""
+        those of them that are differentiable, this node itself left out. Computed once and
+        cached; leaving the root out keeps the cache free of a reference cycle (root -> list ->
+        root), so a graph that is dropped is freed at once rather than by the cyclic collector."""
         if self._order is None:
             ordered = topological_order(self)
+            ordered.pop()  # the root: always last in post-order
             compute = [node for node in ordered if not node.is_leaf]
             self._order = (compute, [node for node in compute if node.differentiable])
         return self._order
@@ -179,11 +182,16 @@ def run_forward(root: Node) -> None:
                     node._forward()
                     node.stamp = clock
                     check_value(node)
+            if not root.is_leaf:
+                root._forward()
+                check_value(root)
         else:
             for node in compute:
                 if node.stamp != clock:
                     node._forward()
                     node.stamp = clock
+            if not root.is_leaf:
+                root._forward()
     root.stamp = clock
 
 
@@ -206,11 +214,16 @@ def run_backward(root: Node, seed: float | Any) -> None:
     root.grad = seed_grad
     with root.backend.scope():
         if ANOMALY[0]:
+            if root.requires_grad:
+                root._backward()
+                check_gradients(root)
             for node in reversed(backprop):
                 if node.grad is not None and node.requires_grad:
                     node._backward()
                     check_gradients(node)
         else:
+            if root.requires_grad:
+                root._backward()
             for node in reversed(backprop):
                 if node.grad is not None and node.requires_grad:
                     node._backward()
