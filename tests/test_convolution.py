@@ -287,3 +287,107 @@ def test_operands_of_different_dtypes_raise(device):
 def test_raw_arrays_are_refused_with_the_fix(device):
     with pytest.raises(TypeError, match=r"convolution: the kernel must be a neuronika variable, got ndarray; wrap arrays with nk.from_ndarray"):
         nk.convolution(nk.ones((1, 1, 8), device=device), np.ones((1, 1, 3)))
+
+
+# --- (5) the NumPy override's two paths: im2col and the frequency domain -------------------------
+# (NumPy-only kernels, called directly; the dispatch itself is covered through the backend below)
+from neuronika.backends import _numpy_kernels  # noqa: E402
+
+CONV_NAMES = ("conv_forward", "conv_backward_input", "conv_backward_weight")
+FFT_GRID = list(itertools.product((1, 2, 3), (1, 2, 3), (1, 2), (1, 2)))
+
+
+def kernel_calls(x, w, gy, strides, dilations, groups):
+    """The arguments of the three convolution kernels, by name."""
+    return {
+        "conv_forward": (x, w, strides, dilations, groups),
+        "conv_backward_input": (gy, w, tuple(x.shape), strides, dilations, groups),
+        "conv_backward_weight": (gy, x, tuple(w.shape), strides, dilations, groups),
+    }
+
+
+@pytest.mark.parametrize("ndim, stride, dilation, groups", FFT_GRID, ids=str)
+def test_fft_kernels_agree_with_generic_kernels_in_float64(ndim, stride, dilation, groups):
+    # odd and even grids (the Nyquist term of the half spectrum), strided outputs, dilated kernels
+    rng = np.random.default_rng(100 + FFT_GRID.index((ndim, stride, dilation, groups)))
+    spatial, kernel = (9, 8, 7)[:ndim], (3, 2, 3)[:ndim]
+    strides, dilations = (stride,) * ndim, (dilation,) * ndim
+    x, w = rng.standard_normal((2, 4) + spatial), rng.standard_normal((6, 4 // groups) + kernel)
+    y = generic.conv_forward(np, x, w, strides, dilations, groups)
+    gy = rng.standard_normal(y.shape)
+    for name, operands in kernel_calls(x, w, gy, strides, dilations, groups).items():
+        got, expected = _numpy_kernels.FFT[name](np, *operands), generic.GENERIC[name](np, *operands)
+        assert got.shape == expected.shape and got.dtype == np.float64
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10, err_msg=name)
+
+
+def test_fft_kernels_take_one_input_channel_and_a_broadcast_gradient():
+    # one channel per group (a broadcast product instead of matmul) and the zero-stride gradient
+    # that ``sum`` hands to the backward pass
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((3, 4, 10, 9)), rng.standard_normal((8, 1, 4, 3))
+    y = generic.conv_forward(np, x, w, (1, 2), (2, 1), 4)
+    gy = np.broadcast_to(rng.standard_normal((1, 8, 1, 1)), y.shape)
+    for name, operands in kernel_calls(x, w, gy, (1, 2), (2, 1), 4).items():
+        got, expected = _numpy_kernels.FFT[name](np, *operands), generic.GENERIC[name](np, *operands)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10, err_msg=name)
+
+
+def test_fft_kernels_in_float32_stay_within_1e_4_of_the_largest_value():
+    # the benchmark CNN's second layer, smaller batch; float64 generic kernels as the reference
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((4, 16, 24, 24)), rng.standard_normal((32, 16, 5, 5))
+    gy = rng.standard_normal((4, 32, 20, 20))
+    single = kernel_calls(x.astype(np.float32), w.astype(np.float32), gy.astype(np.float32), (1, 1), (1, 1), 1)
+    for name, operands in kernel_calls(x, w, gy, (1, 1), (1, 1), 1).items():
+        got, expected = _numpy_kernels.FFT[name](np, *single[name]), generic.GENERIC[name](np, *operands)
+        assert got.dtype == np.float32
+        assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max(), name
+
+
+BENCHMARK_PATHS = [
+    # padded input, kernel, the path of (forward, input gradient, kernel gradient)
+    ((64, 1, 28, 28), (16, 1, 5, 5), ("im2col", "im2col", "im2col")),  # one input channel
+    ((64, 16, 24, 24), (32, 16, 5, 5), ("fft", "fft", "fft")),
+    ((16, 4, 18, 18, 18), (8, 4, 3, 3, 3), ("fft", "fft", "fft")),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, paths", BENCHMARK_PATHS)
+def test_numpy_rule_picks_the_documented_path_for_the_benchmark_shapes(x_shape, w_shape, paths):
+    ones = (1,) * (len(x_shape) - 2)
+    for name, expected in zip(CONV_NAMES, paths):
+        for dtype in (np.float32, np.float64):
+            assert _numpy_kernels.path(name, x_shape, w_shape, ones, ones, 1, np.dtype(dtype)) == expected, name
+
+
+def test_numpy_rule_keeps_im2col_for_other_dtypes_and_large_grids():
+    assert _numpy_kernels.path("conv_forward", (64, 16, 24, 24), (32, 16, 5, 5), (1, 1), (1, 1), 1, np.dtype(np.float16)) == "im2col"
+    # a 3x3 kernel on 256x256 images: the transforms cost more than the taps they save
+    for name in CONV_NAMES:
+        assert _numpy_kernels.path(name, (8, 16, 258, 258), (16, 16, 3, 3), (1, 1), (1, 1), 1, np.dtype(np.float32)) == "im2col"
+    # a single tap is a plain GEMM
+    assert _numpy_kernels.path("conv_forward", (64, 64, 24, 24), (64, 64, 1, 1), (1, 1), (1, 1), 1, np.dtype(np.float32)) == "im2col"
+
+
+# shapes (as check_conformance builds them: batch 2, 6 output channels, padding 1) on which the
+# NumPy backend takes the frequency-domain path for all three kernels
+FFT_CASES = [
+    (32, (64,), (31,), 1, 2),
+    (8, (16, 16), (7, 7), 1, 1),
+    (32, (20, 20), (5, 5), 2, 2),
+    (12, (16, 16), (7, 7), 1, 3),
+    (6, (20, 20), (7, 7), 1, 6),  # depthwise: one channel per group
+    (8, (10, 10, 10), (3, 3, 3), 1, 1),
+]
+
+
+@pytest.mark.parametrize("channels, spatial, kernel, dilation, groups", FFT_CASES)
+@pytest.mark.parametrize("mode", ("zero", "reflective"))
+def test_backend_kernels_agree_with_generic_kernels_on_the_fft_path(device, channels, spatial, kernel, dilation, groups, mode):
+    ndim = len(spatial)
+    if device == "cpu":  # the cases are there to exercise the NumPy frequency-domain path
+        x_shape, w_shape = (2, channels) + tuple(s + 2 for s in spatial), (6, channels // groups) + kernel
+        for name in CONV_NAMES:
+            assert _numpy_kernels.path(name, x_shape, w_shape, (1,) * ndim, (dilation,) * ndim, groups, np.dtype(np.float64)) == "fft"
+    check_conformance(device, channels, channels, spatial, kernel, (1,) * ndim, 1, dilation, groups, mode)

@@ -1,4 +1,5 @@
-"""Kernel overrides of the NumPy backend: convolution by strided windows and one BLAS GEMM.
+"""Kernel overrides of the NumPy backend: convolution by im2col + one BLAS GEMM, or in the
+frequency domain, whichever a cost rule of the shapes predicts faster.
 
 The three convolution kernels keep the generic signatures (``neuronika/kernels/convolution.py``)::
 
@@ -6,11 +7,13 @@ The three convolution kernels keep the generic signatures (``neuronika/kernels/c
     conv_backward_input(xp, grad_y, w, x_shape, stride, dilation, groups) -> grad_x
     conv_backward_weight(xp, grad_y, x, w_shape, stride, dilation, groups) -> grad_w
 
-and work channels-last, which measured fastest on the CNN shapes of the benchmark
-(``bench/conv.py``): the input is copied once to ``(N, *S, C)``, a strided view of its windows
-``(N, *out, *k, C)`` (``as_strided``, no copy) is gathered by one reshape into the im2col matrix
-``(N·P, K·C)`` (rows: batch × output positions, columns: kernel offsets × channels, each row made
-of runs of ``k_last·C`` contiguous floats), and then
+and each call takes one of two paths, chosen by :func:`path` (cached per shape):
+
+**im2col** (:data:`STRIDED`), channels-last, which measured fastest on the CNN shapes of the
+benchmark (``bench/conv.py``): the input is copied once to ``(N, *S, C)``, a strided view of its
+windows ``(N, *out, *k, C)`` (``as_strided``, no copy) is gathered by one reshape into the im2col
+matrix ``(N·P, K·C)`` (rows: batch × output positions, columns: kernel offsets × channels, each row
+made of runs of ``k_last·C`` contiguous floats), and then
 
 * forward:        ``y = cols · Wᵀ``                      one GEMM ``(N·P, K·C) · (K·C, O)``
 * weight grad:    ``grad_w = gradᵀ · cols``              one GEMM ``(O, N·P) · (N·P, K·C)``
@@ -20,16 +23,26 @@ of runs of ``k_last·C`` contiguous floats), and then
 With ``g`` groups every matrix gains a leading batch axis of size ``g`` (``matmul`` batches it).
 The same code runs on CuPy (``_cupy_kernels.py`` builds it with ``cupy`` and CuPy's
 ``as_strided``): :func:`strided_kernels` takes the array library as an argument.
+
+**fft** (:data:`FFT`, ``_fft_conv.py``): spectra of the input, the kernel and the output gradient
+on the padded input's grid, one batched complex ``matmul`` over the channels per frequency, and
+the inverse transform at the wanted positions (NumPy only, float32 and float64). Its cost grows
+with the grid size rather than with the kernel size, so it wins on wide channels and kernels over
+small grids (the benchmark CNN's second layer: 2–3× faster than im2col) and loses on one input
+channel or large grids.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from . import _fft_conv
 
 Windows = Callable[[Any, tuple[int, ...], tuple[int, ...]], Any]
 
@@ -147,4 +160,111 @@ def _numpy_windows(array: Any, shape: tuple[int, ...], strides: tuple[int, ...])
     return as_strided(array, shape=shape, strides=strides, writeable=False)
 
 
-KERNELS: dict[str, Callable[..., Any]] = strided_kernels(np, _numpy_windows)
+STRIDED: dict[str, Callable[..., Any]] = strided_kernels(np, _numpy_windows)
+"""The im2col kernels on NumPy (the CuPy override is the same code built with ``cupy``)."""
+
+def _fft_forward(xp: Any, x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
+    return _fft_conv.conv_forward(x, w, stride, dilation, groups)
+
+
+def _fft_backward_input(
+    xp: Any, grad: Any, w: Any, x_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
+) -> Any:
+    return _fft_conv.conv_backward_input(grad, w, x_shape, stride, dilation, groups)
+
+
+def _fft_backward_weight(
+    xp: Any, grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
+) -> Any:
+    return _fft_conv.conv_backward_weight(grad, x, w_shape, stride, dilation, groups)
+
+
+FFT: dict[str, Callable[..., Any]] = {
+    "conv_forward": _fft_forward,
+    "conv_backward_input": _fft_backward_input,
+    "conv_backward_weight": _fft_backward_weight,
+}
+"""The frequency-domain kernels (``_fft_conv.py``, float32 and float64 only), generic signatures."""
+
+# Seconds per unit of work on this project's 2-core development VM (OpenBLAS 0.3.31, 2 threads,
+# float32): fitted (least squares on log time) to min-of-18 timings of both paths on 207 random
+# shapes x 3 kernels, with the product rate and the per-call constants measured on their own
+# (batched complex matmuls of 16-64 rows and columns; the smallest convolutions).
+# docs/convolution.md, "Which path the NumPy override takes", has the data and how to check the
+# rule on another machine.
+IM2COL_SECONDS = {"flop": 1 / 76e9, "element": 1 / 1.48e9, "col2im": 1 / 2.95e9, "call": 15e-6}
+FFT_SECONDS = {"transform": 1 / 202e9, "product": 1 / 60e9, "element": 1 / 1.27e9, "call": 25e-6}
+FFT_LARGEST_GRID = 512
+"""The largest padded spatial size the frequency-domain path takes (its DFT matrices are ``L × L``)."""
+
+
+def im2col_work(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int) -> tuple[float, float]:
+    """``(GEMM flops, gathered elements)`` of one im2col kernel: ``2·N·P·K·C·O/g`` and the
+    ``N·P·K·C`` entries of the im2col matrix (``P`` output positions, ``K`` kernel taps)."""
+    out = _output_size(x_shape[2:], w_shape[2:], stride, dilation)
+    gathered = float(x_shape[0]) * math.prod(out) * math.prod(w_shape[2:]) * x_shape[1]
+    return 2.0 * gathered * w_shape[0] / groups, gathered
+
+
+@functools.lru_cache(maxsize=1024)
+def path(
+    name: str, x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], groups: int, dtype: np.dtype
+) -> str:
+    """``"fft"`` or ``"im2col"``: the path the NumPy override takes for kernel ``name`` on a padded
+    input of shape ``x_shape`` and a kernel of shape ``w_shape``, whichever this cost model predicts
+    faster (float32 and float64; other dtypes always take im2col)::
+
+        im2col = flops / 76 GFLOP/s + gathered / 1.48 G/s (+ gathered / 2.95 G/s: col2im) + 15 µs
+        fft    = transform flops / 202 GFLOP/s + product flops / 60 GFLOP/s
+                 + moved elements / 1.27 G/s + 25 µs
+
+    with the work counted by :func:`im2col_work` and ``_fft_conv.work``. A kernel with a single
+    tap (a plain GEMM) and a padded input longer than :data:`FFT_LARGEST_GRID` on some axis (whose
+    DFT matrices would take megabytes each) always take im2col. A rule of the shapes alone (no
+    timing at run time), cached per shape. The rates are effective ones, fitted to measured times
+    of both paths (``IM2COL_SECONDS``, ``FFT_SECONDS``)."""
+    if (
+        np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64))
+        or math.prod(w_shape[2:]) == 1
+        or max(x_shape[2:]) > FFT_LARGEST_GRID
+    ):
+        return "im2col"
+    flops, gathered = im2col_work(x_shape, w_shape, stride, dilation, groups)
+    im2col = flops * IM2COL_SECONDS["flop"] + gathered * IM2COL_SECONDS["element"] + IM2COL_SECONDS["call"]
+    if name == "conv_backward_input":
+        im2col += gathered * IM2COL_SECONDS["col2im"]
+    transform, product, moved = _fft_conv.work(x_shape, w_shape, stride, dilation, groups)
+    fft = (
+        transform * FFT_SECONDS["transform"]
+        + product * FFT_SECONDS["product"]
+        + moved * FFT_SECONDS["element"]
+        + FFT_SECONDS["call"]
+    )
+    return "fft" if fft < im2col else "im2col"
+
+
+def _conv_forward(xp: Any, x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
+    choice = path("conv_forward", x.shape, w.shape, tuple(stride), tuple(dilation), groups, x.dtype)
+    return (FFT if choice == "fft" else STRIDED)["conv_forward"](xp, x, w, stride, dilation, groups)
+
+
+def _conv_backward_input(
+    xp: Any, grad: Any, w: Any, x_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
+) -> Any:
+    choice = path("conv_backward_input", tuple(x_shape), w.shape, tuple(stride), tuple(dilation), groups, grad.dtype)
+    return (FFT if choice == "fft" else STRIDED)["conv_backward_input"](xp, grad, w, x_shape, stride, dilation, groups)
+
+
+def _conv_backward_weight(
+    xp: Any, grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
+) -> Any:
+    choice = path("conv_backward_weight", x.shape, tuple(w_shape), tuple(stride), tuple(dilation), groups, x.dtype)
+    return (FFT if choice == "fft" else STRIDED)["conv_backward_weight"](xp, grad, x, w_shape, stride, dilation, groups)
+
+
+KERNELS: dict[str, Callable[..., Any]] = {
+    "conv_forward": _conv_forward,
+    "conv_backward_input": _conv_backward_input,
+    "conv_backward_weight": _conv_backward_weight,
+}
+"""The NumPy backend's overrides: each call takes the path :func:`path` picks for its shapes."""
