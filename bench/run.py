@@ -17,7 +17,8 @@ weights, and the first step's losses are compared):
       state, forward + backward + SGD.
 
 Every number is the median over ``--steps`` timed steps (>= 30) after ``--warmup`` steps, the
-implementations of a workload interleaved in three rounds in one process. NumPy and PyTorch get
+implementations of a workload interleaved in ``--rounds`` rounds in one process (each block after
+a short pause and two untimed steps, see ``common.time_interleaved``). NumPy and PyTorch get
 the same thread count (the BLAS pool's, read with threadpoolctl, or ``--threads``). With
 ``--device cuda`` W1 and W2 run at batch 1024 against PyTorch CUDA, the floor written with CuPy.
 
@@ -37,6 +38,13 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 WORKLOADS = ("W1", "W2", "W3", "W4")
+#: the issue's targets: (description, check on a workload's summary)
+TARGETS = {
+    "W1": ("<= 1.05x floor", lambda r: r["ratio_floor"] <= 1.05),
+    "W2": ("<= 2.0x PyTorch", lambda r: r["ratio_pytorch"] is not None and r["ratio_pytorch"] <= 2.0),
+    "W3": ("<= 3 µs/op replayed", lambda r: r["us_per_op"]["neuronika"] <= 3.0),
+    "W4": ("<= 1.0x PyTorch", lambda r: r["ratio_pytorch"] is not None and r["ratio_pytorch"] <= 1.0),
+}
 TITLES = {
     "W1": "MLP step 784-512-256-10, batch {mlp_batch}",
     "W2": "CNN step, batch {cnn_batch}",
@@ -57,6 +65,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-openblas-env", action="store_true", help="leave OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE set")
     parser.add_argument("--keep-malloc", action="store_true", help="leave glibc malloc's trim / mmap thresholds alone")
     parser.add_argument("--pause", type=float, default=None, help="seconds of sleep before each timed block (default 0.3, quick 0)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds the timed steps are split into (default 5, quick 1)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
     args = parser.parse_args(argv)
     chosen = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
@@ -66,6 +75,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.workloads = [w for w in WORKLOADS if w in chosen]
     args.steps = args.steps if args.steps is not None else (3 if args.quick else 30)
     args.pause = args.pause if args.pause is not None else (0.0 if args.quick else 0.3)
+    args.rounds = max(1, min(args.steps, args.rounds if args.rounds is not None else (1 if args.quick else 5)))
     args.warmup = max(1, args.warmup if args.warmup is not None else (1 if args.quick else 5))
     if args.steps < 1:
         parser.error("--steps must be >= 1")
@@ -188,10 +198,10 @@ def run(args: argparse.Namespace) -> dict:
         impls["neuronika"] = replayed(settings, data, device)
         if rebuilt is not None:
             impls["neuronika_rebuilt"] = rebuilt(settings, data, device)
-        timings = common.time_interleaved(impls, args.warmup, args.steps, pause=args.pause)
+        timings = common.time_interleaved(impls, args.warmup, args.steps, rounds=args.rounds, pause=args.pause)
         results[name] = summarise(name, settings, timings)
         print(f"bench: {name} done: " + ", ".join(f"{k} {v['median_ms']:.3f} ms" for k, v in timings.items()), flush=True)
-    env.update(device=device, quick=args.quick, steps=args.steps, warmup=args.warmup, pause_s=args.pause)
+    env.update(device=device, quick=args.quick, steps=args.steps, warmup=args.warmup, pause_s=args.pause, rounds=args.rounds)
     return {"environment": env, "settings": dataclasses.asdict(settings), "workloads": results}
 
 
@@ -218,11 +228,14 @@ def summarise(name: str, s, timings: dict) -> dict:
         out["ops_per_pass"] = ops
         out["op"] = "one element-wise op (mul, add or tanh) of a link, forward and backward"
         out["us_per_op"] = {impl: round(t["median_ms"] * 1e3 / ops, 3) for impl, t in timings.items()}
+    target, check = TARGETS[name]
+    out["target"] = target
+    out["target_met"] = bool(check(out))
     return out
 
 
 def table(report: dict) -> str:
-    rows = [("workload", "floor", "PyTorch", "neuronika", "rebuilt", "/floor", "/PyTorch", "loss ok")]
+    rows = [("workload", "floor", "PyTorch", "neuronika", "rebuilt", "/floor", "/PyTorch", "target", "loss ok")]
     for name, r in report["workloads"].items():
         ms = r["ms"]
         unit = (lambda impl: f"{r['us_per_op'][impl]:.2f} µs/op") if name == "W3" else (lambda impl: f"{ms[impl]:.2f} ms")
@@ -230,7 +243,7 @@ def table(report: dict) -> str:
         rows.append((
             f"{name} {r['title']}", cell("floor"), cell("pytorch"), cell("neuronika"), cell("neuronika_rebuilt"),
             f"{r['ratio_floor']:.2f}x", "-" if r["ratio_pytorch"] is None else f"{r['ratio_pytorch']:.2f}x",
-            "yes" if r["losses_agree"] else "NO",
+            f"{r['target']}: {'met' if r['target_met'] else 'not met'}", "yes" if r["losses_agree"] else "NO",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in rows]

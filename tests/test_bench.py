@@ -11,7 +11,7 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-FIELDS = {"title", "ms", "min_ms", "steps", "ratio_floor", "ratio_pytorch", "first_loss", "losses_agree"}
+FIELDS = {"target", "target_met", "title", "ms", "min_ms", "steps", "ratio_floor", "ratio_pytorch", "first_loss", "losses_agree"}
 
 
 @pytest.fixture(scope="module")
