@@ -127,7 +127,7 @@ class Impl:
 def time_interleaved(impls: dict[str, Impl], warmup: int, steps: int, rounds: int = 3, pause: float = 0.3) -> dict[str, dict[str, Any]]:
     """Per-step times of every implementation: ``warmup`` untimed steps each, then ``rounds``
     rounds in which each implementation runs its share of ``steps`` timed steps in turn (so slow
-    drifts of the machine hit all of them alike). Returns ``{name: {"median_ms", "min_ms",
+    drifts of the machine hit all of them alike), the order rotating from round to round. Returns ``{name: {"median_ms", "min_ms",
     "steps", "first_loss"}}``.
 
     Before each timed block the process sleeps ``pause`` seconds and runs two untimed steps: the
@@ -145,8 +145,13 @@ def time_interleaved(impls: dict[str, Impl], warmup: int, steps: int, rounds: in
     samples: dict[str, list[float]] = {name: [] for name in impls}
     per_round = [steps // rounds + (1 if r < steps % rounds else 0) for r in range(rounds)]
     clock = time.perf_counter
-    for count in per_round:
-        for name, impl in impls.items():
+    names = list(impls)
+    for index, count in enumerate(per_round):
+        # each round starts one implementation later, so every implementation follows every
+        # other one equally often (what ran before can matter: see above)
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            impl = impls[name]
             step, sync, times = impl.step, impl.sync, samples[name]
             if pause:
                 time.sleep(pause)

@@ -175,22 +175,29 @@ def run_forward(root: Node) -> None:
     if root.stamp == clock:
         return
     compute, _ = root.order()
+    # A stale value is dropped before its node is recomputed (no op reads its own value in
+    # ``_forward``), so the new array can reuse the old one's memory, still warm in the cache,
+    # and a replayed graph never holds two generations of values at once.
     with root.backend.scope():
         if ANOMALY[0]:
             for node in compute:
                 if node.stamp != clock:
+                    node.value = None
                     node._forward()
                     node.stamp = clock
                     check_value(node)
             if not root.is_leaf:
+                root.value = None
                 root._forward()
                 check_value(root)
         else:
             for node in compute:
                 if node.stamp != clock:
+                    node.value = None
                     node._forward()
                     node.stamp = clock
             if not root.is_leaf:
+                root.value = None
                 root._forward()
     root.stamp = clock
 
