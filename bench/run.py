@@ -257,10 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     env = report["environment"]
     print(f"\nmachine: {env['processor']}, {env['cpu_count']} cores; Python {env['python']}, NumPy {env['numpy']}, "
           f"BLAS {env['blas']}; threads {env['threads']}; PyTorch {env['torch']}")
-    print(f"device {env['device']}; median of {env['steps']} steps after {env['warmup']} warm-up"
+    print(f"device {env['device']}; median of {env['steps']} steps after {env['warmup']} warm-up, in {env['rounds']} rounds"
           + (" (--quick: a smoke run, not a measurement)" if env["quick"] else ""))
     print("'rebuilt': neuronika building the graph anew each step; ratios use the replayed graph.")
-    print("W3 µs/op: pass time / (3 ops x links), each op's forward and backward together.\n")
+    print("W3 µs/op: pass time / (3 ops x links), each op's forward and backward together.")
+    print("W2 floor: im2col + GEMM by hand; neuronika's NumPy convolution may take a frequency-domain path and beat it.\n")
     print(table(report))
     path = pathlib.Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
