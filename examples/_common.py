@@ -53,10 +53,10 @@ def load_digits(seed: int, limit: int | None, image_shape: tuple[int, ...]) -> t
     return images[train], labels[train], images[test], labels[test]
 
 
-def progress(iterable, total: int, description: str, disabled: bool):
+def progress(iterable, total: int, description: str, disabled: bool, unit: str = "batch"):
     from tqdm import tqdm
 
-    return tqdm(iterable, total=total, desc=description, leave=False, disable=disabled, unit="batch")
+    return tqdm(iterable, total=total, desc=description, leave=False, disable=disabled, unit=unit)
 
 
 def accuracy(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, labels: np.ndarray) -> float:
@@ -107,7 +107,7 @@ def train_replay(args: argparse.Namespace, model: "nk.nn.Module", optimizer: "nk
 
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     shuffler = np.random.default_rng(args.seed)
-    epochs = progress(range(args.epochs), args.epochs, "epochs", args.no_progress)
+    epochs = progress(range(args.epochs), args.epochs, "epochs", args.no_progress, unit="epoch")
     with Timer() as timer:
         for _ in epochs:
             order = shuffler.permutation(len(train_y))
