@@ -46,19 +46,11 @@ parser.add_argument("--keep-malloc", action="store_true", help="leave glibc mall
 args = parser.parse_args()
 
 # must happen before NumPy (and so OpenBLAS) is loaded
-unset = []
-if not args.keep_openblas_env:
-    unset = [name for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if os.environ.pop(name, None) is not None]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from process import keep_freed_memory, unset_openblas_overrides  # noqa: E402
 
-tuned = False
-if not args.keep_malloc:
-    try:  # glibc only: M_TRIM_THRESHOLD (-1) and M_MMAP_THRESHOLD (-3) to 1 GiB
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        tuned = bool(libc.mallopt(-1, 1 << 30) and libc.mallopt(-3, 1 << 30))
-    except OSError:
-        tuned = False
+unset = unset_openblas_overrides(args.keep_openblas_env)
+tuned = keep_freed_memory(args.keep_malloc)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 

@@ -84,20 +84,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def environment(args: argparse.Namespace) -> dict:
     """Unset the OpenBLAS overrides (before NumPy loads), fix the thread count, import torch."""
-    unset = []
-    if not args.keep_openblas_env:
-        unset = [name for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if os.environ.pop(name, None) is not None]
+    from process import keep_freed_memory, unset_openblas_overrides
+
+    unset = unset_openblas_overrides(args.keep_openblas_env)
     print(f"bench: unset {', '.join(unset)} for this process (they slow OpenBLAS here)" if unset
           else "bench: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set" + (" (kept)" if args.keep_openblas_env else ""))
-    tuned = False
-    if not args.keep_malloc:
-        try:  # glibc only: M_TRIM_THRESHOLD (-1) and M_MMAP_THRESHOLD (-3) to 1 GiB
-            import ctypes
-
-            libc = ctypes.CDLL("libc.so.6")
-            tuned = bool(libc.mallopt(-1, 1 << 30) and libc.mallopt(-3, 1 << 30))
-        except OSError:
-            tuned = False
+    tuned = keep_freed_memory(args.keep_malloc)
     if tuned:
         print("bench: glibc malloc keeps freed memory in this process (mallopt trim/mmap thresholds 1 GiB; "
               "--keep-malloc to skip): first-touch page faults on fresh large buffers are slow in this VM")
