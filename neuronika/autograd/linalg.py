@@ -1,4 +1,5 @@
-"""Linear algebra: ``t``, ``mm``, ``mm_t``, ``mv``, ``vm``, ``vv`` and the ``@`` operator.
+"""Linear algebra: ``t``, ``mm``, ``mm_t``, ``mv``, ``vm``, ``vv``, the ``@`` operator and the
+fused ``affine`` node (``x·Wᵀ + b``, internal to ``nn``).
 
 Each product is one GEMM/GEMV in the forward pass and one per input in the backward pass.
 """
@@ -165,3 +166,63 @@ def matmul(lhs: Node, rhs: Node) -> Node:
             f"@ multiplies vectors (1-d) and matrices (2-d): reshape first"
         )
     return op(lhs, rhs)
+
+
+class Affine(Node):
+    """``x·Wᵀ + b`` in one node (as ``nn.Linear``): ``(n, k) · (m, k)ᵀ + (m,) → (n, m)``, or a
+    single sample ``(k,) · (m, k)ᵀ + (m,) → (m,)``.
+
+    Forward: one GEMM, the bias added in place into its fresh output. VJPs: ``g·W`` for ``x``,
+    ``gᵀ·x`` for ``W`` (``g ⊗ x`` for a single sample) and ``Σ_n g`` for ``b`` (``g`` itself for
+    a single sample).
+    """
+
+    __slots__ = ()
+    name = "affine"
+
+    def __init__(self, input: Node, weight: Node, bias: Node) -> None:
+        check_same_place(self.name, (input, weight, bias))
+        if len(input.shape) not in (1, 2):
+            raise ValueError(
+                f"{self.name}: the input must be a matrix (2-d) or a vector (1-d), got shape {input.shape}"
+            )
+        _require(self.name, weight, 2, "the weight")
+        _require(self.name, bias, 1, "the bias")
+        if input.shape[-1] != weight.shape[1]:
+            raise ValueError(
+                f"{self.name}: cannot multiply {input.shape} by {weight.shape} transposed: inner sizes "
+                f"{input.shape[-1]} and {weight.shape[1]} differ"
+            )
+        if bias.shape[0] != weight.shape[0]:
+            raise ValueError(
+                f"{self.name}: the bias has shape {bias.shape}, expected ({weight.shape[0]},) (one "
+                f"entry per row of the weight {weight.shape})"
+            )
+        self._setup((input, weight, bias), input.shape[:-1] + (weight.shape[0],), input.dtype, input.backend)
+
+    def _forward(self) -> None:
+        input, weight, bias = self.inputs
+        value = self.xp.matmul(input.value, weight.value.T)
+        value += bias.value  # in place: the GEMM's output is fresh
+        self.value = value
+
+    def _backward(self) -> None:
+        input, weight, bias = self.inputs
+        xp = self.xp
+        grad = self.grad
+        batched = len(self.shape) == 2
+        if input.requires_grad:
+            input.add_grad(xp.matmul(grad, weight.value))
+        if weight.requires_grad:
+            if batched:
+                weight.add_grad(xp.matmul(grad.T, input.value))
+            else:
+                weight.add_grad(xp.reshape(grad, (-1, 1)) * xp.reshape(input.value, (1, -1)))
+        if bias.requires_grad:
+            bias.add_grad(xp.sum(grad, axis=0) if batched else grad)
+
+
+def affine(input: Node, weight: Node, bias: Node) -> Node:
+    """``input·weightᵀ + bias`` as one :class:`Affine` node (``nn.Linear`` and the recurrent
+    cells): ``(n, k)`` or ``(k,)`` input, ``(m, k)`` weight, ``(m,)`` bias."""
+    return Affine(input, weight, bias)

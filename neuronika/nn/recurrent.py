@@ -3,7 +3,8 @@
 
 Both accept a batch ``(N, input_size)`` with states ``(N, hidden_size)``, or a single sample
 ``(input_size,)`` with states ``(hidden_size,)``. The gate pre-activations of all gates come from
-one product per weight matrix; ``chunks`` splits them along the last axis.
+one fused affine node per weight matrix (one GEMM, the bias added in place); the two are added
+before the gates are split off along the last axis (one add per step, not one per gate).
 """
 
 from __future__ import annotations
@@ -12,15 +13,30 @@ import math
 from typing import Any
 
 from ..autograd import Var
+from ..autograd.linalg import affine
+from ..autograd.shape import Chunk
+from ..autograd.variable import wrap
 from ..backends import DType
 from .init import new_parameter
 from .module import Module
 
 
 def _affine(input: Var, weight: Var, bias: Var) -> Var:
-    """``input·weightᵀ + bias`` for a batch (2-d) or a single sample (1-d)."""
-    product = input.mm_t(weight) if input.ndim == 2 else weight.mv(input)
-    return product + bias
+    """``input·weightᵀ + bias`` for a batch (2-d) or a single sample (1-d), one fused node."""
+    return wrap(affine(input._node, weight._node, bias._node))
+
+
+def _split(operand: Var, sizes: tuple[int, ...]) -> list[Var]:
+    """Consecutive slices of ``sizes`` along the last axis, as one group of chunks (their
+    gradients are written into one buffer of the operand's shape)."""
+    node = operand._node
+    lead = tuple(slice(0, d) for d in node.shape[:-1])
+    group: list[Any] = [None]
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(wrap(Chunk(node, lead + (slice(start, start + size),), group)))
+        start += size
+    return parts
 
 
 class _Cell(Module):
@@ -56,12 +72,9 @@ class _Cell(Module):
                     f"expected {expected} for an input of shape {input.shape}"
                 )
 
-    def _gates(self, input: Var, hidden: Var) -> tuple[list[Var], list[Var]]:
-        """The per-gate chunks of ``x·W_ihᵀ + b_ih`` and of ``h·W_hhᵀ + b_hh``."""
-        chunk = input.shape[:-1] + (self.hidden_size,)
-        from_input = _affine(input, self.weight_ih, self.bias_ih).chunks(chunk)
-        from_hidden = _affine(hidden, self.weight_hh, self.bias_hh).chunks(chunk)
-        return from_input, from_hidden
+    def _products(self, input: Var, hidden: Var) -> tuple[Var, Var]:
+        """``x·W_ihᵀ + b_ih`` and ``h·W_hhᵀ + b_hh``, all gates side by side on the last axis."""
+        return _affine(input, self.weight_ih, self.bias_ih), _affine(hidden, self.weight_hh, self.bias_hh)
 
     def extra_repr(self) -> str:
         return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
@@ -95,8 +108,8 @@ class LSTMCell(_Cell):
     def forward(self, state: tuple[Var, Var], input: Var) -> tuple[Var, Var]:
         cell, hidden = state
         self._check(input, {"cell": cell, "hidden": hidden})
-        from_input, from_hidden = self._gates(input, hidden)
-        i, f, g, o = (a + b for a, b in zip(from_input, from_hidden))
+        from_input, from_hidden = self._products(input, hidden)
+        i, f, g, o = (from_input + from_hidden).chunks(input.shape[:-1] + (self.hidden_size,))
         new_cell = f.sigmoid() * cell + i.sigmoid() * g.tanh()
         new_hidden = o.sigmoid() * new_cell.tanh()
         return new_cell, new_hidden
@@ -126,8 +139,10 @@ class GRUCell(_Cell):
 
     def forward(self, hidden: Var, input: Var) -> Var:
         self._check(input, {"hidden": hidden})
-        (input_r, input_z, input_n), (hidden_r, hidden_z, hidden_n) = self._gates(input, hidden)
-        reset = (input_r + hidden_r).sigmoid()
-        update = (input_z + hidden_z).sigmoid()
+        size = self.hidden_size
+        from_input, from_hidden = self._products(input, hidden)
+        input_rz, input_n = _split(from_input, (2 * size, size))
+        hidden_rz, hidden_n = _split(from_hidden, (2 * size, size))
+        reset, update = (input_rz + hidden_rz).sigmoid().chunks(input.shape[:-1] + (size,))
         candidate = (input_n + reset * hidden_n).tanh()
         return candidate + update * (hidden - candidate)
