@@ -85,14 +85,21 @@ def _mlp_model(s: Settings, data: dict[str, Any], device: str) -> tuple[list[nn.
     return layers, logits
 
 
-def mlp(s: Settings, data: dict[str, Any], device: str) -> Impl:
+def _replayed_classifier(
+    model: tuple[list[nn.Module], Callable[[nk.Var], nk.Var]], data: dict[str, Any], device: str, lr: float
+) -> Impl:
+    """A classifier's training step on a graph built once (log_softmax + NLL, SGD), replayed per batch."""
+    layers, logits = model
     backend = nk.backends.get(device)
-    layers, logits = _mlp_model(s, data, device)
     xs, ys = _batches(backend, data)
     x, y = _leaf(backend, xs[0]), _leaf(backend, ys[0])
     loss = nn.loss.nll_loss(logits(x).log_softmax(1), y)
     params = [p for layer in layers for p in layer.parameters()]
-    return Impl(_Training(loss, x, y, xs, ys, s.lr, params), _sync(device))
+    return Impl(_Training(loss, x, y, xs, ys, lr, params), _sync(device))
+
+
+def mlp(s: Settings, data: dict[str, Any], device: str) -> Impl:
+    return _replayed_classifier(_mlp_model(s, data, device), data, device, s.lr)
 
 
 def mlp_rebuilt(s: Settings, data: dict[str, Any], device: str) -> Impl:
@@ -128,13 +135,7 @@ def _cnn_model(s: Settings, data: dict[str, Any], device: str) -> tuple[list[nn.
 
 
 def cnn(s: Settings, data: dict[str, Any], device: str) -> Impl:
-    backend = nk.backends.get(device)
-    layers, logits = _cnn_model(s, data, device)
-    xs, ys = _batches(backend, data)
-    x, y = _leaf(backend, xs[0]), _leaf(backend, ys[0])
-    loss = nn.loss.nll_loss(logits(x).log_softmax(1), y)
-    params = [p for layer in layers for p in layer.parameters()]
-    return Impl(_Training(loss, x, y, xs, ys, s.lr, params), _sync(device))
+    return _replayed_classifier(_cnn_model(s, data, device), data, device, s.lr)
 
 
 def _chain_graph(backend: Any, x: nk.Var, ws: list[nk.VarDiff], bs: list[nk.VarDiff]) -> nk.VarDiff:
