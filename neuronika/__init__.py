@@ -9,6 +9,8 @@ dynamic neural networks, on any Array API backend (NumPy on the CPU, CuPy on CUD
 6.0
 """
 
+from typing import TYPE_CHECKING
+
 from . import backends
 from .autograd import (
     Param,
@@ -42,6 +44,12 @@ from .backends import (
 
 __version__ = "0.2.0"
 
+if TYPE_CHECKING:  # the lazy names below, with their real types for type checkers and IDEs
+    from . import data, nn, optim, testing, viz
+    from .autograd.anomaly import detect_anomaly
+    from .autograd.convolution import convolution
+    from .io import load, save
+
 # Sub-packages and the names that live in them are imported on first use, so that
 # ``import neuronika`` stays light and every part can be imported on its own.
 _LAZY = {
@@ -49,6 +57,7 @@ _LAZY = {
     "optim": ("neuronika.optim", None),
     "data": ("neuronika.data", None),
     "testing": ("neuronika.testing", None),
+    "viz": ("neuronika.viz", None),
     "convolution": ("neuronika.autograd.convolution", "convolution"),
     "save": ("neuronika.io", "save"),
     "load": ("neuronika.io", "load"),
@@ -68,10 +77,11 @@ def __getattr__(name: str) -> object:
     globals()[name] = value
     return value
 
+
 __all__ = [
     "Device", "DType", "Param", "Var", "VarDiff",
     "backends", "cat", "default_device", "eye", "float16", "float32", "float64", "from_ndarray",
     "full", "geomspace", "get_default_device", "linspace", "logspace", "manual_seed", "ones",
     "rand", "randn", "range", "set_default_device", "stack", "zeros",
-    "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",
+    "nn", "optim", "data", "testing", "viz", "convolution", "save", "load", "detect_anomaly",
 ]

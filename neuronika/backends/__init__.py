@@ -229,7 +229,8 @@ def default_device(device: "str | Device") -> Iterator[Device]:
 
 def _lazy(module: str) -> Callable[[int], Backend]:
     def factory(index: int) -> Backend:
-        return importlib.import_module(f"{__name__}.{module}").create(index)
+        backend: Backend = importlib.import_module(f"{__name__}.{module}").create(index)
+        return backend
 
     return factory
 

@@ -56,7 +56,8 @@ class StrictBackend(Backend):
         return strict.asarray(host.astype(dtype.name), device=self.native_device)
 
     def permutation(self, n: int) -> list[int]:
-        return self._rng.permutation(n).tolist()
+        order: list[int] = self._rng.permutation(n).tolist()
+        return order
 
 
 def create(index: int) -> StrictBackend:

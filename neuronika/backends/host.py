@@ -31,7 +31,8 @@ def float64_values(values: Any) -> Any:
 
 def permutation(n: int, seed: int) -> list[int]:
     """A permutation of ``range(n)`` from a generator seeded with ``seed`` (the same everywhere)."""
-    return np.random.default_rng(seed).permutation(n).tolist()
+    order: list[int] = np.random.default_rng(seed).permutation(n).tolist()
+    return order
 
 
 def index_array(order: Iterable[int]) -> Any:

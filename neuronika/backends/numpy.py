@@ -59,7 +59,8 @@ class NumpyBackend(Backend):
         return sample.astype(dtype.name, copy=False)
 
     def permutation(self, n: int) -> list[int]:
-        return self._rng.permutation(n).tolist()
+        order: list[int] = self._rng.permutation(n).tolist()
+        return order
 
     @staticmethod
     def host_rng(seed: int | None = None) -> np.random.Generator:

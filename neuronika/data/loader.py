@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Iterable, Sequence, TypeVar, Union
+from typing import Any, Iterable, Sequence, TypeVar, Union, cast
 
 from ..backends import Device, DType
 from ._csv import RowFn, read_table, text_lines
@@ -110,7 +110,7 @@ class DataLoader:
             line and the cell), an empty file, a missing label column, a shape that does not
             hold the number of columns.
         """
-        return self._from_path("from_csv", path, shape, label_shape, fn, device, dtype)
+        return cast(Dataset, self._from_path("from_csv", path, shape, label_shape, fn, device, dtype))
 
     def from_reader(
         self,
@@ -124,7 +124,7 @@ class DataLoader:
         """Load CSV text from a file object (text or binary, e.g. ``io.StringIO``,
         ``io.BytesIO``) or any iterable of lines; arguments as :meth:`from_csv`. Errors name
         the reader's ``name`` (an open file's path) or ``<reader>``."""
-        return self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype)
+        return cast(Dataset, self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype))
 
     def _from_path(self, op: str, path: Any, *args: Any) -> Any:
         source = os.fspath(path)
@@ -183,7 +183,7 @@ class LabeledDataLoader(DataLoader):
         """The label columns, as given to ``with_labels``."""
         return self._labels
 
-    def from_csv(  # type: ignore[override]
+    def from_csv(
         self,
         path: "str | os.PathLike[str]",
         shape: Shape | None = None,
@@ -193,9 +193,9 @@ class LabeledDataLoader(DataLoader):
         dtype: "DType | str | None" = None,
     ) -> LabeledDataset:
         """Load the CSV file at ``path`` into records and labels (see :meth:`DataLoader.from_csv`)."""
-        return self._from_path("from_csv", path, shape, label_shape, fn, device, dtype)  # type: ignore[no-any-return]
+        return cast(LabeledDataset, self._from_path("from_csv", path, shape, label_shape, fn, device, dtype))
 
-    def from_reader(  # type: ignore[override]
+    def from_reader(
         self,
         reader: Iterable[Any],
         shape: Shape | None = None,
@@ -205,7 +205,7 @@ class LabeledDataLoader(DataLoader):
         dtype: "DType | str | None" = None,
     ) -> LabeledDataset:
         """Load CSV text from a reader into records and labels (see :meth:`DataLoader.from_reader`)."""
-        return self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype)  # type: ignore[no-any-return]
+        return cast(LabeledDataset, self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype))
 
     def _check_columns(self, source: str) -> None:
         names = [column for column in self._labels if isinstance(column, str)]

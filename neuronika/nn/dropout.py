@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import weakref
 
+from typing import TypeVar, cast
+
 from ..autograd import Var
 from ..autograd.activation import Dropout as DropoutNode
 from ..autograd.variable import wrap
 from .module import Module
+
+_V = TypeVar("_V", bound=Var)
 
 
 class Dropout(Module):
@@ -28,11 +32,12 @@ class Dropout(Module):
         self.p = float(p)
         self._nodes: weakref.WeakSet[DropoutNode] = weakref.WeakSet()
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: _V) -> _V:
+        """The input with dropout applied (training) or unchanged (evaluation); shape kept."""
         node = DropoutNode(input._node, self.p)
         node.training = self.training
         self._nodes.add(node)
-        return wrap(node)
+        return cast(_V, wrap(node))
 
     def _set_training(self, mode: bool) -> None:
         super()._set_training(mode)

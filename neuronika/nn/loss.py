@@ -22,18 +22,26 @@ a constant on the input's device and dtype.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ..autograd import Var
 from ..autograd import loss as nodes
 from ..autograd.node import Leaf
 from ..autograd.variable import wrap
 
+#: the input's kind: a loss of a VarDiff is a VarDiff (for type checkers; see docs/typing.md)
+_V = TypeVar("_V", bound=Var)
+
 __all__ = ["Reduction", "mse_loss", "mae_loss", "bce_loss", "bce_with_logits_loss", "nll_loss", "kldiv_loss"]
 
 
 class Reduction(enum.Enum):
-    """How the element-wise losses are combined into one number."""
+    """How the element-wise losses are combined into one number: ``Reduction.Mean`` or
+    ``Reduction.Sum`` (the same as the strings ``"mean"`` and ``"sum"``).
+
+    >>> nk.nn.loss.mse_loss(nk.ones(2), nk.zeros(2), nk.nn.loss.Reduction.Sum).forward().item()
+    2.0
+    """
 
     Mean = "mean"
     Sum = "sum"
@@ -75,57 +83,79 @@ def _same_shape(op: str, input: Var, target: Var) -> None:
         )
 
 
-def mse_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
-    """Mean squared error: ``Σ (x - t)²``, divided by the number of elements for "mean"."""
+def mse_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
+    """Mean squared error: ``Σ (x - t)²``, divided by the number of elements for "mean".
+    Input and target of one shape ``(*)``; the result is 0-d.
+
+    >>> nk.nn.loss.mse_loss(nk.ones(3), nk.zeros(3)).forward().item()
+    1.0
+    """
     mode = _reduction("mse_loss", reduction)
-    input = _input("mse_loss", input)
-    target = _target("mse_loss", input, target)
-    _same_shape("mse_loss", input, target)
-    squared = (input - target).pow(2)
-    return squared.sum() if mode == "sum" else squared.mean()
+    prediction = _input("mse_loss", input)
+    goal = _target("mse_loss", prediction, target)
+    _same_shape("mse_loss", prediction, goal)
+    squared = (prediction - goal).pow(2)
+    return cast(_V, squared.sum() if mode == "sum" else squared.mean())
 
 
-def mae_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def mae_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Mean absolute error: ``Σ |x - t|``, divided by the number of elements for "mean"
-    (the gradient at ``x = t`` is 0)."""
+    (the gradient at ``x = t`` is 0). Input and target of one shape ``(*)``; the result is 0-d.
+
+    >>> nk.nn.loss.mae_loss(nk.full(2, 3.0), nk.ones(2)).forward().item()
+    2.0
+    """
     mode = _reduction("mae_loss", reduction)
-    input = _input("mae_loss", input)
-    target = _target("mae_loss", input, target)
-    _same_shape("mae_loss", input, target)
-    absolute = (input - target).abs()
-    return absolute.sum() if mode == "sum" else absolute.mean()
+    prediction = _input("mae_loss", input)
+    goal = _target("mae_loss", prediction, target)
+    _same_shape("mae_loss", prediction, goal)
+    absolute = (prediction - goal).abs()
+    return cast(_V, absolute.sum() if mode == "sum" else absolute.mean())
 
 
-def _fused(op: str, node_type: type, input: Any, target: Any, reduction: "str | Reduction", per_batch: bool = False) -> Var:
+def _fused(op: str, node_type: type, input: _V, target: Any, reduction: "str | Reduction", per_batch: bool = False) -> _V:
     mode = _reduction(op, reduction)
-    input = _input(op, input)
-    target = _target(op, input, target)
-    node = node_type(input._node, target._node)
-    divisor = (input.shape[0] if input.shape else 1) if per_batch else None
-    return wrap(nodes.reduce(node, mode, divisor))
+    prediction = _input(op, input)
+    goal = _target(op, prediction, target)
+    node = node_type(prediction._node, goal._node)
+    divisor = (prediction.shape[0] if prediction.shape else 1) if per_batch else None
+    return cast(_V, wrap(nodes.reduce(node, mode, divisor)))
 
 
-def bce_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def bce_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Binary cross-entropy of probabilities ``x ∈ [0, 1]`` and targets ``t ∈ [0, 1]``:
     ``-(t·ln x + (1 - t)·ln(1 - x))`` with each log clamped at -100 (as PyTorch), so saturated
-    probabilities give a large but finite loss."""
+    probabilities give a large but finite loss. Input and target ``(*)``; result 0-d.
+
+    >>> round(nk.nn.loss.bce_loss(nk.full(2, 0.5), nk.ones(2)).forward().item(), 4)
+    0.6931
+    """
     return _fused("bce_loss", nodes.BCE, input, target, reduction)
 
 
-def bce_with_logits_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def bce_with_logits_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Binary cross-entropy of logits: ``bce_loss(σ(x), t)`` computed as
-    ``max(x, 0) - x·t + ln(1 + e^-|x|)``, exact and finite for logits of any size."""
+    ``max(x, 0) - x·t + ln(1 + e^-|x|)``, exact and finite for logits of any size. Input and
+    target ``(*)``; result 0-d.
+
+    >>> round(nk.nn.loss.bce_with_logits_loss(nk.zeros(2), nk.ones(2)).forward().item(), 4)
+    0.6931
+    """
     return _fused("bce_with_logits_loss", nodes.BCEWithLogits, input, target, reduction)
 
 
-def kldiv_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def kldiv_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Kullback-Leibler divergence of log-probabilities ``x`` from probabilities ``t``:
     ``Σ t·(ln t - x)`` (``0·ln 0 = 0``). "mean" divides by the batch size (the first axis), as
-    the crate, i.e. PyTorch's ``reduction="batchmean"``."""
+    the crate, i.e. PyTorch's ``reduction="batchmean"``. Input and target ``(N, *)``; result 0-d.
+
+    >>> nk.nn.loss.kldiv_loss(nk.full((2, 2), 0.5).ln(), nk.full((2, 2), 0.5)).forward().item()
+    0.0
+    """
     return _fused("kldiv_loss", nodes.KLDiv, input, target, reduction, per_batch=True)
 
 
-def nll_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def nll_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Negative log-likelihood of log-probabilities ``x (N, C)`` (e.g. from
     ``log_softmax(axis=1)``) and class indices ``t (N,)``: ``-Σ_n x[n, t_n]``, divided by N for
     "mean". Extra axes follow PyTorch: ``x (N, C, *d)`` with ``t (N, *d)``.
@@ -134,8 +164,11 @@ def nll_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> 
     labels) or any integer array or list, converted to a constant. Indices known when the loss is
     built (a leaf target) must be integers in ``[0, C)``, else ``ValueError``; values assigned to
     the target later are not checked (an index out of range then matches no class and adds 0).
+
+    >>> nk.nn.loss.nll_loss(nk.from_ndarray([[-1.0, -2.0]]), [1]).forward().item()
+    2.0
     """
     mode = _reduction("nll_loss", reduction)
-    input = _input("nll_loss", input)
-    target = _target("nll_loss", input, target)
-    return wrap(nodes.reduce(nodes.NLL(input._node, target._node), mode))
+    log_probabilities = _input("nll_loss", input)
+    indices = _target("nll_loss", log_probabilities, target)
+    return cast(_V, wrap(nodes.reduce(nodes.NLL(log_probabilities._node, indices._node), mode)))

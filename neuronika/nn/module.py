@@ -19,12 +19,27 @@ parameters and switches them between training and evaluation together.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator, Mapping, NamedTuple, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Mapping, NamedTuple, ParamSpec, Protocol, TypeVar, Union
 
 from ..autograd import Param, Var, VarDiff
 from ..backends import Device
 
 Component = TypeVar("Component")
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    _Args = ParamSpec("_Args")
+    _Result = TypeVar("_Result", covariant=True)
+
+    class _HasForward(Protocol[_Args, _Result]):
+        def forward(self, *args: _Args.args, **kwargs: _Args.kwargs) -> _Result: ...
+
+    class _CallsForward(Generic[_Args, _Result]):
+        """``module(...)`` has the signature and the result type of ``module.forward``: a
+        descriptor whose ``__get__`` reads them off the subclass (for type checkers only)."""
+
+        def __get__(self, instance: _HasForward[_Args, _Result], owner: type) -> Callable[_Args, _Result]: ...
 
 
 class LoadResult(NamedTuple):
@@ -119,11 +134,17 @@ class Module:
         self._modules.pop(name, None)
         self.__dict__.pop(name, None)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        forward = getattr(self, "forward", None)
-        if forward is None:
-            raise TypeError(f"{type(self).__name__} defines no forward(...) method; a Module subclass must define one")
-        return forward(*args, **kwargs)
+    if TYPE_CHECKING:
+        # Checkers see ``module(x)`` as ``module.forward(x)``: same parameters, same result.
+        __call__: _CallsForward[..., Any]
+
+        def forward(self, *args: Any, **kwargs: Any) -> Any: ...
+    else:
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            forward = getattr(self, "forward", None)
+            if forward is None:
+                raise TypeError(f"{type(self).__name__} defines no forward(...) method; a Module subclass must define one")
+            return forward(*args, **kwargs)
 
     # --- traversal ----------------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
@@ -164,7 +185,7 @@ class Module:
                 if id(node) in seen:
                     continue
                 seen.add(id(node))
-                yield (f"{prefix}.{name}" if prefix else name), Param(node)  # type: ignore[arg-type]
+                yield (f"{prefix}.{name}" if prefix else name), Param(node)
 
     def parameters(self) -> list[Param]:
         """Every parameter as a :class:`~neuronika.Param`, each once, in :meth:`named_parameters`
@@ -172,20 +193,20 @@ class Module:
         return [param for _, param in self.named_parameters()]
 
     # --- modes, devices, gradients ------------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Self:
         """Switch this module and every sub-module to training mode (``mode=False``: evaluation)."""
         for module in self.modules():
             module._set_training(bool(mode))
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Self:
         """Switch this module and every sub-module to evaluation mode (dropout is the identity)."""
         return self.train(False)
 
     def _set_training(self, mode: bool) -> None:
         object.__setattr__(self, "training", mode)
 
-    def to(self, device: "str | Device") -> "Module":
+    def to(self, device: "str | Device") -> Self:
         """Move every parameter (data and gradient) to ``device`` in place; returns the module.
 
         Graphs built before the move keep referring to the same parameters, which now live on

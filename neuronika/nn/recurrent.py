@@ -10,9 +10,9 @@ before the gates are split off along the last axis (one add per step, not one pe
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
-from ..autograd import Var
+from ..autograd import Var, VarDiff
 from ..autograd.linalg import affine
 from ..autograd.shape import Chunk
 from ..autograd.variable import wrap
@@ -21,12 +21,12 @@ from .init import new_parameter
 from .module import Module
 
 
-def _affine(input: Var, weight: Var, bias: Var) -> Var:
+def _affine(input: Var, weight: VarDiff, bias: VarDiff) -> VarDiff:
     """``input·weightᵀ + bias`` for a batch (2-d) or a single sample (1-d), one fused node."""
-    return wrap(affine(input._node, weight._node, bias._node))
+    return cast(VarDiff, wrap(affine(input._node, weight._node, bias._node)))
 
 
-def _split(operand: Var, sizes: tuple[int, ...]) -> list[Var]:
+def _split(operand: VarDiff, sizes: tuple[int, ...]) -> list[VarDiff]:
     """Consecutive slices of ``sizes`` along the last axis, as one group of chunks (their
     gradients are written into one buffer of the operand's shape)."""
     node = operand._node
@@ -34,7 +34,7 @@ def _split(operand: Var, sizes: tuple[int, ...]) -> list[Var]:
     group: list[Any] = [None]
     parts, start = [], 0
     for size in sizes:
-        parts.append(wrap(Chunk(node, lead + (slice(start, start + size),), group)))
+        parts.append(operand._same(Chunk(node, lead + (slice(start, start + size),), group)))
         start += size
     return parts
 
@@ -72,7 +72,7 @@ class _Cell(Module):
                     f"expected {expected} for an input of shape {input.shape}"
                 )
 
-    def _products(self, input: Var, hidden: Var) -> tuple[Var, Var]:
+    def _products(self, input: Var, hidden: Var) -> tuple[VarDiff, VarDiff]:
         """``x·W_ihᵀ + b_ih`` and ``h·W_hhᵀ + b_hh``, all gates side by side on the last axis."""
         return _affine(input, self.weight_ih, self.bias_ih), _affine(hidden, self.weight_hh, self.bias_hh)
 
@@ -105,7 +105,8 @@ class LSTMCell(_Cell):
     def __init__(self, input_size: int, hidden_size: int, *, dtype: "DType | str | None" = None, device: Any = None) -> None:
         super().__init__(input_size, hidden_size, dtype, device)
 
-    def forward(self, state: tuple[Var, Var], input: Var) -> tuple[Var, Var]:
+    def forward(self, state: tuple[Var, Var], input: Var) -> tuple[VarDiff, VarDiff]:
+        """One step: ``((N, hidden), (N, hidden)), (N, input) → (new_cell, new_hidden)``."""
         cell, hidden = state
         self._check(input, {"cell": cell, "hidden": hidden})
         from_input, from_hidden = self._products(input, hidden)
@@ -137,7 +138,8 @@ class GRUCell(_Cell):
     def __init__(self, input_size: int, hidden_size: int, *, dtype: "DType | str | None" = None, device: Any = None) -> None:
         super().__init__(input_size, hidden_size, dtype, device)
 
-    def forward(self, hidden: Var, input: Var) -> Var:
+    def forward(self, hidden: Var, input: Var) -> VarDiff:
+        """One step: ``(N, hidden), (N, input) → new hidden (N, hidden)``."""
         self._check(input, {"hidden": hidden})
         size = self.hidden_size
         from_input, from_hidden = self._products(input, hidden)

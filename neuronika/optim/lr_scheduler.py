@@ -42,6 +42,10 @@ def _check_callable(owner: str, function: Any) -> Callable[[int], float]:
 class LRScheduler:
     """Base class: holds the optimizer and the epoch counter; subclasses give ``_next_lr``."""
 
+    initial_lr: float
+    _last_lr: float
+    _current_lr: float
+
     def __init__(self, optimizer: Optimizer) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(
@@ -174,7 +178,7 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        self.milestones = milestones  # type: ignore[assignment]
+        self.milestones = milestones
         self.gamma = gamma
 
     @property

@@ -69,12 +69,12 @@ def check_real(owner: str, name: str, value: Any, low: float = 0.0, high: float 
     """``value`` as a float in ``[low, high]`` (``[low, high)`` with ``high_open``), or raise."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    inside = low <= value and (value < high if high_open else value <= high)
-    if not (math.isfinite(value) and inside):
+    number = float(value)
+    inside = low <= number and (number < high if high_open else number <= high)
+    if not (math.isfinite(number) and inside):
         bound = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{owner}: {name} must be a finite number {bound}, got {value}")
-    return value
+        raise ValueError(f"{owner}: {name} must be a finite number {bound}, got {number}")
+    return number
 
 
 def check_flag(owner: str, name: str, value: Any) -> bool:

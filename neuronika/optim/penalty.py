@@ -42,7 +42,7 @@ class Penalty(abc.ABC):
         return {"kind": type(self).__name__}
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.state() == self.state()  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.state() == self.state()
 
     def __hash__(self) -> int:
         return hash(tuple(sorted(self.state().items())))
