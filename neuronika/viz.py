@@ -145,9 +145,9 @@ def render(
     names: "Mapping[str, Var] | None" = None,
 ) -> str:
     """Draw the graph of ``root`` into ``path`` with Graphviz; the format is the file's suffix
-    (``.svg``, ``.png`` or ``.pdf``). Needs Graphviz's ``dot`` program (``apt-get install
-    graphviz``, ``brew install graphviz``, ``conda install graphviz``; ``pip install
-    "neuronika[viz]"`` adds the Python bindings, which use the same program).
+    (``.svg``, ``.png`` or ``.pdf``). Needs Graphviz's ``dot`` program on ``PATH``
+    (``apt-get install graphviz``, ``brew install graphviz``, ``conda install graphviz``); no
+    Python package is needed (pip packages of Graphviz's bindings call the same program).
 
     :param root: the variable whose graph to draw.
     :param path: the file to write; its suffix chooses the format.

@@ -19,7 +19,7 @@ parameters and switches them between training and evaluation together.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Mapping, NamedTuple, ParamSpec, Protocol, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple, ParamSpec, Protocol, TypeVar, Union
 
 from ..autograd import Param, Var, VarDiff
 from ..backends import Device
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     class _HasForward(Protocol[_Args, _Result]):
         def forward(self, *args: _Args.args, **kwargs: _Args.kwargs) -> _Result: ...
 
-    class _CallsForward(Generic[_Args, _Result]):
+    class _CallsForward:
         """``module(...)`` has the signature and the result type of ``module.forward``: a
         descriptor whose ``__get__`` reads them off the subclass (for type checkers only)."""
 
@@ -136,7 +136,7 @@ class Module:
 
     if TYPE_CHECKING:
         # Checkers see ``module(x)`` as ``module.forward(x)``: same parameters, same result.
-        __call__: _CallsForward[..., Any]
+        __call__: _CallsForward
 
         def forward(self, *args: Any, **kwargs: Any) -> Any: ...
     else:

@@ -1,0 +1,46 @@
+"""mypy, with the strict settings of pyproject.toml, passes on the package and on the typed user
+code of tests/typing/ (whose ``assert_type`` lines state what a checker infers for common calls).
+
+The cache lives in the system's temporary directory, so a second run takes well under a second
+(a cold run about ten seconds)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _mypy(*arguments: str) -> subprocess.CompletedProcess[str]:
+    cache = pathlib.Path(tempfile.gettempdir()) / f"neuronika-mypy-{getpass.getuser()}"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "mypy", "--cache-dir", str(cache), "--no-error-summary", *arguments]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+def test_mypy_strict_passes_on_the_package_and_the_typed_user_code():
+    pytest.importorskip("mypy", reason="mypy is not installed (pip install 'neuronika[test]')")
+    result = _mypy()  # files and settings from [tool.mypy] in pyproject.toml
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_typed_user_code_would_catch_a_wrong_type(tmp_path):
+    # the check is not vacuous: a wrong expectation in typed user code fails mypy
+    pytest.importorskip("mypy", reason="mypy is not installed (pip install 'neuronika[test]')")
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(
+        "from typing_extensions import assert_type\n"
+        "import neuronika as nk\n"
+        "assert_type(nk.ones(2).requires_grad().relu(), nk.Var)\n"
+        "nk.ones(2).backward()\n"
+    )
+    result = _mypy("--strict", str(wrong))
+    assert 'Expression is of type "VarDiff", not "Var"' in result.stdout
+    assert '"Var" has no attribute "backward"' in result.stdout
