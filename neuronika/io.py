@@ -30,7 +30,11 @@ _META = "__neuronika__"
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file is truncated, corrupted, foreign or holds something it must not."""
+    """A checkpoint file is truncated, corrupted, foreign or holds something it must not.
+
+    >>> issubclass(nk.io.CheckpointError, ValueError)
+    True
+    """
 
 
 def _encode(obj: Any, arrays: dict[str, Any], where: str) -> Any:
@@ -64,7 +68,12 @@ def _encode(obj: Any, arrays: dict[str, Any], where: str) -> Any:
 
 def save(obj: Any, path: "str | os.PathLike[str]") -> None:
     """Write ``obj`` (a state dict, or nested dicts/lists of arrays and plain values) to ``path``
-    atomically."""
+    atomically.
+
+    >>> import os, tempfile; path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> nk.save(nk.nn.Linear(2, 1).state_dict(), path); sorted(nk.load(path))
+    ['bias', 'weight']
+    """
     path = os.fspath(path)
     arrays: dict[str, Any] = {}
     tree = _encode(obj, arrays, "obj")
@@ -87,7 +96,12 @@ def save(obj: Any, path: "str | os.PathLike[str]") -> None:
 
 def load(path: "str | os.PathLike[str]", device: "str | backends.Device | None" = None) -> Any:
     """Read a checkpoint written by :func:`save`; arrays land on ``device`` (default: the
-    default device). Raises :class:`CheckpointError` naming the file and what is wrong."""
+    default device). Raises :class:`CheckpointError` naming the file and what is wrong.
+
+    >>> import os, tempfile; path = os.path.join(tempfile.mkdtemp(), "w.npz"); nk.save({"w": nk.ones(2).data}, path)
+    >>> nk.load(path)["w"].tolist()
+    [1.0, 1.0]
+    """
     path = os.fspath(path)
     backend = backends.get(device)
     try:

@@ -40,34 +40,58 @@ def _filled(op: str, shape: Any, value: float, dtype: Any, device: Any) -> Var:
 
 
 def zeros(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """A leaf of zeros."""
+    """A leaf of zeros.
+
+    >>> nk.zeros((2, 3)).numpy().tolist()
+    [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    """
     return _filled("zeros", shape, 0.0, dtype, device)
 
 
 def ones(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """A leaf of ones."""
+    """A leaf of ones.
+
+    >>> nk.ones(3, dtype="float64").numpy().tolist()
+    [1.0, 1.0, 1.0]
+    """
     return _filled("ones", shape, 1.0, dtype, device)
 
 
 def full(shape: Shape, value: float, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """A leaf filled with ``value``."""
+    """A leaf filled with ``value``.
+
+    >>> nk.full((1, 2), 7.0).numpy().tolist()
+    [[7.0, 7.0]]
+    """
     return _filled("full", shape, value, dtype, device)
 
 
 def rand(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """A leaf of samples of U[0, 1) from the device's generator (see ``nk.manual_seed``)."""
+    """A leaf of samples of U[0, 1) from the device's generator (see ``nk.manual_seed``).
+
+    >>> x = nk.rand((2, 3)); x.shape, bool(((x.numpy() >= 0) & (x.numpy() < 1)).all())
+    ((2, 3), True)
+    """
     backend, dt = _place(device, dtype)
     return _leaf(backend, dt, backend.uniform(_shape("rand", shape), dt))
 
 
 def randn(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """A leaf of samples of N(0, 1) from the device's generator."""
+    """A leaf of samples of N(0, 1) from the device's generator.
+
+    >>> nk.randn((4, 5)).shape
+    (4, 5)
+    """
     backend, dt = _place(device, dtype)
     return _leaf(backend, dt, backend.normal(_shape("randn", shape), dt))
 
 
 def eye(n: int, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """The ``n × n`` identity matrix."""
+    """The ``n × n`` identity matrix.
+
+    >>> nk.eye(2).numpy().tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
     backend, dt = _place(device, dtype)
     return _leaf(backend, dt, backend.xp.eye(_shape("eye", n)[0], dtype=backend.dtype(dt), device=backend.native_device))
 
@@ -75,7 +99,11 @@ def eye(n: int, dtype: "DType | str | None" = None, device: "str | Device | None
 def from_ndarray(array: Any, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
     """A leaf holding a copy of ``array``: a NumPy, CuPy, Array API or DLPack array, nested
     lists or a scalar. A floating array keeps its dtype unless ``dtype`` says otherwise; any other
-    input becomes the default ``float32``."""
+    input becomes the default ``float32``.
+
+    >>> nk.from_ndarray([[1, 2], [3, 4]]).shape, nk.from_ndarray([[1, 2]]).dtype
+    ((2, 2), neuronika.float32)
+    """
     backend = get_backend(device)
     if dtype is not None:
         dt = to_dtype(dtype)
@@ -92,7 +120,11 @@ def from_ndarray(array: Any, dtype: "DType | str | None" = None, device: "str | 
 
 
 def linspace(start: float, stop: float, num: int, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """``num`` evenly spaced values from ``start`` to ``stop`` (both included)."""
+    """``num`` evenly spaced values from ``start`` to ``stop`` (both included).
+
+    >>> nk.linspace(0.0, 1.0, 5).numpy().tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
     backend, dt = _place(device, dtype)
     array = backend.xp.linspace(float(start), float(stop), int(num), dtype=backend.dtype(dt), device=backend.native_device)
     return _leaf(backend, dt, array)
@@ -102,7 +134,11 @@ def logspace(
     start: float, stop: float, num: int, base: float = 10.0,
     dtype: "DType | str | None" = None, device: "str | Device | None" = None,
 ) -> Var:
-    """``base ** linspace(start, stop, num)``."""
+    """``base ** linspace(start, stop, num)``.
+
+    >>> nk.logspace(0.0, 2.0, 3).numpy().tolist()
+    [1.0, 10.0, 100.0]
+    """
     backend, dt = _place(device, dtype)
     exponents = backend.xp.linspace(float(start), float(stop), int(num), dtype=backend.dtype(dt), device=backend.native_device)
     return _leaf(backend, dt, float(base) ** exponents)
@@ -110,7 +146,11 @@ def logspace(
 
 def geomspace(start: float, stop: float, num: int, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
     """``num`` values from ``start`` to ``stop`` spaced evenly on a log scale (a geometric
-    progression). ``start`` and ``stop`` must be non-zero and of the same sign."""
+    progression). ``start`` and ``stop`` must be non-zero and of the same sign.
+
+    >>> nk.geomspace(1.0, 8.0, 4).numpy().round(4).tolist()
+    [1.0, 2.0, 4.0, 8.0]
+    """
     if start == 0 or stop == 0 or (start < 0) != (stop < 0):
         raise ValueError(
             f"geomspace: start ({start}) and stop ({stop}) must be non-zero and have the same sign"
@@ -126,7 +166,11 @@ def geomspace(start: float, stop: float, num: int, dtype: "DType | str | None" =
 
 
 def range(start: float, stop: float, step: float = 1.0, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """Values ``start, start + step, …`` below ``stop`` (as Python's range, for floats)."""
+    """Values ``start, start + step, …`` below ``stop`` (as Python's range, for floats).
+
+    >>> nk.range(0.0, 1.0, 0.25).numpy().tolist()
+    [0.0, 0.25, 0.5, 0.75]
+    """
     if step == 0:
         raise ValueError("range: step must not be zero")
     backend, dt = _place(device, dtype)

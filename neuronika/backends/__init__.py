@@ -54,6 +54,9 @@ class Device:
 
     ``Device("cuda:1")`` parses a device string; ``str(device)`` prints it back (``"cpu"``,
     ``"cuda:1"``, ``"array_api_strict"``). Two devices are equal when their backend and index are.
+
+    >>> nk.Device("cuda:1").backend_name, nk.Device("cuda:1").index, str(nk.Device("cpu"))
+    ('cupy', 1, 'cpu')
     """
 
     __slots__ = ("backend_name", "index")
@@ -134,7 +137,11 @@ def register(
 
 
 def available() -> list[str]:
-    """The registered backends that can run on this machine, in registration order."""
+    """The registered backends that can run on this machine, in registration order.
+
+    >>> "numpy" in nk.backends.available()
+    True
+    """
     names = []
     for name in _FACTORIES:
         probe = _PROBES.get(name)
@@ -148,7 +155,11 @@ def available() -> list[str]:
 
 
 def get(device: "str | Device | Backend | None" = None) -> Backend:
-    """The backend instance for a device (``None``: the default device)."""
+    """The backend instance for a device (``None``: the default device).
+
+    >>> str(nk.backends.get("cpu").device)
+    'cpu'
+    """
     if isinstance(device, Backend):
         return device
     dev = Device(device) if device is not None else get_default_device()
@@ -178,12 +189,20 @@ def owner(array: object) -> Backend:
 
 
 def to_host(array: object) -> object:
-    """A NumPy copy of an array of any backend in use."""
+    """A NumPy copy of an array of any backend in use.
+
+    >>> nk.backends.to_host(nk.ones(2).data).tolist()
+    [1.0, 1.0]
+    """
     return owner(array).to_host(array)
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the random generators of every backend, present and future, for reproducible runs."""
+    """Seed the random generators of every backend, present and future, for reproducible runs.
+
+    >>> nk.manual_seed(7); a = nk.rand(3).numpy(); nk.manual_seed(7); bool((a == nk.rand(3).numpy()).all())
+    True
+    """
     seed = int(seed)
     _SEED[0] = seed
     for backend in _INSTANCES.values():
@@ -197,7 +216,11 @@ _GLOBAL_DEFAULT: list[Device | None] = [None]
 
 
 def get_default_device() -> Device:
-    """The device that constructors use when given no ``device=``."""
+    """The device that constructors use when given no ``device=``.
+
+    >>> str(nk.get_default_device())
+    'cpu'
+    """
     dev = _DEFAULT.get()
     if dev is not None:
         return dev
@@ -207,7 +230,12 @@ def get_default_device() -> Device:
 
 
 def set_default_device(device: "str | Device") -> None:
-    """Set the process-wide default device (a ``default_device`` block still takes precedence)."""
+    """Set the process-wide default device (a ``default_device`` block still takes precedence).
+
+    >>> nk.set_default_device("array_api_strict"); str(nk.ones(1).device)
+    'array_api_strict'
+    >>> nk.set_default_device("cpu")
+    """
     dev = Device(device)
     get(dev)  # fail now, with the install hint, rather than at the first constructor
     _GLOBAL_DEFAULT[0] = dev
@@ -215,7 +243,12 @@ def set_default_device(device: "str | Device") -> None:
 
 @contextlib.contextmanager
 def default_device(device: "str | Device") -> Iterator[Device]:
-    """``with default_device("cuda"):`` makes constructors in the block use that device."""
+    """``with default_device("cuda"):`` makes constructors in the block use that device.
+
+    >>> with nk.default_device("array_api_strict"):
+    ...     str(nk.ones(1).device)
+    'array_api_strict'
+    """
     dev = Device(device)
     get(dev)
     token = _DEFAULT.set(dev)

@@ -16,6 +16,9 @@ class DType:
 
     ``nk.float32``, ``nk.float64`` and ``nk.float16``; compares equal to its name
     (``nk.float32 == "float32"``).
+
+    >>> nk.float32 == "float32", nk.float64.itemsize
+    (True, 8)
     """
 
     __slots__ = ("name", "itemsize")

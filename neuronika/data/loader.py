@@ -173,6 +173,9 @@ class LabeledDataLoader(DataLoader):
 
     ``from_csv`` / ``from_reader`` take the same arguments as ``DataLoader``'s and return a
     :class:`~neuronika.data.LabeledDataset`.
+
+    >>> import io; data = nk.data.DataLoader().with_labels([2]).from_reader(io.StringIO("a,b,y\\n1,2,0\\n")); data.labels.shape
+    (1, 1)
     """
 
     _labeled = True

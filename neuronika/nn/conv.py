@@ -177,12 +177,24 @@ class _Grouped(_ConvNd):
 
 
 class GroupedConv1d(_Grouped, Conv1d):
-    """:class:`Conv1d` with ``groups`` (required) right after ``kernel_size``, as the crate."""
+    """:class:`Conv1d` with ``groups`` (required) right after ``kernel_size``, as the crate.
+
+    >>> nk.nn.GroupedConv1d(4, 4, 3, 2)(nk.ones((1, 4, 6))).shape
+    (1, 4, 4)
+    """
 
 
 class GroupedConv2d(_Grouped, Conv2d):
-    """:class:`Conv2d` with ``groups`` (required) right after ``kernel_size``, as the crate."""
+    """:class:`Conv2d` with ``groups`` (required) right after ``kernel_size``, as the crate.
+
+    >>> nk.nn.GroupedConv2d(4, 2, 3, 2).weight.shape
+    (2, 2, 3, 3)
+    """
 
 
 class GroupedConv3d(_Grouped, Conv3d):
-    """:class:`Conv3d` with ``groups`` (required) right after ``kernel_size``, as the crate."""
+    """:class:`Conv3d` with ``groups`` (required) right after ``kernel_size``, as the crate.
+
+    >>> nk.nn.GroupedConv3d(2, 2, 1, 2)(nk.ones((1, 2, 2, 2, 2))).shape
+    (1, 2, 2, 2, 2)
+    """

@@ -23,6 +23,9 @@ class Dropout(Module):
     and :meth:`train` / :meth:`eval` on the layer, on a module containing it or on the
     :class:`~neuronika.nn.ModelStatus` it is registered with switch them all, so graphs built
     once keep following the model's mode.
+
+    >>> drop = nk.nn.Dropout(0.5).eval(); drop(nk.ones(3)).forward().numpy().tolist()
+    [1.0, 1.0, 1.0]
     """
 
     def __init__(self, p: float = 0.5) -> None:

@@ -22,6 +22,9 @@ class Linear(Module):
 
     Shapes: ``(N, in_features) → (N, out_features)``; a single sample ``(in_features,)`` gives
     ``(out_features,)``, and leading batch axes ``(*, in_features)`` are kept.
+
+    >>> nk.nn.Linear(3, 2)(nk.ones((4, 3))).shape
+    (4, 2)
     """
 
     def __init__(

@@ -43,7 +43,11 @@ if TYPE_CHECKING:
 
 
 class LoadResult(NamedTuple):
-    """What :meth:`Module.load_state_dict` did not load (empty lists when ``strict=True``)."""
+    """What :meth:`Module.load_state_dict` did not load (empty lists when ``strict=True``).
+
+    >>> nk.nn.Linear(2, 1).load_state_dict({"weight": nk.zeros((1, 2)).data}, strict=False)
+    LoadResult(missing_keys=['bias'], unexpected_keys=[])
+    """
 
     missing_keys: list[str]
     unexpected_keys: list[str]
@@ -76,6 +80,15 @@ class Module:
 
     ``training`` is True after construction; :meth:`train` and :meth:`eval` switch the module
     and all of its sub-modules (dropout layers follow).
+
+    >>> class Affine(nk.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.scale = nk.ones(2).requires_grad()
+    ...     def forward(self, x):
+    ...         return x * self.scale
+    >>> [name for name, _ in Affine().named_parameters()], Affine()(nk.ones((3, 2))).shape
+    (['scale'], (3, 2))
     """
 
     training: bool
@@ -303,6 +316,9 @@ class ModelStatus:
     A component is any :class:`Module` (every layer is one) or a differentiable leaf (a
     ``VarDiff`` made with ``.requires_grad()``, or a ``Param``: the crate's ``Learnable``).
     A registered module takes the status's current mode.
+
+    >>> status = nk.nn.ModelStatus(); layer = status.register(nk.nn.Linear(3, 2)); len(status.parameters())
+    2
     """
 
     def __init__(self) -> None:

@@ -98,6 +98,9 @@ class LSTMCell(_Cell):
 
     ``forward((cell, hidden), input)`` takes states ``(N, hidden)`` and an input
     ``(N, input)`` and returns ``(new_cell, new_hidden)``.
+
+    >>> cell, hidden = nk.nn.LSTMCell(3, 4)((nk.zeros((2, 4)), nk.zeros((2, 4))), nk.ones((2, 3))); cell.shape, hidden.shape
+    ((2, 4), (2, 4))
     """
 
     gates = 4
@@ -131,6 +134,9 @@ class GRUCell(_Cell):
 
     ``forward(hidden, input)`` takes a state ``(N, hidden)`` and an input ``(N, input)`` and
     returns the new hidden state ``(N, hidden)``.
+
+    >>> nk.nn.GRUCell(3, 4)(nk.zeros((2, 4)), nk.ones((2, 3))).shape
+    (2, 4)
     """
 
     gates = 3

@@ -40,7 +40,11 @@ def _check_callable(owner: str, function: Any) -> Callable[[int], float]:
 
 
 class LRScheduler:
-    """Base class: holds the optimizer and the epoch counter; subclasses give ``_next_lr``."""
+    """Base class: holds the optimizer and the epoch counter; subclasses give ``_next_lr``.
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); isinstance(nk.optim.lr_scheduler.StepLR(opt, step_size=1), nk.optim.lr_scheduler.LRScheduler)
+    True
+    """
 
     initial_lr: float
     _last_lr: float
@@ -118,7 +122,11 @@ class LRScheduler:
 
 class LambdaLR(LRScheduler):
     """``lr_t = lr₀ · lr_lambda(t)``, where ``lr₀`` is the optimizer's rate when the scheduler
-    is made. As in PyTorch, making the scheduler already sets ``lr₀ · lr_lambda(0)``."""
+    is made. As in PyTorch, making the scheduler already sets ``lr₀ · lr_lambda(0)``.
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 0.5 ** epoch); s.step(); opt.lr
+    0.5
+    """
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
         super().__init__(optimizer)
@@ -131,7 +139,11 @@ class LambdaLR(LRScheduler):
 
 
 class MultiplicativeLR(LRScheduler):
-    """``lr_t = lr_{t−1} · lr_lambda(t)`` for ``t >= 1``."""
+    """``lr_t = lr_{t−1} · lr_lambda(t)`` for ``t >= 1``.
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.MultiplicativeLR(opt, lambda epoch: 0.5); s.step(); s.step(); opt.lr
+    0.25
+    """
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
         super().__init__(optimizer)
@@ -143,7 +155,11 @@ class MultiplicativeLR(LRScheduler):
 
 class StepLR(LRScheduler):
     """``lr_t = lr_{t−1} · γ`` when ``t`` is a multiple of ``step_size``, else ``lr_{t−1}``
-    (so ``lr_t = lr₀ · γ^⌊t / step_size⌋`` when used alone)."""
+    (so ``lr_t = lr₀ · γ^⌊t / step_size⌋`` when used alone).
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5); s.step(); s.step(); opt.lr
+    0.5
+    """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
@@ -174,7 +190,11 @@ class StepLR(LRScheduler):
 
 class MultiStepLR(LRScheduler):
     """``lr_t = lr_{t−1} · γ^k`` when ``t`` appears ``k`` times among ``milestones``, else
-    ``lr_{t−1}`` (so ``lr_t = lr₀ · γ^(number of milestones <= t)`` when used alone)."""
+    ``lr_{t−1}`` (so ``lr_t = lr₀ · γ^(number of milestones <= t)`` when used alone).
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.MultiStepLR(opt, milestones=[1, 3], gamma=0.5); s.step(); opt.lr
+    0.5
+    """
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1) -> None:
         super().__init__(optimizer)
@@ -209,7 +229,11 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """``lr_t = lr_{t−1} · γ`` (so ``lr_t = lr₀ · γᵗ`` when used alone)."""
+    """``lr_t = lr_{t−1} · γ`` (so ``lr_t = lr₀ · γᵗ`` when used alone).
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5); s.step(); s.step(); opt.lr
+    0.25
+    """
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         super().__init__(optimizer)

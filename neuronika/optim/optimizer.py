@@ -106,6 +106,9 @@ class Optimizer(abc.ABC):
     t *= c`` rather than ``c * (a * b)``): with large NumPy parameters, every extra live
     temporary lets glibc's allocator return memory to the system and fault it back in on each
     step, which can cost several times the arithmetic.
+
+    >>> isinstance(nk.optim.SGD([nk.ones(1).requires_grad()], lr=0.1), nk.optim.Optimizer)
+    True
     """
 
     #: hyper-parameters besides ``lr`` and ``penalty``, in the order of the constructor
