@@ -64,7 +64,7 @@ def detect_anomaly() -> Iterator[None]:
     shapes.
 
     >>> with nk.detect_anomaly():
-    ...     nk.zeros(1).ln().forward()  # doctest: +IGNORE_EXCEPTION_DETAIL
+    ...     nk.from_ndarray([float("inf")]).exp().forward()  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     AnomalyError: ...
     """

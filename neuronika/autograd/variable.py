@@ -196,7 +196,11 @@ class Var:
         return VarDiff(node)
 
     def train(self) -> None:
-        """Switch the dropout nodes of this sub-graph to training mode (``nk.ones(2).dropout(0.5).train()``)."""
+        """Switch the dropout nodes of this sub-graph to training mode (shapes unchanged).
+
+        >>> y = nk.ones(1000).dropout(0.5); y.train(); 0.0 in y.forward().numpy()
+        True
+        """
         for node in nodes_of_type(self._node, (activation.Dropout,)):
             cast(activation.Dropout, node).set_training(True)
 
@@ -668,7 +672,11 @@ class VarDiff(Var):
         return node.grad
 
     def requires_grad(self) -> VarDiff:
-        """This differentiable leaf itself (an op's output raises, as :meth:`Var.requires_grad`)."""
+        """This differentiable leaf itself (an op's output raises, as :meth:`Var.requires_grad`).
+
+        >>> w = nk.ones(2).requires_grad(); w.requires_grad() is w
+        True
+        """
         if not self._node.is_leaf:
             return Var.requires_grad(self)  # raises with the explanation
         return self
@@ -700,12 +708,19 @@ class VarDiff(Var):
         return [Param(leaf) for leaf in leaves_of(self._node)]  # type: ignore[arg-type]
 
     def no_grad(self) -> None:
-        """Stop computing gradients for this variable and its ancestors (``y.no_grad()``)."""
+        """Stop computing gradients for this variable and its ancestors (shapes unchanged).
+
+        >>> w = nk.ones(2).requires_grad(); y = (w * 3.0).sum(); y.no_grad(); y.backward(); w.grad.tolist()
+        [0.0, 0.0]
+        """
         set_requires_grad(self._node, False)
 
     def with_grad(self) -> None:
-        """Compute gradients again for this variable and its ancestors (undoes :meth:`no_grad`):
-        ``y.with_grad()``."""
+        """Compute gradients again for this variable and its ancestors (undoes :meth:`no_grad`).
+
+        >>> w = nk.ones(2).requires_grad(); y = (w * 3.0).sum(); y.no_grad(); y.with_grad(); y.backward(); w.grad.tolist()
+        [3.0, 3.0]
+        """
         set_requires_grad(self._node, True)
 
 
