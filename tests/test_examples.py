@@ -77,3 +77,31 @@ def test_digits_mlp_on_the_strict_backend(tmp_path):
     out = run_example("digits_mlp.py", "--device", "array_api_strict", "--epochs", "1", "--limit", "64",
                       "--no-progress", "--output", str(tmp_path))
     assert "device array_api_strict" in out
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pseudo-terminal")
+def test_digits_example_shows_progress_bars_on_a_terminal(tmp_path):
+    import fcntl
+    import struct
+    import termios
+
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))  # 40 rows, 100 columns
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    command = [sys.executable, str(ROOT / "examples" / "digits_mlp.py"), "--epochs", "2", "--limit", "128", "--output", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the example exited
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert process.wait(timeout=300) == 0
+    os.close(leader)
+    text = b"".join(chunks).decode(errors="replace")
+    assert "epochs:" in text and "batches:" in text and "\r" in text  # tqdm bars, redrawn in place
+    assert "epoch 1/2" not in text  # the plain per-epoch lines are for redirected output only
