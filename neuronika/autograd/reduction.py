@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from ._build import normalize_axis
 from .node import Node
+from . import variable as _handles  # the handles; variable.py imports this family first
+
+if TYPE_CHECKING:
+    from .variable import V
 
 
 class Sum(Node):
@@ -54,3 +59,27 @@ class Mean(Sum):
         if count == 0:
             raise ValueError(f"mean: cannot average over an empty axis of a variable of shape {operand.shape}")
         self.scale = 1.0 / count
+
+
+# --- the public functions, bound to Var as methods (variable.py's table) ----------------------
+# Each returns its operand's kind (``V``): a VarDiff stays a VarDiff for type checkers.
+def sum(x: V, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> V:
+    """Sum over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable).
+
+    ``(2, 3).sum(axis=0) → (3,)``; with ``keepdims=True`` → ``(1, 3)``.
+
+    >>> nk.ones((2, 3)).sum(axis=0).forward().numpy().tolist()
+    [2.0, 2.0, 2.0]
+    """
+    return _handles.same(x, Sum(x._node, axis, keepdims))
+
+
+def mean(x: V, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> V:
+    """Mean over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable).
+
+    ``(2, 3).mean(axis=1) → (2,)``; with ``keepdims=True`` → ``(2, 1)``.
+
+    >>> nk.ones((2, 3)).mean().forward().item()
+    1.0
+    """
+    return _handles.same(x, Mean(x._node, axis, keepdims))

@@ -7,7 +7,7 @@ there); nothing is computed until :meth:`Var.forward`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence, Tuple, Union, cast, overload
+from typing import TYPE_CHECKING, Any, Mapping, Tuple, TypeVar, Union, cast
 
 from ..backends import Device, DType, get as get_backend, to_dtype
 from . import activation, arithmetic, linalg, reduction, shape as shape_ops
@@ -21,11 +21,19 @@ if TYPE_CHECKING:
 Axis = Union[int, Tuple[int, ...], None]
 #: what the right side of an arithmetic operator may be
 Operand = Union["Var", float]
+#: a variable's kind, kept by unary ops (``relu`` of a VarDiff is a VarDiff; docs/typing.md)
+V = TypeVar("V", bound="Var")
 
 
 def wrap(node: Node) -> "Var":
     """The right handle for a node: :class:`VarDiff` when it is differentiable."""
     return VarDiff(node) if node.differentiable else Var(node)
+
+
+def same(like: V, node: Node) -> V:
+    """The handle for ``node``, typed as ``like``: the output of a unary op on ``like`` (a
+    VarDiff's op is differentiable, a Var's is not)."""
+    return cast(V, wrap(node))
 
 
 class Var:
@@ -244,14 +252,10 @@ class Var:
         if node.is_leaf and not node.differentiable:
             converted = op(node, target)
             converted._forward()
-            return self._same(Leaf(converted.value, converted.backend, converted.dtype))
-        return self._same(op(node, target))
+            return same(self, Leaf(converted.value, converted.backend, converted.dtype))
+        return same(self, op(node, target))
 
-    # --- arithmetic --------------------------------------------------------------------------
-    # Typing: an op keeps the kind of its operands for checkers and IDEs. A unary op returns
-    # ``Self`` (a VarDiff stays a VarDiff); a binary op returns ``VarDiff`` when either operand
-    # is one (the overloads below, and VarDiff's declarations), else ``Var``. Inside ``nk.no_grad()`` blocks the object
-    # may be a plain Var at run time where the type says VarDiff (docs/typing.md).
+    # --- operands ----------------------------------------------------------------------------
     def _operand(self, other: Any, op: str) -> Node:
         if isinstance(other, Var):
             return other._node
@@ -263,358 +267,26 @@ class Var:
             f"nk.from_ndarray(array, device={str(self.device)!r})"
         )
 
-    def _same(self, node: Node) -> Self:
-        return cast("Self", wrap(node))
-
-    @overload
-    def __add__(self, other: VarDiff) -> VarDiff: ...
-    @overload
-    def __add__(self, other: Operand) -> Var: ...
-    def __add__(self, other: Operand) -> Var:
-        """``x + y`` element-wise with broadcasting; ``(2, 3) + (3,) → (2, 3)``.
-
-        >>> (nk.ones(3) + 1.0).forward().numpy().tolist()
-        [2.0, 2.0, 2.0]
-        """
-        return wrap(arithmetic.Add(self._node, self._operand(other, "add")))
-
-    def __radd__(self, other: float) -> Self:
-        """``2.0 + x``: a scalar on the left, as :meth:`__add__`."""
-        return self._same(arithmetic.Add(self._operand(other, "add"), self._node))
-
-    @overload
-    def __sub__(self, other: VarDiff) -> VarDiff: ...
-    @overload
-    def __sub__(self, other: Operand) -> Var: ...
-    def __sub__(self, other: Operand) -> Var:
-        """``x - y`` element-wise with broadcasting; ``(2, 3) - (3,) → (2, 3)``.
-
-        >>> (nk.ones(2) - 3.0).forward().numpy().tolist()
-        [-2.0, -2.0]
-        """
-        return wrap(arithmetic.Sub(self._node, self._operand(other, "sub")))
-
-    def __rsub__(self, other: float) -> Self:
-        """``2.0 - x``: a scalar on the left, as :meth:`__sub__`."""
-        return self._same(arithmetic.Sub(self._operand(other, "sub"), self._node))
-
-    @overload
-    def __mul__(self, other: VarDiff) -> VarDiff: ...
-    @overload
-    def __mul__(self, other: Operand) -> Var: ...
-    def __mul__(self, other: Operand) -> Var:
-        """``x * y`` element-wise with broadcasting; ``(2, 3) * (2, 1) → (2, 3)``.
-
-        >>> (nk.ones(2) * 3.0).forward().numpy().tolist()
-        [3.0, 3.0]
-        """
-        return wrap(arithmetic.Mul(self._node, self._operand(other, "mul")))
-
-    def __rmul__(self, other: float) -> Self:
-        """``2.0 * x``: a scalar on the left, as :meth:`__mul__`."""
-        return self._same(arithmetic.Mul(self._operand(other, "mul"), self._node))
-
-    @overload
-    def __truediv__(self, other: VarDiff) -> VarDiff: ...
-    @overload
-    def __truediv__(self, other: Operand) -> Var: ...
-    def __truediv__(self, other: Operand) -> Var:
-        """``x / y`` element-wise with broadcasting; ``(2, 3) / (3,) → (2, 3)``.
-
-        >>> (nk.ones(2) / 4.0).forward().numpy().tolist()
-        [0.25, 0.25]
-        """
-        return wrap(arithmetic.Div(self._node, self._operand(other, "div")))
-
-    def __rtruediv__(self, other: float) -> Self:
-        """``2.0 / x``: a scalar on the left, as :meth:`__truediv__`."""
-        return self._same(arithmetic.Div(self._operand(other, "div"), self._node))
-
-    def __neg__(self) -> Self:
-        """``-x`` element-wise; shape kept.
-
-        >>> (-nk.ones(2)).forward().numpy().tolist()
-        [-1.0, -1.0]
-        """
-        return self._same(arithmetic.Neg(self._node))
-
-    def __pow__(self, exponent: float) -> Self:
-        """``x ** exponent`` for a constant exponent (as :meth:`pow`)."""
-        return self.pow(exponent)
-
-    @overload
-    def __matmul__(self, other: VarDiff) -> VarDiff: ...
-    @overload
-    def __matmul__(self, other: Var) -> Var: ...
-    def __matmul__(self, other: Var) -> Var:
-        """``x @ y`` with NumPy's ``matmul`` rules for 1-d and 2-d operands:
-        ``(n, k) @ (k, m) → (n, m)``, ``(n, k) @ (k,) → (n,)``, ``(k,) @ (k,) → ()``.
-
-        >>> (nk.ones((2, 3)) @ nk.ones((3, 4))).shape
-        (2, 4)
-        """
-        return wrap(linalg.matmul(self._node, self._operand(other, "@")))
-
-    def __rmatmul__(self, other: Var) -> Self:
-        """``y @ x`` (as :meth:`__matmul__`)."""
-        return self._same(linalg.matmul(self._operand(other, "@"), self._node))
-
-    def pow(self, exponent: float) -> Self:
-        """``x ** exponent`` element-wise, for a constant exponent; shape kept.
-
-        >>> nk.full(2, 3.0).pow(2).forward().numpy().tolist()
-        [9.0, 9.0]
-        """
-        return self._same(arithmetic.Pow(self._node, exponent))
-
-    def sqrt(self) -> Self:
-        """``√x`` element-wise; shape kept.
-
-        >>> nk.full(2, 4.0).sqrt().forward().numpy().tolist()
-        [2.0, 2.0]
-        """
-        return self._same(arithmetic.Sqrt(self._node))
-
-    def exp(self) -> Self:
-        """``eˣ`` element-wise; shape kept.
-
-        >>> nk.zeros(2).exp().forward().numpy().tolist()
-        [1.0, 1.0]
-        """
-        return self._same(arithmetic.Exp(self._node))
-
-    def ln(self) -> Self:
-        """Natural logarithm ``ln x`` element-wise; shape kept.
-
-        >>> nk.ones(2).ln().forward().numpy().tolist()
-        [0.0, 0.0]
-        """
-        return self._same(arithmetic.Ln(self._node))
-
-    def abs(self) -> Self:
-        """``|x|`` element-wise (gradient ``sign(x)``, 0 at 0); shape kept.
-
-        >>> nk.full(2, -3.0).abs().forward().numpy().tolist()
-        [3.0, 3.0]
-        """
-        return self._same(arithmetic.Abs(self._node))
-
-    # --- reductions --------------------------------------------------------------------------
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> Self:
-        """Sum over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable).
-        ``(2, 3).sum(axis=0) → (3,)``; with ``keepdims`` the summed axes stay with size 1.
-
-        >>> nk.ones((2, 3)).sum(axis=0).forward().numpy().tolist()
-        [2.0, 2.0, 2.0]
-        """
-        return self._same(reduction.Sum(self._node, axis, keepdims))
-
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Self:
-        """Mean over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable).
-        ``(2, 3).mean(axis=1) → (2,)``; with ``keepdims`` the averaged axes stay with size 1.
-
-        >>> nk.ones((2, 3)).mean().forward().item()
-        1.0
-        """
-        return self._same(reduction.Mean(self._node, axis, keepdims))
-
-    # --- activations -------------------------------------------------------------------------
-    def relu(self) -> Self:
-        """``max(x, 0)`` element-wise; shape kept.
-
-        >>> nk.from_ndarray([-1.0, 2.0]).relu().forward().numpy().tolist()
-        [0.0, 2.0]
-        """
-        return self._same(activation.ReLU(self._node))
-
-    def leaky_relu(self, slope: float = 0.01) -> Self:
-        """``x`` where ``x > 0``, else ``slope · x``, element-wise; shape kept.
-
-        >>> nk.from_ndarray([-1.0, 2.0]).leaky_relu(0.5).forward().numpy().tolist()
-        [-0.5, 2.0]
-        """
-        return self._same(activation.LeakyReLU(self._node, slope))
-
-    def softplus(self) -> Self:
-        """``ln(1 + eˣ)`` element-wise, computed without overflow; shape kept.
-
-        >>> round(nk.zeros(1).softplus().forward().item(), 4)
-        0.6931
-        """
-        return self._same(activation.Softplus(self._node))
-
-    def sigmoid(self) -> Self:
-        """``1 / (1 + e⁻ˣ)`` element-wise, stable for large ``|x|``; shape kept.
-
-        >>> nk.zeros(2).sigmoid().forward().numpy().tolist()
-        [0.5, 0.5]
-        """
-        return self._same(activation.Sigmoid(self._node))
-
-    def tanh(self) -> Self:
-        """Hyperbolic tangent element-wise; shape kept.
-
-        >>> nk.zeros(2).tanh().forward().numpy().tolist()
-        [0.0, 0.0]
-        """
-        return self._same(activation.Tanh(self._node))
-
-    def softmax(self, axis: int) -> Self:
-        """``eˣ / Σ eˣ`` along ``axis`` (shifted by the maximum, so stable); shape kept.
-
-        >>> nk.zeros((1, 4)).softmax(axis=1).forward().numpy().tolist()
-        [[0.25, 0.25, 0.25, 0.25]]
-        """
-        return self._same(activation.Softmax(self._node, axis))
-
-    def log_softmax(self, axis: int) -> Self:
-        """``x - log Σ eˣ`` along ``axis`` (stable); shape kept. Feeds :func:`~neuronika.nn.loss.nll_loss`.
-
-        >>> round(nk.zeros((1, 2)).log_softmax(axis=1).forward().numpy().tolist()[0][0], 4)
-        -0.6931
-        """
-        return self._same(activation.LogSoftmax(self._node, axis))
-
-    def dropout(self, p: float) -> Self:
-        """Dropout: zero each element with probability ``p`` and scale the rest by ``1/(1-p)``
-        in training mode, the identity in eval mode (:meth:`eval`); shape kept.
-
-        >>> nk.ones(3).dropout(0.0).forward().numpy().tolist()
-        [1.0, 1.0, 1.0]
-        """
-        return self._same(activation.Dropout(self._node, p))
-
-    # --- linear algebra ----------------------------------------------------------------------
-    def t(self) -> Self:
-        """Transpose of a matrix: ``(n, m) → (m, n)``.
-
-        >>> nk.ones((2, 3)).t().shape
-        (3, 2)
-        """
-        return self._same(linalg.Transpose(self._node))
-
-    @overload
-    def mm(self, rhs: VarDiff) -> VarDiff: ...
-    @overload
-    def mm(self, rhs: Var) -> Var: ...
-    def mm(self, rhs: Var) -> Var:
-        """Matrix · matrix: ``(n, k) · (k, m) → (n, m)``.
-
-        >>> nk.ones((2, 3)).mm(nk.ones((3, 4))).shape
-        (2, 4)
-        """
-        return wrap(linalg.MatMul(self._node, self._operand(rhs, "mm")))
-
-    @overload
-    def mm_t(self, rhs: VarDiff) -> VarDiff: ...
-    @overload
-    def mm_t(self, rhs: Var) -> Var: ...
-    def mm_t(self, rhs: Var) -> Var:
-        """Matrix · matrixᵀ: ``(n, k) · (m, k)ᵀ → (n, m)`` (how a layer applies its weight).
-
-        >>> nk.ones((2, 3)).mm_t(nk.ones((4, 3))).shape
-        (2, 4)
-        """
-        return wrap(linalg.MatMulT(self._node, self._operand(rhs, "mm_t")))
-
-    @overload
-    def mv(self, rhs: VarDiff) -> VarDiff: ...
-    @overload
-    def mv(self, rhs: Var) -> Var: ...
-    def mv(self, rhs: Var) -> Var:
-        """Matrix · vector: ``(n, k) · (k,) → (n,)``.
-
-        >>> nk.ones((2, 3)).mv(nk.ones(3)).forward().numpy().tolist()
-        [3.0, 3.0]
-        """
-        return wrap(linalg.MatVec(self._node, self._operand(rhs, "mv")))
-
-    @overload
-    def vm(self, rhs: VarDiff) -> VarDiff: ...
-    @overload
-    def vm(self, rhs: Var) -> Var: ...
-    def vm(self, rhs: Var) -> Var:
-        """Vector · matrix: ``(k,) · (k, m) → (m,)``.
-
-        >>> nk.ones(2).vm(nk.ones((2, 3))).forward().numpy().tolist()
-        [2.0, 2.0, 2.0]
-        """
-        return wrap(linalg.VecMat(self._node, self._operand(rhs, "vm")))
-
-    @overload
-    def vv(self, rhs: VarDiff) -> VarDiff: ...
-    @overload
-    def vv(self, rhs: Var) -> Var: ...
-    def vv(self, rhs: Var) -> Var:
-        """Dot product of two vectors: ``(k,) · (k,) → ()``.
-
-        >>> nk.ones(3).vv(nk.ones(3)).forward().item()
-        3.0
-        """
-        return wrap(linalg.VecVec(self._node, self._operand(rhs, "vv")))
-
-    # --- shape -------------------------------------------------------------------------------
-    def unsqueeze(self, axis: int) -> Self:
-        """A new axis of size 1 at ``axis``: ``(2, 3).unsqueeze(0) → (1, 2, 3)``.
-
-        >>> nk.ones((2, 3)).unsqueeze(1).shape
-        (2, 1, 3)
-        """
-        return self._same(shape_ops.Unsqueeze(self._node, axis))
-
-    def reshape(self, *shape: "int | Sequence[int]") -> Self:
-        """The same elements under a new shape (``-1`` infers one size): ``(2, 3) → (3, 2)``.
-
-        >>> nk.ones((2, 3)).reshape(3, -1).shape
-        (3, 2)
-        """
-        dims = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
-        return self._same(shape_ops.Reshape(self._node, dims))  # type: ignore[arg-type]
-
-    def flatten(self, start_axis: int = 1) -> Self:
-        """Merge the axes from ``start_axis`` on into one (default: keep the batch axis):
-        ``(N, C, H, W) → (N, C·H·W)``.
-
-        >>> nk.ones((2, 3, 4)).flatten().shape
-        (2, 12)
-        """
-        start = start_axis % max(self.ndim, 1)
-        return self.reshape(self.shape[:start] + (-1,))
-
-    def chunks(self, chunk_shape: Sequence[int]) -> list[Self]:
-        """Exact chunks of ``chunk_shape`` in row-major order; a remainder is skipped
-        (``(4, 3)`` in ``(2, 3)`` chunks gives two ``(2, 3)`` variables).
-
-        >>> [c.shape for c in nk.ones((5, 3)).chunks((2, 3))]
-        [(2, 3), (2, 3)]
-        """
-        return [self._same(node) for node in shape_ops.chunks(self._node, chunk_shape)]
-
-    @overload
-    def cat(self, others: "VarDiff | Sequence[VarDiff]", axis: int = 0) -> VarDiff: ...
-    @overload
-    def cat(self, others: "Var | Sequence[Var]", axis: int = 0) -> Var: ...
-    def cat(self, others: "Var | Sequence[Var]", axis: int = 0) -> Var:
-        """This variable and ``others`` joined along an existing ``axis``:
-        ``(2, 3).cat((4, 3)) → (6, 3)``.
-
-        >>> nk.ones((2, 3)).cat(nk.ones((4, 3))).shape
-        (6, 3)
-        """
-        return cat([self, *_as_list(others)], axis)
-
-    @overload
-    def stack(self, others: "VarDiff | Sequence[VarDiff]", axis: int = 0) -> VarDiff: ...
-    @overload
-    def stack(self, others: "Var | Sequence[Var]", axis: int = 0) -> Var: ...
-    def stack(self, others: "Var | Sequence[Var]", axis: int = 0) -> Var:
-        """This variable and ``others`` (of its shape) joined along a new ``axis``:
-        ``(2, 3).stack((2, 3)) → (2, 2, 3)``.
-
-        >>> nk.ones((2, 3)).stack(nk.ones((2, 3)), axis=1).shape
-        (2, 2, 3)
-        """
-        return stack([self, *_as_list(others)], axis)
+    # --- ops ---------------------------------------------------------------------------------
+    # Each op is declared whole (shape rule, forward, backward, public function with its
+    # docstring) in its family file; this table binds the public functions as methods.
+    __add__, __radd__ = arithmetic.add, arithmetic.radd
+    __sub__, __rsub__ = arithmetic.sub, arithmetic.rsub
+    __mul__, __rmul__ = arithmetic.mul, arithmetic.rmul
+    __truediv__, __rtruediv__ = arithmetic.div, arithmetic.rdiv
+    __neg__ = arithmetic.neg
+    __pow__ = pow = arithmetic.pow
+    __matmul__, __rmatmul__ = linalg.matmul, linalg.rmatmul
+    sqrt, exp, ln, abs = arithmetic.sqrt, arithmetic.exp, arithmetic.ln, arithmetic.abs
+    sum, mean = reduction.sum, reduction.mean
+    relu, leaky_relu, softplus = activation.relu, activation.leaky_relu, activation.softplus
+    sigmoid, tanh = activation.sigmoid, activation.tanh
+    softmax, log_softmax, dropout = activation.softmax, activation.log_softmax, activation.dropout
+    t, mm, mm_t = linalg.t, linalg.mm, linalg.mm_t
+    mv, vm, vv = linalg.mv, linalg.vm, linalg.vv
+    unsqueeze, reshape, flatten = shape_ops.unsqueeze, shape_ops.reshape, shape_ops.flatten
+    chunks = shape_ops.chunks_of
+    cat, stack = shape_ops.cat_method, shape_ops.stack_method
 
     # --- pictures ----------------------------------------------------------------------------
     def graph_summary(self, module: "Module | None" = None, names: "Mapping[str, Var] | None" = None) -> str:
@@ -641,20 +313,6 @@ class VarDiff(Var):
     """
 
     __slots__ = ()
-
-    if TYPE_CHECKING:  # a VarDiff on the left makes every binary op differentiable
-        def __add__(self, other: Operand) -> VarDiff: ...
-        def __sub__(self, other: Operand) -> VarDiff: ...
-        def __mul__(self, other: Operand) -> VarDiff: ...
-        def __truediv__(self, other: Operand) -> VarDiff: ...
-        def __matmul__(self, other: Var) -> VarDiff: ...
-        def mm(self, rhs: Var) -> VarDiff: ...
-        def mm_t(self, rhs: Var) -> VarDiff: ...
-        def mv(self, rhs: Var) -> VarDiff: ...
-        def vm(self, rhs: Var) -> VarDiff: ...
-        def vv(self, rhs: Var) -> VarDiff: ...
-        def cat(self, others: "Var | Sequence[Var]", axis: int = 0) -> VarDiff: ...
-        def stack(self, others: "Var | Sequence[Var]", axis: int = 0) -> VarDiff: ...
 
     @property
     def grad(self) -> Any:
@@ -819,42 +477,5 @@ def _size(shape: tuple[int, ...]) -> int:
     return size
 
 
-def _as_list(others: "Var | Sequence[Var]") -> list[Var]:
-    return [others] if isinstance(others, Var) else list(others)
-
-
-def _nodes(op: str, variables: Sequence[Var]) -> list[Node]:
-    nodes = []
-    for var in variables:
-        if not isinstance(var, Var):
-            raise TypeError(f"{op}: expected neuronika variables, got {type(var).__name__}")
-        nodes.append(var._node)
-    return nodes
-
-
-@overload
-def cat(variables: Sequence[VarDiff], axis: int = 0) -> VarDiff: ...
-@overload
-def cat(variables: Sequence[Var], axis: int = 0) -> Var: ...
-def cat(variables: Sequence[Var], axis: int = 0) -> Var:
-    """Variables joined along an existing ``axis`` (shapes must agree elsewhere):
-    ``(2, 3), (4, 3) → (6, 3)``. The result is differentiable when any input is.
-
-    >>> nk.cat([nk.ones((2, 3)), nk.ones((4, 3))]).shape
-    (6, 3)
-    """
-    return wrap(shape_ops.Concatenate(_nodes("cat", variables), axis))
-
-
-@overload
-def stack(variables: Sequence[VarDiff], axis: int = 0) -> VarDiff: ...
-@overload
-def stack(variables: Sequence[Var], axis: int = 0) -> Var: ...
-def stack(variables: Sequence[Var], axis: int = 0) -> Var:
-    """Equally shaped variables joined along a new ``axis``: ``k × (2, 3) → (k, 2, 3)`` for
-    ``axis=0``. The result is differentiable when any input is.
-
-    >>> nk.stack([nk.ones((2, 3)), nk.ones((2, 3))]).shape
-    (2, 2, 3)
-    """
-    return wrap(shape_ops.Stack(_nodes("stack", variables), axis))
+cat = shape_ops.cat
+stack = shape_ops.stack

@@ -15,7 +15,7 @@ from typing import Any, cast
 from ..autograd import Var, VarDiff
 from ..autograd.linalg import affine
 from ..autograd.shape import Chunk
-from ..autograd.variable import wrap
+from ..autograd.variable import same, wrap
 from ..backends import DType
 from .init import new_parameter
 from .module import Module
@@ -34,7 +34,7 @@ def _split(operand: VarDiff, sizes: tuple[int, ...]) -> list[VarDiff]:
     group: list[Any] = [None]
     parts, start = [], 0
     for size in sizes:
-        parts.append(operand._same(Chunk(node, lead + (slice(start, start + size),), group)))
+        parts.append(same(operand, Chunk(node, lead + (slice(start, start + size),), group)))
         start += size
     return parts
 
