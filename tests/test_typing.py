@@ -44,3 +44,29 @@ def test_the_typed_user_code_would_catch_a_wrong_type(tmp_path):
     result = _mypy("--strict", str(wrong))
     assert 'Expression is of type "VarDiff", not "Var"' in result.stdout
     assert '"Var" has no attribute "backward"' in result.stdout
+
+
+def test_every_op_bound_to_var_keeps_the_operands_kind_for_checkers():
+    # The ops are module functions bound to Var from a table (variable.py). For an IDE to know
+    # that ``w.relu()`` of a VarDiff is a VarDiff, each is either typed ``(x: V, ...) -> V`` (a
+    # unary op: the result has the operand's kind) or overloaded on the operands' kinds (a
+    # binary op). A new op typed ``(x: Var) -> Var`` would silently lose the kind: this fails.
+    import inspect
+    import typing
+
+    import neuronika as nk
+
+    get_overloads = getattr(typing, "get_overloads", None)
+    if get_overloads is None:
+        pytest.skip("typing.get_overloads needs Python 3.11")
+    bound = {
+        name: function for name, function in vars(nk.Var).items()
+        if inspect.isfunction(function) and function.__module__ != "neuronika.autograd.variable"
+    }
+    assert {"relu", "sum", "mm", "__add__", "reshape", "cat"} <= set(bound)
+    loose = [
+        f"{name} ({function.__module__}.{function.__name__} -> {function.__annotations__.get('return')})"
+        for name, function in bound.items()
+        if function.__annotations__.get("return") not in ("V", "list[V]") and not get_overloads(function)
+    ]
+    assert not loose, f"ops typed without the operand's kind (use V or overloads, see docs/typing.md): {loose}"
