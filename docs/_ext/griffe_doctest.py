@@ -1,6 +1,11 @@
-"""A Griffe extension for the API reference: the ``>>>`` examples of docstrings become Python
-console code blocks (the Sphinx-style docstring parser leaves them as text, which Markdown reads
-as nested quotes and ``[...]`` outputs as links)."""
+"""A Griffe extension for the API reference.
+
+- The ``>>>`` examples of docstrings become Python console code blocks (the Sphinx-style
+  docstring parser leaves them as text, which Markdown reads as nested quotes and ``[...]``
+  outputs as links).
+- The ops that ``Var`` binds from the family files' functions (``relu = activation.relu``)
+  show as methods: their first parameter, the variable itself, is left out of the signature.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +36,20 @@ def fence_examples(text: str) -> str:
     return "\n".join(result)
 
 
+VARIABLE_CLASSES = ("neuronika.autograd.variable.Var", "neuronika.autograd.variable.VarDiff")
+
+
 class DoctestBlocks(Extension):
-    """Fence the ``>>>`` examples of every docstring."""
+    """Fence the ``>>>`` examples of every docstring; show the variables' bound ops as methods."""
 
     def on_object(self, *, obj: Object, **kwargs: Any) -> None:
         docstring = obj.docstring
         if docstring is not None and ">>>" in docstring.value:
             docstring.value = fence_examples(docstring.value)
+        if obj.path in VARIABLE_CLASSES:
+            for member in obj.members.values():
+                target = member.final_target if member.is_alias else member  # type: ignore[union-attr]
+                if target.is_function:
+                    parameters = target.parameters  # type: ignore[union-attr]
+                    if len(parameters) and parameters[0].name not in ("self", "cls"):
+                        del parameters[0]
