@@ -34,6 +34,43 @@ def permutation(n: int, seed: int) -> list[int]:
     return np.random.default_rng(seed).permutation(n).tolist()
 
 
+def generator_state(generator: Any) -> dict[str, Any]:
+    """The state of a NumPy ``Generator`` as plain data: its bit generator's state dict (for
+    PCG64, ``{"bit_generator": "PCG64", "state": {"state": int, "inc": int}, "has_uint32": int,
+    "uinteger": int}``), ints and strings only, so it survives JSON."""
+    return _plain(generator.bit_generator.state)
+
+
+def generator_from_state(state: Any, owner: str) -> Any:
+    """A new NumPy ``Generator`` that continues from ``state`` (from :func:`generator_state`);
+    ValueError naming ``owner`` when the state is not one."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    bit_generator = getattr(np.random, name, None) if isinstance(name, str) else None
+    if bit_generator is None or not isinstance(bit_generator, type) or not issubclass(bit_generator, np.random.BitGenerator):
+        raise ValueError(
+            f"{owner}: not a random generator state (expected the dict get_rng_state() returns, "
+            f"with a NumPy 'bit_generator' name), got {state!r:.200}"
+        )
+    try:
+        generator = bit_generator()
+        generator.state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
+        raise ValueError(f"{owner}: malformed {name} random generator state: {error}") from None
+    return np.random.Generator(generator)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def index_array(order: Iterable[int]) -> Any:
     """A host int64 index array (for ``xp.take`` after ``Backend.asarray``)."""
     return np.asarray(list(order), dtype=np.int64)
