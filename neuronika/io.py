@@ -158,10 +158,15 @@ def load(path: "str | os.PathLike[str]", device: "str | backends.Device | None" 
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as error:
         raise CheckpointError(f"load: cannot read {path!r}: {error.strerror or error}") from error
-    with os.fdopen(fd, "rb") as stream:
-        info = os.fstat(stream.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise CheckpointError(f"load: {path!r} is not a regular file ({_file_kind(info.st_mode)}); checkpoints are files written by nk.save")
+        stream = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with stream:
         tree, host_arrays = _read(stream, info.st_size, path)
     try:
         return _decode(tree, host_arrays, backend, 0)
