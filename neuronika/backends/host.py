@@ -14,10 +14,17 @@ from typing import Any, BinaryIO, Iterable, Sequence
 
 import numpy as np
 
-def float64_matrix(rows: Sequence[Sequence[Any]]) -> Any:
-    """A host float64 array from equal-length rows of numbers or numeric strings (as ``float()``
-    reads them); raises ValueError for a cell that is not a number."""
-    return np.array(rows, dtype=np.float64)
+def float64_matrix(rows: Sequence[Sequence[Any]], dtype: str = "float64") -> Any:
+    """A host array of ``dtype`` from equal-length rows of numbers or numeric strings, each read
+    as a float64 (as ``float()`` reads it) and then cast; ValueError for a cell that is not a
+    number."""
+    matrix = np.array(rows, dtype=np.float64)
+    return matrix if dtype == "float64" else matrix.astype(dtype)
+
+
+def concatenate_rows(blocks: Sequence[Any]) -> Any:
+    """Host arrays of equal width stacked along the first axis."""
+    return np.concatenate(blocks, axis=0)
 
 
 def float64_values(values: Any) -> Any:
