@@ -184,13 +184,12 @@ class NpzReader:
                     f"{info.file_size - header} bytes"
                 )
             buffer = np.empty(size, dtype=np.uint8)
-            view = memoryview(buffer)
             position = 0
             while position < size:
                 chunk = member.read(min(_CHUNK, size - position))
                 if not chunk:
                     raise EOFError(f"member {name!r} ends after {position} of {size} bytes")
-                view[position : position + len(chunk)] = chunk
+                buffer[position : position + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
                 position += len(chunk)
             member.read(1)  # reach the end of the member, where zipfile checks its CRC
         return np.ndarray(shape, dtype=dtype, buffer=buffer, order="F" if fortran else "C")
