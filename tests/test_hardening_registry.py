@@ -25,7 +25,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # --- item 10: the backend registry -----------------------------------------------------------
 
-def test_threads_racing_into_a_backend_factory_create_one_instance(monkeypatch):
+@pytest.fixture
+def _registry_restored():
+    """Give the registry back exactly as it was (same instances, same order: ``owner`` asks them
+    in order), whatever the test created or dropped."""
+    saved = dict(nk.backends._INSTANCES)
+    yield
+    nk.backends._INSTANCES.clear()
+    nk.backends._INSTANCES.update(saved)
+
+
+def test_threads_racing_into_a_backend_factory_create_one_instance(monkeypatch, _registry_restored):
     """A factory that waits until every thread has entered it: without the registry's lock all
     of them get in and make their own instance; with it, one thread creates the instance while
     the others wait for it (the factory then gives up waiting after a short bound)."""
@@ -46,22 +56,19 @@ def test_threads_racing_into_a_backend_factory_create_one_instance(monkeypatch):
         barrier.wait()
         return nk.ones(3, device="racing")
 
-    try:
-        with ThreadPoolExecutor(THREADS) as pool:
-            variables = list(pool.map(first_use, range(THREADS)))
-        assert len(inside) == 1
-        assert len({id(v._node.backend) for v in variables}) == 1
-        total = variables[0]
-        for v in variables[1:]:
-            total = total + v  # variables of one device combine, whichever thread made them
-        np.testing.assert_array_equal(total.forward().numpy(), np.full(3, float(THREADS)))
-    finally:
-        nk.backends._INSTANCES.pop(("racing", 0), None)
+    with ThreadPoolExecutor(THREADS) as pool:
+        variables = list(pool.map(first_use, range(THREADS)))
+    assert len(inside) == 1
+    assert len({id(v._node.backend) for v in variables}) == 1
+    total = variables[0]
+    for v in variables[1:]:
+        total = total + v  # variables of one device combine, whichever thread made them
+    np.testing.assert_array_equal(total.forward().numpy(), np.full(3, float(THREADS)))
 
 
-def test_threads_using_a_real_device_first_share_its_instance_and_its_seed(device, monkeypatch):
+def test_threads_using_a_real_device_first_share_its_instance_and_its_seed(device, _registry_restored):
     dev = nk.Device(device)
-    monkeypatch.delitem(nk.backends._INSTANCES, (dev.backend_name, dev.index), raising=False)
+    nk.backends._INSTANCES.pop((dev.backend_name, dev.index), None)
     barrier = threading.Barrier(THREADS)
 
     def first_use(_: int) -> nk.Var:
