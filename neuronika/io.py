@@ -53,6 +53,10 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, truncated, corrupted, foreign or holds something it must not."""
 
 
+class _Placement(Exception):
+    """A stored array that the target device cannot hold (e.g. float16 on array_api_strict)."""
+
+
 # --- save ----------------------------------------------------------------------------------------
 
 def _encode(obj: Any, arrays: dict[str, Any], where: str, depth: int) -> Any:
@@ -170,6 +174,8 @@ def load(path: "str | os.PathLike[str]", device: "str | backends.Device | None" 
         tree, host_arrays = _read(stream, info.st_size, path)
     try:
         return _decode(tree, host_arrays, backend, 0)
+    except _Placement as error:
+        raise CheckpointError(f"load: {path!r}: {error}; load it onto another device") from error
     except (KeyError, TypeError, ValueError, IndexError, RecursionError) as error:
         raise CheckpointError(f"load: {path!r} has an inconsistent structure record: {error!r}") from error
 
@@ -258,7 +264,11 @@ def _decode(node: Any, arrays: dict[str, Any], backend: backends.Backend, depth:
     if kind == "tuple":
         return tuple(_decode(value, arrays, backend, depth + 1) for value in payload)
     if kind == "array":
-        return backend.asarray(arrays[payload])
+        array = arrays[payload]
+        try:
+            return backend.asarray(array)
+        except (TypeError, ValueError) as error:
+            raise _Placement(f"its {array.dtype} array {payload} cannot go to device {backend.device}: {error}") from error
     raise ValueError(f"unknown entry kind {kind!r:.100}")
 
 

@@ -98,6 +98,13 @@ def test_every_array_kind_save_accepts_load_reads_back(device, tmp_path):
     assert np.isnan(back["nan"])
 
 
+def test_an_array_the_target_device_cannot_hold_is_a_checkpoint_error_naming_it(tmp_path):
+    nk.save({"w": np.ones(2, dtype=np.float16)}, tmp_path / "half.npz")
+    with pytest.raises(CheckpointError, match=r"half\.npz'?: its float16 array a0 cannot go to device array_api_strict"):
+        nk.load(tmp_path / "half.npz", device="array_api_strict")
+    assert nk.load(tmp_path / "half.npz", device="cpu")["w"].dtype == np.float16
+
+
 def test_save_writes_no_pickles(tmp_path, monkeypatch):
     calls = []
     original = np.savez
