@@ -29,7 +29,8 @@ int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
 uint8, uint16, uint32, uint64 = _np.uint8, _np.uint16, _np.uint32, _np.uint64
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 complex64, complex128 = _np.complex64, _np.complex128
-integer, floating, number = _np.integer, _np.floating, _np.number
+integer, floating, number, complexfloating = _np.integer, _np.floating, _np.number, _np.complexfloating
+signedinteger, unsignedinteger, inexact, generic = _np.signedinteger, _np.unsignedinteger, _np.inexact, _np.generic
 newaxis = None
 inf, nan, pi, e = _np.inf, _np.nan, _np.pi, _np.e
 

@@ -21,6 +21,8 @@ from ._signatures import SIGNATURES
 CREATION = {"zeros", "ones", "full", "empty", "eye", "arange", "linspace", "zeros_like", "ones_like",
             "empty_like", "full_like"}
 # dtype queries: no array data involved
+# cuBLAS calls
+BLAS = {"matmul", "dot", "tensordot", "einsum"}
 META = {"finfo", "iinfo", "result_type", "can_cast", "issubdtype", "isdtype"}
 
 
@@ -76,6 +78,13 @@ def function(qualified: str, np_function: Callable[..., Any]) -> Callable[..., A
         implementation = _meta(np_function)
     else:
         implementation = lambda *args, **kwargs: _core.call(np_function, args, kwargs)
+    if name in BLAS:
+        plain = implementation
+
+        def implementation(*args: Any, **kwargs: Any) -> Any:
+            _state.require_library("cublas")
+            return plain(*args, **kwargs)
+
     return _named(qualified, implementation, sig)
 
 

@@ -63,8 +63,18 @@ def _wrap(result: Any, device_id: int) -> Any:
     return result
 
 
+def _root(a: Any) -> Any:
+    while getattr(a, "base", None) is not None:
+        a = a.base
+    return a
+
+
 def _is_view(result: Any, arrays: list["ndarray"]) -> bool:
-    return isinstance(result, np.ndarray) and any(np.may_share_memory(result, a._a) for a in arrays)
+    """NumPy made no new buffer: ``result`` is (a view of) an operand's memory, even when empty."""
+    if not isinstance(result, np.ndarray):
+        return False
+    root = _root(result)
+    return any(root is _root(a._a) or np.may_share_memory(result, a._a) for a in arrays)
 
 
 def call(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, host_ok: bool = False) -> Any:
@@ -286,9 +296,11 @@ class ndarray:  # noqa: N801 - CuPy's name
         return ufunc_call(np.invert, (self,), {})
 
     def __matmul__(self, other: Any) -> Any:
+        _state.require_library("cublas")
         return call(np.matmul, (self, other), {})
 
     def __rmatmul__(self, other: Any) -> Any:
+        _state.require_library("cublas")
         return call(np.matmul, (other, self), {})
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:

@@ -32,6 +32,7 @@ SIGNATURES = {
     'cupy.bitwise_or': "ufunc(x1, x2, /, out=None, *, casting='same_kind', dtype=None)",
     'cupy.bitwise_xor': "ufunc(x1, x2, /, out=None, *, casting='same_kind', dtype=None)",
     'cupy.broadcast_arrays': 'function(*args)',
+    'cupy.broadcast_shapes': 'function(*args)',
     'cupy.broadcast_to': 'function(array, shape)',
     'cupy.can_cast': "function(from_, to, casting='safe')",
     'cupy.ceil': "ufunc(x, /, out=None, *, casting='same_kind', dtype=None)",
