@@ -21,6 +21,8 @@ from ._signatures import SIGNATURES
 CREATION = {"zeros", "ones", "full", "empty", "eye", "arange", "linspace", "zeros_like", "ones_like",
             "empty_like", "full_like"}
 # dtype queries: no array data involved
+# creation functions that only allocate or memset (no compiled kernel)
+MEMSET = {"zeros", "empty", "zeros_like", "empty_like"}
 # cuBLAS calls
 BLAS = {"matmul", "dot", "tensordot", "einsum"}
 META = {"finfo", "iinfo", "result_type", "can_cast", "issubdtype", "isdtype"}
@@ -51,8 +53,10 @@ def _named(qualified: str, implementation: Callable[..., Any], sig: inspect.Sign
     return wrapper
 
 
-def _creation(np_function: Callable[..., Any]) -> Callable[..., Any]:
+def _creation(np_function: Callable[..., Any], name: str) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
+        if name not in MEMSET:
+            _state.require_library("nvrtc")  # a fill kernel, compiled at run time
         ignored: list[_core.ndarray] = []
         result = np_function(*_core._unwrap(args, ignored), **{k: _core._unwrap(v, ignored) for k, v in kwargs.items()})
         return _core._wrap(result, _state.current())
@@ -73,7 +77,7 @@ def function(qualified: str, np_function: Callable[..., Any]) -> Callable[..., A
     if kind == "ufunc":
         implementation: Callable[..., Any] = lambda *args, **kwargs: _core.ufunc_call(np_function, args, kwargs)
     elif name in CREATION and qualified.count(".") == 1:
-        implementation = _creation(np_function)
+        implementation = _creation(np_function, name)
     elif name in META:
         implementation = _meta(np_function)
     else:
