@@ -46,15 +46,13 @@ def _array(obj: Any, dtype: Any = None, copy: Any = True, order: Any = "K", subo
            *, blocking: bool = False) -> ndarray:
     order = "K" if order is None else order
     if isinstance(obj, ndarray):
+        target = obj.dtype if dtype is None else _np.dtype(dtype)
+        if copy is False and (obj._device_id != _state.current() or target != obj.dtype):
+            raise ValueError("Unable to avoid copy while creating an array as requested.")
         if obj._device_id == _state.current():
-            out = obj.astype(obj.dtype if dtype is None else dtype, order=order, copy=copy is not False and copy is not None
-                             or (dtype is not None and _np.dtype(dtype) != obj.dtype))
-            if copy is False and out is not obj:
-                raise ValueError("Unable to avoid copy while creating an array as requested.")
-        else:
-            if copy is False:
-                raise ValueError("Unable to avoid copy while creating an array as requested.")
-            out = obj.copy(order=order).astype(obj.dtype if dtype is None else dtype, copy=False)
+            out = obj.astype(target, order=order, copy=bool(copy))  # copy=None: only when needed
+        else:  # CuPy's _array_from_cupy_ndarray: a copy (order as given) onto the current GPU
+            out = obj.copy(order=order).astype(target, copy=False)
         return out if ndmin <= out.ndim else out.reshape((1,) * (ndmin - out.ndim) + out.shape)
     if copy is False:
         raise ValueError("Unable to avoid copy while creating an array as requested.")

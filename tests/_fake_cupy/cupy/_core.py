@@ -84,6 +84,9 @@ def call(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     np_args = _unwrap(args, arrays, host_ok=host_ok)
     np_kwargs = {key: _unwrap(value, arrays, host_ok=host_ok) for key, value in kwargs.items()}
     result = function(*np_args, **np_kwargs)
+    for array in arrays:
+        if result is array._a:  # NumPy handed the operand back (astype(copy=False), ascontiguousarray)
+            return array
     if arrays and _is_view(result, arrays):
         return _wrap(result, arrays[0]._device_id)
     _state.require_library("nvrtc")  # CuPy compiles its kernels at run time
