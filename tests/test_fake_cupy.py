@@ -37,6 +37,7 @@ def test_creation_places_arrays_on_the_current_device_and_takes_no_device_argume
 
 
 def test_a_kernel_refuses_arrays_of_another_device_unless_peer_access_is_on(monkeypatch):
+    monkeypatch.setattr(cupy._state, "PEER_ACCESS", [False])
     a = cupy.ones(3)
     with cupy.cuda.Device(1):
         b = cupy.ones(3)
