@@ -1,0 +1,104 @@
+"""Parameter groups: subsets of an optimizer's parameters with hyper-parameters of their own.
+
+An optimizer takes either an iterable of parameters (one group) or, as in PyTorch, a list of
+dicts, each with ``"params"`` and any hyper-parameters that differ from the constructor's::
+
+    optimizer = optim.Adam(
+        [{"params": model.encoder.parameters(), "lr": 1e-4},
+         {"params": model.head.parameters()}],        # takes the constructor's lr
+        lr=1e-3,
+    )
+    optimizer.param_groups[0]["lr"]                     # 1e-4
+    optimizer.param_groups[1]["lr"] = 5e-4              # checked when written
+
+A :class:`ParamGroup` reads like PyTorch's dict (``group["lr"]``, ``group["params"]``,
+``group.keys()``), but a write goes through the optimizer's checks: an unknown key (a typo such
+as ``"learning_rate"``) or a bad value raises at once and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+from ..autograd import Param, Var
+
+if TYPE_CHECKING:
+    from .optimizer import Optimizer
+
+__all__ = ["ParamGroup", "split_groups"]
+
+
+class ParamGroup(MutableMapping):  # type: ignore[type-arg]
+    """One parameter group: ``"params"`` (a list of :class:`~neuronika.Param`) and the
+    optimizer's hyper-parameters for them. Writing a hyper-parameter validates it first.
+
+    ``initial_lr`` is the rate the first scheduler attached to the optimizer found (PyTorch keeps
+    it in the group as ``"initial_lr"``; here it is an attribute, None until a scheduler sets it).
+    """
+
+    __slots__ = ("_owner", "params", "values", "initial_lr")
+
+    def __init__(self, owner: "Optimizer", params: list[Param], values: dict[str, Any]) -> None:
+        self._owner = owner
+        self.params = params
+        #: the hyper-parameters by name (read by the optimizer's step; write through ``group[k] = v``)
+        self.values = values
+        self.initial_lr: float | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "params":
+            return self.params
+        return self.values[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        owner = type(self._owner).__name__
+        if key == "params":
+            raise TypeError(f"{owner}: a group's params cannot be replaced; build a new optimizer for other parameters")
+        if key not in self.values:
+            raise KeyError(f"{owner}: unknown hyper-parameter {key!r}; a group has {', '.join(self.values)}")
+        self.values = self._owner._validated({**self.values, key: value})
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError(f"{type(self._owner).__name__}: hyper-parameters cannot be deleted from a parameter group")
+
+    def __iter__(self) -> Iterator[str]:
+        yield "params"
+        yield from self.values
+
+    def __len__(self) -> int:
+        return 1 + len(self.values)
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{name!r}: {value!r}" for name, value in self.values.items())
+        return f"ParamGroup({len(self.params)} parameters, {hyper})"
+
+
+def split_groups(owner: str, params: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """``params`` as ``[(parameters, overrides), ...]``: one pair per group dict, or one pair
+    with no overrides for a plain iterable of parameters."""
+    if isinstance(params, (Param, Var)):
+        return [(params, {})]
+    if isinstance(params, Mapping):
+        params = [params]
+    try:
+        items = list(params)
+    except TypeError:
+        raise TypeError(
+            f"{owner}: params must be an iterable of parameters (model.parameters() or "
+            f"loss.parameters()) or a list of dicts with 'params', got {type(params).__name__}"
+        ) from None
+    if not any(isinstance(item, Mapping) for item in items):
+        return [(items, {})]
+    groups = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise TypeError(
+                f"{owner}: params[{index}] is a {type(item).__name__} among parameter-group dicts; "
+                f"give either parameters or dicts like {{'params': [...], 'lr': 0.01}}, not both"
+            )
+        if "params" not in item:
+            raise ValueError(f"{owner}: parameter group {index} has no 'params' entry")
+        overrides = {key: value for key, value in item.items() if key != "params"}
+        groups.append((item["params"], overrides))
+    return groups
