@@ -112,10 +112,12 @@ class Module:
             return
         parameter = _as_parameter(value)
         if parameter is not None:
-            self._forget(name)
+            if name not in parameters:  # a reassigned name keeps its place, as in PyTorch
+                self._forget(name)
             parameters[name] = parameter
         elif isinstance(value, Module):
-            self._forget(name)
+            if name not in modules:
+                self._forget(name)
             modules[name] = value
         else:
             if (name in parameters or name in modules) and value is not None:
