@@ -74,11 +74,11 @@ class ParamGroup(MutableMapping):  # type: ignore[type-arg]
         return f"ParamGroup({len(self.params)} parameters, {hyper})"
 
 
-def split_groups(owner: str, params: Any) -> list[tuple[Any, dict[str, Any]]]:
+def split_groups(owner: str, params: Any) -> list[tuple[Any, dict[str, Any] | None]]:
     """``params`` as ``[(parameters, overrides), ...]``: one pair per group dict, or one pair
-    with no overrides for a plain iterable of parameters."""
+    with overrides None for a plain iterable of parameters."""
     if isinstance(params, (Param, Var)):
-        return [(params, {})]
+        return [(params, None)]
     if isinstance(params, Mapping):
         params = [params]
     try:
@@ -89,8 +89,8 @@ def split_groups(owner: str, params: Any) -> list[tuple[Any, dict[str, Any]]]:
             f"loss.parameters()) or a list of dicts with 'params', got {type(params).__name__}"
         ) from None
     if not any(isinstance(item, Mapping) for item in items):
-        return [(items, {})]
-    groups = []
+        return [(items, None)]
+    groups: list[tuple[Any, dict[str, Any] | None]] = []
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             raise TypeError(

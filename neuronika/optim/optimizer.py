@@ -142,8 +142,9 @@ class Optimizer(abc.ABC):
         seen: set[int] = set()
         groups = split_groups(owner, params)
         for index, (items, overrides) in enumerate(groups):
-            label = "params" if len(groups) == 1 and not overrides else f"param_groups[{index}]['params']"
+            label = "params" if overrides is None else f"param_groups[{index}]['params']"
             members = collect_params(owner, items, label)
+            overrides = overrides or {}
             for param in members:
                 if id(param._node) in seen:
                     raise ValueError(f"{owner}: a parameter of shape {param.shape} is in more than one parameter group")
