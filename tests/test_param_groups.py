@@ -120,6 +120,7 @@ def test_param_groups_hold_checked_hyperparameters(device):
     optimizer = Adam(groups(net.params, lr=0.02), lr=0.05)
     first, second = optimizer.param_groups
     assert first["lr"] == 0.02 and second["lr"] == 0.05 and optimizer.defaults["lr"] == 0.05
+    assert dict(second.items())["eps"] == 1e-8 and 0.05 in list(second.values())  # reads like PyTorch's dict
     assert first["params"] == [nk.Param(net.params[0]._node)] and set(first) == {"params", "lr", "penalty", "betas", "eps"}
     with pytest.raises(ValueError, match="lr must be a finite number >= 0"):
         first["lr"] = -1.0

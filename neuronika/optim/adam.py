@@ -30,7 +30,7 @@ class Adam(Optimizer):
     State per parameter: ``exp_avg`` (m) and ``exp_avg_sq`` (v), of the parameter's shape.
     """
 
-    _names = ("betas", "eps")
+    _names: tuple[str, ...] = ("betas", "eps")
     _buffers: tuple[str, ...] = ("exp_avg", "exp_avg_sq")
 
     def __init__(
@@ -134,7 +134,7 @@ class AdamW(Adam):
     State per parameter: ``exp_avg``, ``exp_avg_sq`` and, with amsgrad, ``max_exp_avg_sq``.
     """
 
-    _names = ("betas", "eps", "weight_decay", "amsgrad")
+    _names: tuple[str, ...] = ("betas", "eps", "weight_decay", "amsgrad")
     _buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(

@@ -37,40 +37,40 @@ class ParamGroup(MutableMapping):  # type: ignore[type-arg]
     it in the group as ``"initial_lr"``; here it is an attribute, None until a scheduler sets it).
     """
 
-    __slots__ = ("_owner", "params", "values", "initial_lr")
+    __slots__ = ("_owner", "params", "hyper", "initial_lr")
 
     def __init__(self, owner: "Optimizer", params: list[Param], values: dict[str, Any]) -> None:
         self._owner = owner
         self.params = params
         #: the hyper-parameters by name (read by the optimizer's step; write through ``group[k] = v``)
-        self.values = values
+        self.hyper = values
         self.initial_lr: float | None = None
 
     def __getitem__(self, key: str) -> Any:
         if key == "params":
             return self.params
-        return self.values[key]
+        return self.hyper[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
         owner = type(self._owner).__name__
         if key == "params":
             raise TypeError(f"{owner}: a group's params cannot be replaced; build a new optimizer for other parameters")
-        if key not in self.values:
-            raise KeyError(f"{owner}: unknown hyper-parameter {key!r}; a group has {', '.join(self.values)}")
-        self.values = self._owner._validated({**self.values, key: value})
+        if key not in self.hyper:
+            raise KeyError(f"{owner}: unknown hyper-parameter {key!r}; a group has {', '.join(self.hyper)}")
+        self.hyper = self._owner._validated({**self.hyper, key: value})
 
     def __delitem__(self, key: str) -> None:
         raise TypeError(f"{type(self._owner).__name__}: hyper-parameters cannot be deleted from a parameter group")
 
     def __iter__(self) -> Iterator[str]:
         yield "params"
-        yield from self.values
+        yield from self.hyper
 
     def __len__(self) -> int:
-        return 1 + len(self.values)
+        return 1 + len(self.hyper)
 
     def __repr__(self) -> str:
-        hyper = ", ".join(f"{name!r}: {value!r}" for name, value in self.values.items())
+        hyper = ", ".join(f"{name!r}: {value!r}" for name, value in self.hyper.items())
         return f"ParamGroup({len(self.params)} parameters, {hyper})"
 
 

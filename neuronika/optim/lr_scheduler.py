@@ -88,10 +88,10 @@ class LRScheduler:
             label = "the learning rate" if len(lrs) == 1 else f"the learning rate of parameter group {index}"
             rate = check_real(owner, f"{label} for epoch {epoch}", lr)
             extra = changes[index] if changes else {}
-            checked.append(optimizer._validated({**group.values, **extra, "lr": rate}))
+            checked.append(optimizer._validated({**group.hyper, **extra, "lr": rate}))
         self._last_lrs = self._rates()
         for group, values in zip(optimizer.param_groups, checked):
-            group.values = values
+            group.hyper = values
         self._current_lrs = self._rates()
         self._epoch = epoch
 

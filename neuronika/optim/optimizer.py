@@ -180,7 +180,7 @@ class Optimizer(abc.ABC):
         return {name: self._common(name) for name in self.defaults}
 
     def _common(self, name: str) -> Any:
-        values = [group.values[name] for group in self.param_groups]
+        values = [group.hyper[name] for group in self.param_groups]
         if any(value != values[0] for value in values[1:]):
             raise ValueError(
                 f"{type(self).__name__}.{name}: the {len(values)} parameter groups have different "
@@ -202,9 +202,9 @@ class Optimizer(abc.ABC):
 
     def _set(self, **changes: Any) -> None:
         """Change some hyper-parameters in every group, checking all new sets before writing any."""
-        checked = [self._validated({**group.values, **changes}) for group in self.param_groups]
+        checked = [self._validated({**group.hyper, **changes}) for group in self.param_groups]
         for group, values in zip(self.param_groups, checked):
-            group.values = values
+            group.hyper = values
 
     # --- parameters and the step --------------------------------------------------------------
     @property
@@ -225,7 +225,7 @@ class Optimizer(abc.ABC):
         try:
             update, index = self._update, 0
             for group in self.param_groups:
-                hyper = group.values
+                hyper = group.hyper
                 for param in group.params:
                     node = param._node
                     with node.backend.scope():
@@ -242,7 +242,7 @@ class Optimizer(abc.ABC):
         grads: list[Any] = []
         index = 0
         for group in self.param_groups:
-            penalty = group.values["penalty"]
+            penalty = group.hyper["penalty"]
             for param in group.params:
                 node = param._node
                 if self._homes[index] is not node.backend:
@@ -286,7 +286,7 @@ class Optimizer(abc.ABC):
         """
         groups, start = [], 0
         for group in self.param_groups:
-            values = dict(group.values)
+            values = dict(group.hyper)
             penalty = values["penalty"]
             values["penalty"] = None if penalty is None else penalty.state()
             values["params"] = list(range(start, start + len(group.params)))
@@ -339,7 +339,7 @@ class Optimizer(abc.ABC):
         values: list[dict[str, Any]] = []
         for group, saved in zip(self.param_groups, saved_groups):
             hyper = {key: value for key, value in dict(saved).items() if key != "params"}
-            current = group.values["penalty"]
+            current = group.hyper["penalty"]
             if current is not None and hyper.get("penalty") == current.state():
                 hyper["penalty"] = current  # keeps a custom penalty object
             else:
@@ -348,12 +348,12 @@ class Optimizer(abc.ABC):
             if unknown:
                 problems.append(f"unknown hyper-parameters {sorted(unknown)}")
                 continue
-            values.append(self._validated({**group.values, **hyper}))
+            values.append(self._validated({**group.hyper, **hyper}))
         if problems:
             raise ValueError(f"{owner}: the state does not fit this optimizer:\n  " + "\n  ".join(problems))
         steps = check_count(owner, "step", state["step"])
         for group, hyper in zip(self.param_groups, values):
-            group.values = hyper
+            group.hyper = hyper
         self._steps = steps
         self._state = converted
         self._homes = [param._node.backend for param in self._params]

@@ -155,9 +155,9 @@ class OneCycleLR(LRScheduler):
             for point, change, group, high, low in zip(self._points, changes, optimizer.param_groups, highs, lows):
                 point["max_m"], point["base_m"] = high, low
                 change.update(self._momentum_change(group, high))
-        checked = [optimizer._validated({**group.values, **change}) for group, change in zip(optimizer.param_groups, changes)]
+        checked = [optimizer._validated({**group.hyper, **change}) for group, change in zip(optimizer.param_groups, changes)]
         for group, values, point in zip(optimizer.param_groups, checked, self._points):
-            group.values = values
+            group.hyper = values
             group.initial_lr = point["initial"]
         super().__init__(optimizer)
         self._start()
