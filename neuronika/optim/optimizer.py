@@ -247,10 +247,13 @@ class Optimizer(abc.ABC):
                 node = param._node
                 if self._homes[index] is not node.backend:
                     self._follow(index, node)
-                with node.backend.scope():
-                    grad = node.grad if node.grad is not None else param.grad
-                    if penalty is not None:
-                        grad = grad + penalty(node.xp, node.value)
+                grad = node.grad
+                if grad is None or penalty is not None:
+                    with node.backend.scope():
+                        if grad is None:
+                            grad = param.grad
+                        if penalty is not None:
+                            grad = grad + penalty(node.xp, node.value)
                 grads.append(grad)
                 index += 1
         return grads
