@@ -135,6 +135,7 @@ def test_activation_modules_match_torch(device, name):
     ours, theirs = ACTIVATIONS[name][0](), ACTIVATIONS[name][1](torch)
     data = np.random.default_rng(5).standard_normal((3, 4)) * 4.0
     data[0, :] = [-800.0, 800.0, 0.5, -0.5]  # far tails: no overflow, no NaN
+    data[1, 1] = 0.0  # the kink: the same one-sided slope as PyTorch
     weights = np.random.default_rng(6).standard_normal((3, 4))
     x = nk.from_ndarray(data, dtype="float64", device=device).requires_grad()
     t = torch.tensor(data, requires_grad=True)

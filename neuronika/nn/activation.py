@@ -141,7 +141,7 @@ class SiLU(_Activation):
 
 class ELU(_Activation):
     """``x`` for ``x > 0``, ``α·(e^x − 1)`` otherwise (default α = 1), computed as
-    ``relu(x) + α·(e^(−relu(−x)) − 1)`` so that no exponential overflows."""
+    ``relu(x) + α·(e^(x − relu(x)) − 1)`` so that no exponential overflows."""
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__(inplace)
@@ -150,7 +150,7 @@ class ELU(_Activation):
         self.alpha = float(alpha)
 
     def forward(self, input: Var) -> Var:
-        negative_part = (-(-input).relu()).exp() - 1.0
+        negative_part = (input - input.relu()).exp() - 1.0  # min(x, 0): slope α at 0, as PyTorch
         return input.relu() + negative_part * self.alpha
 
     def extra_repr(self) -> str:
