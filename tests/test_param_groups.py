@@ -291,3 +291,63 @@ def test_a_step_that_fails_changes_nothing(source, target):
     optimizer.penalty = None
     optimizer.step()  # and the next step works, with the bias correction of step 3
     assert optimizer.steps == 3
+
+
+# --- add_param_group -------------------------------------------------------------------------------
+def test_an_added_group_counts_its_own_steps_like_torch(device, tmp_path):
+    torch = pytest.importorskip("torch")
+    net = Net(device)
+    optimizer = Adam([net.params[0]], lr=0.05)
+    scheduler = optim.lr_scheduler.ExponentialLR(optimizer, 0.9)
+    tparams = [torch.tensor(a.copy(), requires_grad=True) for a in (W1, W2, B2)]
+    toptimizer = torch.optim.Adam([tparams[0]], lr=0.05)
+    tscheduler = torch.optim.lr_scheduler.ExponentialLR(toptimizer, 0.9)
+    x, y = torch.tensor(X), torch.tensor(Y)
+
+    def torch_step():
+        w1, w2, b2 = tparams
+        ((torch.tanh(x @ w1.T) @ w2.T + b2 - y) ** 2).mean().backward()
+        toptimizer.step()
+        toptimizer.zero_grad()
+        for p in tparams:
+            p.grad = None
+        tscheduler.step()
+
+    for step in range(8):
+        if step == 3:  # "unfreeze" the head: Adam's bias correction starts at 1 for it
+            optimizer.add_param_group({"params": net.params[1:], "lr": 0.02})
+            toptimizer.add_param_group({"params": tparams[1:], "lr": 0.02})
+        if step == 5:
+            saved = optimizer.state_dict()
+        net.train(optimizer, 1)
+        for p in net.params:  # the frozen head's gradients too
+            nk.Param(p._node).grad = None
+        scheduler.step()
+        torch_step()
+    for got, want in zip(net.values(), tparams):
+        np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([g["lr"] for g in toptimizer.param_groups], rel=1e-14)
+    assert [g["step"] for g in saved["param_groups"]] == [5, 2]
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        optimizer.add_param_group({"params": [net.params[0]]})
+    with pytest.raises(TypeError, match="expected a dict with 'params'"):
+        optimizer.add_param_group(net.params[0])
+
+
+def test_the_step_count_of_an_added_group_survives_a_checkpoint(device, tmp_path):
+    first = Net(device)
+    optimizer = Adam([first.params[0]], lr=0.05)
+    first.train(optimizer, 2)
+    optimizer.add_param_group({"params": first.params[1:]})
+    first.train(optimizer, 2)
+    nk.save(optimizer.state_dict(), tmp_path / "opt.npz")
+    second = Net(device)
+    for mine, theirs in zip(second.params, first.params):
+        mine.assign(theirs.numpy())
+    restored = Adam([second.params[0]], lr=0.05)
+    restored.add_param_group({"params": second.params[1:]})
+    restored.load_state_dict(nk.load(tmp_path / "opt.npz"))
+    first.train(optimizer, 3)
+    second.train(restored, 3)
+    for a, b in zip(first.values(), second.values()):
+        np.testing.assert_array_equal(a, b)

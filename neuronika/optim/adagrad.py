@@ -51,7 +51,7 @@ class Adagrad(Optimizer):
         values["eps"] = check_real("Adagrad", "eps", values["eps"])
         return values
 
-    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any]) -> None:
+    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:
         squares = state.get("sum")
         if squares is None:
             squares = state["sum"] = xp.zeros_like(param._node.value)
@@ -60,5 +60,5 @@ class Adagrad(Optimizer):
         denominator += hyper["eps"]
         update = grad / denominator
         del denominator
-        update *= hyper["lr"] / (1.0 + (self._steps - 1) * hyper["lr_decay"])
+        update *= hyper["lr"] / (1.0 + (step - 1) * hyper["lr_decay"])
         param.data -= update

@@ -60,7 +60,7 @@ class Adam(Optimizer):
         values["eps"] = check_real(owner, "eps", values["eps"])
         return values
 
-    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any]) -> None:
+    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:
         beta1, beta2 = hyper["betas"]
         if not state:
             value = param._node.value
@@ -73,7 +73,6 @@ class Adam(Optimizer):
         exp_avg_sq *= beta2
         exp_avg_sq += square
         del square
-        step = self._steps
         denominator = xp.sqrt(self._second_moment(xp, state, exp_avg_sq, hyper))
         denominator /= math.sqrt(1.0 - beta2**step)
         denominator += hyper["eps"]
@@ -159,11 +158,11 @@ class AdamW(Adam):
         values["amsgrad"] = check_flag("AdamW", "amsgrad", values["amsgrad"])
         return values
 
-    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any]) -> None:
+    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:
         decay = hyper["lr"] * hyper["weight_decay"]
         if decay != 0.0:
             param.data *= 1.0 - decay
-        super()._update(param, xp, grad, state, hyper)
+        super()._update(param, xp, grad, state, hyper, step)
 
     def _second_moment(self, xp: Any, state: dict[str, Any], exp_avg_sq: Any, hyper: dict[str, Any]) -> Any:
         return running_maximum(xp, state, exp_avg_sq) if hyper["amsgrad"] else exp_avg_sq

@@ -37,7 +37,7 @@ class ParamGroup(MutableMapping):  # type: ignore[type-arg]
     it in the group as ``"initial_lr"``; here it is an attribute, None until a scheduler sets it).
     """
 
-    __slots__ = ("_owner", "params", "hyper", "initial_lr")
+    __slots__ = ("_owner", "params", "hyper", "initial_lr", "first_step")
 
     def __init__(self, owner: "Optimizer", params: list[Param], values: dict[str, Any]) -> None:
         self._owner = owner
@@ -45,6 +45,8 @@ class ParamGroup(MutableMapping):  # type: ignore[type-arg]
         #: the hyper-parameters by name (read by the optimizer's step; write through ``group[k] = v``)
         self.hyper = values
         self.initial_lr: float | None = None
+        #: the optimizer's step count when the group was added (its parameters count from there)
+        self.first_step = 0
 
     def __getitem__(self, key: str) -> Any:
         if key == "params":

@@ -59,12 +59,26 @@ class LRScheduler:
                 f"{type(optimizer).__name__}"
             )
         self.optimizer = optimizer
-        for group in optimizer.param_groups:
-            if group.initial_lr is None:
-                group.initial_lr = group["lr"]
-        self.base_lrs: list[float] = [group.initial_lr for group in optimizer.param_groups]  # type: ignore[misc]
+        self.base_lrs: list[float] = []
+        self._sync_groups()
         self._epoch = 0
         self._last_lrs = self._current_lrs = self._rates()
+
+    def _sync_groups(self) -> None:
+        """Take on parameter groups added to the optimizer (``add_param_group``) since the last
+        step: their rate now is their base rate, as PyTorch's ``initial_lr``."""
+        groups = self.optimizer.param_groups
+        if len(groups) == len(self.base_lrs):
+            return
+        if self.base_lrs:  # groups added after the scheduler was made
+            self._grow(len(groups) - len(self.base_lrs))
+        for group in groups[len(self.base_lrs):]:
+            if group.initial_lr is None:
+                group.initial_lr = group["lr"]
+            self.base_lrs.append(group.initial_lr)
+
+    def _grow(self, count: int) -> None:
+        """Extend per-group settings to ``count`` new groups, or raise if they cannot be."""
 
     def _rates(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -106,11 +120,13 @@ class LRScheduler:
 
     def step(self) -> None:
         """Advance to the next epoch and set the optimizer's learning rates for it."""
+        self._sync_groups()
         epoch = self._epoch + 1
         self._apply([self._next_lr(lr, epoch, index) for index, lr in enumerate(self._rates())], epoch)
 
     def _restart(self) -> None:
         """Go to epoch 0 with the rates of epoch 0 (when :class:`SequentialLR` hands over)."""
+        self._sync_groups()
         lrs = [self._closed_form(0, index) for index in range(len(self.base_lrs))]
         self._apply([lr if lr is not None else current for lr, current in zip(lrs, self._rates())], 0)
 
@@ -184,6 +200,31 @@ class LRScheduler:
         return f"{type(self).__name__}(epoch={self._epoch}, lr={self.get_current_lr()})"
 
 
+class _PerGroupLambdas(LRScheduler):
+    """LambdaLR and MultiplicativeLR: one function for every group, or one per group."""
+
+    lr_lambdas: list[Callable[[int], float]]
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Any) -> None:
+        owner = type(self).__name__
+        self._shared = not isinstance(lr_lambda, (list, tuple))
+        self.lr_lambdas = _per_group(owner, optimizer, lr_lambda)
+        super().__init__(optimizer)
+
+    @property
+    def lr_lambda(self) -> Callable[[int], float]:
+        """The function of the first group."""
+        return self.lr_lambdas[0]
+
+    def _grow(self, count: int) -> None:
+        if not self._shared:
+            raise ValueError(
+                f"{type(self).__name__}: the optimizer gained {count} parameter group(s) but the "
+                f"scheduler has one lr_lambda per group; make a new scheduler"
+            )
+        self.lr_lambdas += [self.lr_lambdas[0]] * count
+
+
 def _per_group(owner: str, optimizer: Any, function: Any) -> list[Callable[[int], float]]:
     groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 1
     functions = list(function) if isinstance(function, (list, tuple)) else [function] * groups
@@ -192,24 +233,17 @@ def _per_group(owner: str, optimizer: Any, function: Any) -> list[Callable[[int]
     return [_check_callable(owner, f) for f in functions]
 
 
-class LambdaLR(LRScheduler):
+class LambdaLR(_PerGroupLambdas):
     """``lr_t = lr₀ · lr_lambda(t)``, where ``lr₀`` is the group's rate when the first scheduler
     was made (``lr_lambda`` may be a list with one function per group). As in PyTorch, making
     the scheduler already sets ``lr₀ · lr_lambda(0)``."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda: "Callable[[int], float] | list[Callable[[int], float]]") -> None:
-        lambdas = _per_group("LambdaLR", optimizer, lr_lambda)
-        super().__init__(optimizer)
-        self.lr_lambdas = lambdas
+        super().__init__(optimizer, lr_lambda)
         self._start()
 
     def _at_start(self, lr: float, group: int) -> float:
         return self._next_lr(lr, 0, group)
-
-    @property
-    def lr_lambda(self) -> Callable[[int], float]:
-        """The function of the first group."""
-        return self.lr_lambdas[0]
 
     def _next_lr(self, lr: float, epoch: int, group: int) -> float:
         return self.base_lrs[group] * self.lr_lambdas[group](epoch)
@@ -218,18 +252,11 @@ class LambdaLR(LRScheduler):
         return self._next_lr(0.0, epoch, group)
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_PerGroupLambdas):
     """``lr_t = lr_{t−1} · lr_lambda(t)`` for ``t >= 1`` (one function, or one per group)."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda: "Callable[[int], float] | list[Callable[[int], float]]") -> None:
-        lambdas = _per_group("MultiplicativeLR", optimizer, lr_lambda)
-        super().__init__(optimizer)
-        self.lr_lambdas = lambdas
-
-    @property
-    def lr_lambda(self) -> Callable[[int], float]:
-        """The function of the first group."""
-        return self.lr_lambdas[0]
+        super().__init__(optimizer, lr_lambda)
 
     def _next_lr(self, lr: float, epoch: int, group: int) -> float:
         return lr * self.lr_lambdas[group](epoch)

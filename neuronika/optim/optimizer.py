@@ -139,28 +139,46 @@ class Optimizer(abc.ABC):
         owner = type(self).__name__
         self.defaults: dict[str, Any] = self._validated({"lr": lr, "penalty": penalty, **hyper})
         self.param_groups: list[ParamGroup] = []
-        seen: set[int] = set()
-        groups = split_groups(owner, params)
-        for index, (items, overrides) in enumerate(groups):
-            label = "params" if overrides is None else f"param_groups[{index}]['params']"
-            members = collect_params(owner, items, label)
-            overrides = overrides or {}
-            for param in members:
-                if id(param._node) in seen:
-                    raise ValueError(f"{owner}: a parameter of shape {param.shape} is in more than one parameter group")
-                seen.add(id(param._node))
-            unknown = sorted(set(overrides) - set(self.defaults))
-            if unknown:
-                raise ValueError(
-                    f"{owner}: parameter group {index} has unknown hyper-parameters {unknown}; "
-                    f"{owner} takes {', '.join(self.defaults)}"
-                )
-            values = self._validated({**self.defaults, **overrides})
-            self.param_groups.append(ParamGroup(self, members, values))
-        self._params = [param for group in self.param_groups for param in group.params]
-        self._state: list[dict[str, Any]] = [{} for _ in self._params]
-        self._homes: list[Any] = [param._node.backend for param in self._params]
+        self._params: list[Param] = []
+        self._state: list[dict[str, Any]] = []
+        self._homes: list[Any] = []
         self._steps = 0
+        for index, (items, overrides) in enumerate(split_groups(owner, params)):
+            label = "params" if overrides is None else f"param_groups[{index}]['params']"
+            self._add_group(index, items, overrides or {}, label)
+
+    def _add_group(self, index: int, items: Any, overrides: dict[str, Any], label: str) -> None:
+        """Check a group (parameters new to this optimizer, known hyper-parameters) and add it."""
+        owner = type(self).__name__
+        members = collect_params(owner, items, label)
+        seen = {id(param._node) for param in self._params}
+        for param in members:
+            if id(param._node) in seen:
+                raise ValueError(f"{owner}: a parameter of shape {param.shape} is in more than one parameter group")
+            seen.add(id(param._node))
+        unknown = sorted(set(overrides) - set(self.defaults))
+        if unknown:
+            raise ValueError(
+                f"{owner}: parameter group {index} has unknown hyper-parameters {unknown}; "
+                f"{owner} takes {', '.join(self.defaults)}"
+            )
+        group = ParamGroup(self, members, self._validated({**self.defaults, **overrides}))
+        group.first_step = self._steps
+        self.param_groups.append(group)
+        self._params.extend(members)
+        self._state.extend({} for _ in members)
+        self._homes.extend(param._node.backend for param in members)
+
+    def add_param_group(self, param_group: Mapping[str, Any]) -> None:
+        """Add a parameter group (a dict with ``"params"`` and hyper-parameters that differ from
+        :attr:`defaults`), e.g. layers unfrozen while fine-tuning. Its parameters start at their
+        own step 1 (Adam's bias correction counts from when they joined), as in PyTorch.
+        Schedulers attached before start scheduling the group at their next step."""
+        if not isinstance(param_group, Mapping) or "params" not in param_group:
+            raise TypeError(f"{type(self).__name__}.add_param_group: expected a dict with 'params', got {type(param_group).__name__}")
+        index = len(self.param_groups)
+        overrides = {key: value for key, value in param_group.items() if key != "params"}
+        self._add_group(index, param_group["params"], overrides, f"param_groups[{index}]['params']")
 
     # --- hyper-parameters ---------------------------------------------------------------------
     lr = hyperparameter("lr", "The learning rate (a float >= 0; schedulers set it every epoch).")
@@ -225,11 +243,11 @@ class Optimizer(abc.ABC):
         try:
             update, index = self._update, 0
             for group in self.param_groups:
-                hyper = group.hyper
+                hyper, step = group.hyper, self._steps - group.first_step
                 for param in group.params:
                     node = param._node
                     with node.backend.scope():
-                        update(param, node.xp, grads[index], self._state[index], hyper)
+                        update(param, node.xp, grads[index], self._state[index], hyper, step)
                     grads[index] = None
                     index += 1
         except BaseException:
@@ -266,10 +284,10 @@ class Optimizer(abc.ABC):
         self._homes[index] = backend
 
     @abc.abstractmethod
-    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any]) -> None:
-        """Apply one update to ``param`` from ``grad`` (penalty included; never written in
-        place) with its group's hyper-parameters ``hyper``, keeping this parameter's buffers in
-        ``state`` (created on first use)."""
+    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:
+        """Apply update number ``step`` (1, 2, … for this parameter) to ``param`` from ``grad``
+        (penalty included; never written in place) with its group's hyper-parameters ``hyper``,
+        keeping this parameter's buffers in ``state`` (created on first use)."""
 
     def zero_grad(self) -> None:
         """Forget every parameter's accumulated gradient (it reads as zeros until the next
@@ -280,8 +298,8 @@ class Optimizer(abc.ABC):
     # --- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state as plain data: ``{"optimizer": name, "param_groups": [{hyper-
-        parameters..., "params": [indices]}, ...], "step": int, "state": [ {buffer name: array},
-        ... one dict per parameter ]}``.
+        parameters..., "params": [indices], "step": the group's own step count}, ...], "step":
+        int, "state": [ {buffer name: array}, ... one dict per parameter ]}``.
 
         Parameters are numbered across the groups in order, as PyTorch does. Arrays are copies
         on their parameter's device, so later steps leave the dict unchanged; a penalty is
@@ -293,6 +311,7 @@ class Optimizer(abc.ABC):
             penalty = values["penalty"]
             values["penalty"] = None if penalty is None else penalty.state()
             values["params"] = list(range(start, start + len(group.params)))
+            values["step"] = self._steps - group.first_step
             start += len(group.params)
             groups.append(values)
         state = []
@@ -339,9 +358,15 @@ class Optimizer(abc.ABC):
             saved_sizes = [len(group.get("params", ())) for group in saved_groups]
             if saved_sizes != sizes:
                 raise ValueError(f"{owner}: the state has parameter groups of sizes {saved_sizes}, this optimizer {sizes}")
+        steps = check_count(owner, "step", state["step"])
         values: list[dict[str, Any]] = []
+        firsts: list[int] = []
         for group, saved in zip(self.param_groups, saved_groups):
-            hyper = {key: value for key, value in dict(saved).items() if key != "params"}
+            hyper = {key: value for key, value in dict(saved).items() if key not in ("params", "step")}
+            group_steps = check_count(owner, "a group's step", dict(saved).get("step", steps))
+            if group_steps > steps:
+                problems.append(f"a group has taken {group_steps} steps, more than the optimizer's {steps}")
+            firsts.append(steps - group_steps)
             current = group.hyper["penalty"]
             if current is not None and hyper.get("penalty") == current.state():
                 hyper["penalty"] = current  # keeps a custom penalty object
@@ -354,9 +379,8 @@ class Optimizer(abc.ABC):
             values.append(self._validated({**group.hyper, **hyper}))
         if problems:
             raise ValueError(f"{owner}: the state does not fit this optimizer:\n  " + "\n  ".join(problems))
-        steps = check_count(owner, "step", state["step"])
-        for group, hyper in zip(self.param_groups, values):
-            group.hyper = hyper
+        for group, hyper, first in zip(self.param_groups, values, firsts):
+            group.hyper, group.first_step = hyper, first
         self._steps = steps
         self._state = converted
         self._homes = [param._node.backend for param in self._params]

@@ -88,7 +88,7 @@ class RMSProp(Optimizer):
         values["momentum"] = check_real("RMSProp", "momentum", values["momentum"])
         return values
 
-    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any]) -> None:
+    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:
         alpha = hyper["alpha"]
         square_avg = state.get("square_avg")
         if square_avg is None:

@@ -195,11 +195,15 @@ class OneCycleLR(LRScheduler):
             changes.append({} if momentum is None else self._momentum_change(group, momentum))
         self._apply(rates, epoch, changes)
 
+    def _grow(self, count: int) -> None:
+        raise ValueError(f"OneCycleLR: the optimizer gained {count} parameter group(s) after the cycle was planned; make a new scheduler")
+
     def _start(self) -> None:
         self._schedule(0)
 
     def step(self) -> None:
         """Advance one batch and set the rates (and momenta) for it."""
+        self._sync_groups()
         self._schedule(self._epoch + 1)
 
     def _restart(self) -> None:
@@ -295,10 +299,16 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold = check_real(owner, "threshold", threshold)
         self.cooldown = _check_epoch(owner, "cooldown", cooldown)
         self.eps = check_real(owner, "eps", eps)
-        super().__init__(optimizer)
+        self._default_min_lr = None if isinstance(min_lr, (list, tuple)) else check_real(owner, "min_lr", min_lr)
         self.min_lrs = _per_group_values(owner, "min_lr", min_lr, len(optimizer.param_groups))
+        super().__init__(optimizer)
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = self.cooldown_counter = 0
+
+    def _grow(self, count: int) -> None:
+        if self._default_min_lr is None:
+            raise ValueError(f"ReduceLROnPlateau: the optimizer gained {count} parameter group(s); give min_lrs one value for each")
+        self.min_lrs += [self._default_min_lr] * count
 
     def _is_better(self, value: float) -> bool:
         best, threshold = self.best, self.threshold
@@ -313,6 +323,7 @@ class ReduceLROnPlateau(LRScheduler):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"ReduceLROnPlateau.step: the metric must be a real number, got {type(metrics).__name__}")
         current = float(value)
+        self._sync_groups()
         best, bad, cooldown = self.best, self.num_bad_epochs, self.cooldown_counter
         if self._is_better(current):
             best, bad = current, 0

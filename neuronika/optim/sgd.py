@@ -68,7 +68,7 @@ class SGD(Optimizer):
             )
         return values
 
-    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any]) -> None:
+    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:
         momentum = hyper["momentum"]
         if momentum == 0.0:
             param.data -= hyper["lr"] * grad
@@ -80,9 +80,9 @@ class SGD(Optimizer):
             buffer *= momentum
             buffer += (1.0 - hyper["dampening"]) * grad
         if hyper["nesterov"]:
-            step = momentum * buffer
-            step += grad
-            step *= hyper["lr"]
+            direction = momentum * buffer
+            direction += grad
+            direction *= hyper["lr"]
         else:
-            step = hyper["lr"] * buffer
-        param.data -= step
+            direction = hyper["lr"] * buffer
+        param.data -= direction
