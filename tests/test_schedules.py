@@ -225,3 +225,17 @@ def test_new_schedulers_round_trip_their_state(device, tmp_path):
 def test_bad_scheduler_arguments_raise(device, build, error, message):
     with pytest.raises(error, match=message):
         build(our_optimizer(device))
+
+
+def test_schedulers_take_on_added_groups_or_refuse_them_clearly(device):
+    optimizer = our_optimizer(device)
+    shared = lr_scheduler.LambdaLR(optimizer, lambda epoch: 0.5**epoch)
+    per_group = lr_scheduler.MultiplicativeLR(optimizer, [lambda e: 1.0, lambda e: 1.0])
+    plateau = lr_scheduler.ReduceLROnPlateau(optimizer, patience=0, min_lr=0.001)
+    optimizer.add_param_group({"params": [nk.ones(1, dtype="float64", device=device).requires_grad()], "lr": 0.8})
+    shared.step()
+    assert shared.base_lrs == [*LRS, 0.8] and optimizer.param_groups[2]["lr"] == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="gained 1 parameter group"):
+        per_group.step()
+    plateau.step(1.0), plateau.step(2.0)
+    assert plateau.min_lrs == [0.001] * 3 and optimizer.param_groups[2]["lr"] == pytest.approx(0.04)

@@ -8,13 +8,19 @@ Call ``scheduler.step()`` once per epoch, after that epoch's optimizer steps::
             ...; optimizer.step(); optimizer.zero_grad()
         scheduler.step()
 
-The epoch counter starts at 0 and ``step()`` advances it to ``t`` and sets the optimizer's
-``lr`` for epoch ``t``; the schedules are PyTorch's, epoch by epoch. Like PyTorch's, every
-scheduler but :class:`LambdaLR` updates the optimizer's *current* rate, so schedulers chain.
+The epoch counter starts at 0 and ``step()`` advances it to ``t`` and sets the ``lr`` of every
+parameter group for epoch ``t``; the schedules are PyTorch's, epoch by epoch. Like PyTorch's,
+every scheduler but :class:`LambdaLR` and :class:`OneCycleLR` updates the optimizer's *current*
+rates, so schedulers chain. A step computes and checks every new rate before writing any: a
+step that fails changes nothing.
 
 The methods are the Rust crate's: :meth:`~LRScheduler.get_current_lr` is the rate in force now
-(what PyTorch's ``get_last_lr()[0]`` returns); :meth:`~LRScheduler.get_last_lr` is the rate
-before the latest ``step()`` (the crate's meaning).
+(what PyTorch's ``get_last_lr()`` returns); :meth:`~LRScheduler.get_last_lr` is the rate
+before the latest ``step()`` (the crate's meaning); both are floats for an optimizer with one
+parameter group and lists with one rate per group otherwise.
+
+:class:`CosineAnnealingLR`, :class:`LinearLR`, :class:`OneCycleLR`, :class:`SequentialLR` and
+:class:`ReduceLROnPlateau` live in :mod:`neuronika.optim.schedules` and are imported here.
 """
 
 from __future__ import annotations
