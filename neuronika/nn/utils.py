@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..optim.optimizer import check_real, collect_params
+from ..optim.groups import collect_params
+from ..optim.optimizer import check_real
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 

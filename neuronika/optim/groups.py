@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from ..autograd import Param, Var
+from ..autograd import Param, Var, VarDiff
 
 if TYPE_CHECKING:
     from .optimizer import Optimizer
 
-__all__ = ["ParamGroup", "split_groups"]
+__all__ = ["ParamGroup", "collect_params", "split_groups"]
 
 
 class ParamGroup(MutableMapping):  # type: ignore[type-arg]
@@ -74,6 +74,51 @@ class ParamGroup(MutableMapping):  # type: ignore[type-arg]
     def __repr__(self) -> str:
         hyper = ", ".join(f"{name!r}: {value!r}" for name, value in self.hyper.items())
         return f"ParamGroup({len(self.params)} parameters, {hyper})"
+
+
+def collect_params(owner: str, params: Any, label: str = "params") -> list[Param]:
+    """``params`` (Params or differentiable leaves, or one of them) as a de-duplicated list of
+    :class:`~neuronika.Param`, in first-seen order (``label`` names them in errors)."""
+    if isinstance(params, (Param, Var)):
+        params = [params]
+    try:
+        items = list(params)
+    except TypeError:
+        raise TypeError(
+            f"{owner}: {label} must be an iterable of parameters (model.parameters() or "
+            f"loss.parameters()), got {type(params).__name__}"
+        ) from None
+    collected: list[Param] = []
+    seen: set[int] = set()
+    for index, item in enumerate(items):
+        if isinstance(item, Param):
+            param = item
+        elif isinstance(item, VarDiff) and item.is_leaf:
+            param = Param(item._node)  # type: ignore[arg-type]
+        elif isinstance(item, VarDiff):
+            raise TypeError(
+                f"{owner}: {label}[{index}] is the output of {item._node.name}, not a parameter; "
+                f"pass its differentiable leaves with var.parameters()"
+            )
+        elif isinstance(item, Var):
+            raise TypeError(
+                f"{owner}: {label}[{index}] is a non-differentiable variable of shape {item.shape}; "
+                f"make it a parameter with .requires_grad() before building the graph"
+            )
+        else:
+            raise TypeError(
+                f"{owner}: {label}[{index}] is a {type(item).__name__}; expected neuronika.Param "
+                f"(from model.parameters() or loss.parameters()) or a differentiable leaf"
+            )
+        if id(param._node) not in seen:
+            seen.add(id(param._node))
+            collected.append(param)
+    if not collected:
+        raise ValueError(
+            f"{owner}: got an empty parameter list ({label}); pass model.parameters() (or "
+            f"loss.parameters() for a graph of your own)"
+        )
+    return collected
 
 
 def split_groups(owner: str, params: Any) -> list[tuple[Any, dict[str, Any] | None]]:
