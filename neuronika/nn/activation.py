@@ -37,7 +37,11 @@ class Identity(Module):
 
 class Flatten(Module):
     """Merges the axes ``start_dim`` to ``end_dim`` (inclusive; negative counts from the end)
-    into one: ``(N, C, H, W) → (N, C·H·W)`` with the defaults ``start_dim=1, end_dim=-1``."""
+    into one: ``(N, C, H, W) → (N, C·H·W)`` with the defaults ``start_dim=1, end_dim=-1``.
+
+    >>> nk.nn.Flatten()(nk.zeros((2, 3, 4, 5))).shape, nk.nn.Flatten(0, 1)(nk.zeros((2, 3, 4))).shape
+    ((2, 60), (6, 4))
+    """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()

@@ -97,6 +97,10 @@ class Sequential(_IndexedModules):
     uses the given names. Indexable (``model[0]``, ``model[-1]``, ``model[1:3]`` — a slice is a
     Sequential keeping the original keys, as PyTorch), iterable, ``len``, ``append``, ``extend``,
     ``insert``, item assignment and deletion.
+
+    >>> model = nk.nn.Sequential(nk.nn.Linear(4, 8), nk.nn.ReLU(), nk.nn.Linear(8, 2))
+    >>> model(nk.ones((3, 4))).shape, len(model), [name for name, _ in model.named_parameters()]
+    ((3, 2), 3, ['0.weight', '0.bias', '2.weight', '2.bias'])
     """
 
     def __init__(self, *modules: Any) -> None:
@@ -156,7 +160,12 @@ class ModuleDict(Module):
     """A dict of modules whose parameters register under their keys (PyTorch's
     ``ModuleDict``): ``d[key]``, ``d[key] = module``, ``del d[key]``, ``in``, ``len``, iteration
     over keys, ``keys()``, ``values()``, ``items()``, ``update(...)``, ``pop(key)``, ``clear()``.
-    Keys keep insertion order. It has no ``forward``."""
+    Keys keep insertion order. It has no ``forward``.
+
+    >>> heads = nk.nn.ModuleDict({"cls": nk.nn.Linear(4, 3), "reg": nk.nn.Linear(4, 1)})
+    >>> heads["reg"].out_features, list(heads), "cls" in heads
+    (1, ['cls', 'reg'], True)
+    """
 
     def __init__(self, modules: "Mapping[str, Module] | Iterable[tuple[str, Module]] | None" = None) -> None:
         super().__init__()

@@ -45,6 +45,11 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0, er
     differentiable leaves or one of them. ``error_if_nonfinite=True`` raises ``RuntimeError``
     when the total norm is NaN or infinite (otherwise the gradients then become NaN, as in
     PyTorch).
+
+    >>> w = nk.ones(2, dtype="float64").requires_grad()
+    >>> (w * nk.from_ndarray([3.0, 4.0], dtype="float64")).sum().backward()
+    >>> nk.nn.utils.clip_grad_norm_([w], max_norm=1.0), w.grad.tolist()
+    (5.0, [0.59999988..., 0.79999984...])
     """
     owner = "clip_grad_norm_"
     max_norm = check_real(owner, "max_norm", max_norm)

@@ -131,6 +131,11 @@ class AdamW(Adam):
         penalty: a crate penalty (``L1``, ``L2``, ``ElasticNet``) added to the gradient, or None.
 
     State per parameter: ``exp_avg``, ``exp_avg_sq`` and, with amsgrad, ``max_exp_avg_sq``.
+
+    >>> w = nk.ones(2, dtype="float64").requires_grad()
+    >>> AdamW([w], lr=0.1, weight_decay=0.5).step()     # no gradient yet: only the decay acts
+    >>> w.numpy().tolist()
+    [0.95, 0.95]
     """
 
     _names: tuple[str, ...] = ("betas", "eps", "weight_decay", "amsgrad")

@@ -28,6 +28,11 @@ class CosineAnnealingLR(LRScheduler):
         η_t = η_min + (η_{t−1} − η_min) · (1 + cos(πt/T_max)) / (1 + cos(π(t−1)/T_max))
 
     which, used alone, is ``η_t = η_min + (η_max − η_min)·(1 + cos(πt/T_max))/2``.
+
+    >>> sgd = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0)
+    >>> cosine = CosineAnnealingLR(sgd, T_max=4)
+    >>> [round(sgd.lr, 4) for _ in range(5) if cosine.step() or True]
+    [0.8536, 0.5, 0.1464, 0.0, 0.1464]
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
