@@ -31,8 +31,8 @@ class CosineAnnealingLR(LRScheduler):
 
     >>> sgd = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0)
     >>> cosine = CosineAnnealingLR(sgd, T_max=4)
-    >>> [round(sgd.lr, 4) for _ in range(5) if cosine.step() or True]
-    [0.8536, 0.5, 0.1464, 0.0, 0.1464]
+    >>> tuple(round(sgd.lr, 4) for _ in range(5) if cosine.step() or True)
+    (0.8536, 0.5, 0.1464, 0.0, 0.1464)
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
