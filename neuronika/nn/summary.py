@@ -104,7 +104,7 @@ def summarize(model: Module, input_shape: Any, *, dtype: Any = None, device: Any
     def record(module: Module, forward: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         shared = id(module) in counted
         counted.add(id(module))
-        row = SummaryRow(names.get(id(module), "?"), type(module).__name__, depth[0], shared=shared)
+        row = SummaryRow(names.get(id(module), "(not an attribute)"), type(module).__name__, depth[0], shared=shared)
         if not shared:
             row.parameters = module.num_parameters()
         summary.rows.append(row)
