@@ -20,7 +20,7 @@ import neuronika as nk
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NAMESPACES = (
     "neuronika", "neuronika.nn", "neuronika.nn.init", "neuronika.nn.loss", "neuronika.optim",
-    "neuronika.optim.lr_scheduler", "neuronika.data", "neuronika.viz",
+    "neuronika.optim.lr_scheduler", "neuronika.data", "neuronika.viz", "neuronika.nn.utils",
 )
 VARIABLE_CLASSES = (nk.Var, nk.VarDiff, nk.Param)
 

@@ -83,6 +83,9 @@ assert_type(nn.Conv2d(1, 2, 3)(nk.rand((1, 1, 5, 5))), nk.VarDiff)
 assert_type(nn.Dropout(0.1)(x), nk.Var)
 assert_type(nn.GRUCell(3, 4)(nk.zeros((4, 4)), x), nk.VarDiff)
 assert_type(nn.LSTMCell(3, 4)((nk.zeros((4, 4)), nk.zeros((4, 4))), x), tuple[nk.VarDiff, nk.VarDiff])
+assert_type(nn.ReLU()(model(x)), nk.VarDiff)  # activation layers keep the input's kind
+assert_type(nn.Flatten()(x), nk.Var)
+assert_type(nn.Sequential(nn.Linear(3, 2), nn.Tanh())(x), Any)  # a container's forward is untyped
 assert_type(model.train(), MLP)
 assert_type(model.eval().to("cpu"), MLP)
 model("not a variable")  # type: ignore[arg-type]  # forward's parameter types are checked
@@ -100,7 +103,7 @@ for _ in range(2):
     optimizer.step()
     optimizer.zero_grad()
     scheduler.step()
-assert_type(scheduler.get_current_lr(), float)
+assert_type(scheduler.get_current_lr(), "float | list[float]")  # a list with several groups
 
 # --- top-level names loaded lazily keep their types --------------------------------------------
 assert_type(nk.convolution(nk.rand((1, 1, 5)), nk.rand((1, 1, 3)).requires_grad()), nk.VarDiff)
