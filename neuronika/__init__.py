@@ -53,6 +53,16 @@ _LAZY = {
     "save": ("neuronika.io", "save"),
     "load": ("neuronika.io", "load"),
     "detect_anomaly": ("neuronika.autograd.anomaly", "detect_anomaly"),
+    "max_pool1d": ("neuronika.autograd.pooling", "max_pool1d"),
+    "max_pool2d": ("neuronika.autograd.pooling", "max_pool2d"),
+    "max_pool3d": ("neuronika.autograd.pooling", "max_pool3d"),
+    "avg_pool1d": ("neuronika.autograd.pooling", "avg_pool1d"),
+    "avg_pool2d": ("neuronika.autograd.pooling", "avg_pool2d"),
+    "avg_pool3d": ("neuronika.autograd.pooling", "avg_pool3d"),
+    "adaptive_avg_pool1d": ("neuronika.autograd.pooling", "adaptive_avg_pool1d"),
+    "adaptive_avg_pool2d": ("neuronika.autograd.pooling", "adaptive_avg_pool2d"),
+    "adaptive_avg_pool3d": ("neuronika.autograd.pooling", "adaptive_avg_pool3d"),
+    "adaptive_max_pool2d": ("neuronika.autograd.pooling", "adaptive_max_pool2d"),
 }
 
 
@@ -74,4 +84,6 @@ __all__ = [
     "full", "geomspace", "get_default_device", "linspace", "logspace", "manual_seed", "ones",
     "rand", "randn", "range", "set_default_device", "stack", "zeros",
     "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+    "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",
 ]
