@@ -63,6 +63,9 @@ _LAZY = {
     "adaptive_avg_pool2d": ("neuronika.autograd.pooling", "adaptive_avg_pool2d"),
     "adaptive_avg_pool3d": ("neuronika.autograd.pooling", "adaptive_avg_pool3d"),
     "adaptive_max_pool2d": ("neuronika.autograd.pooling", "adaptive_max_pool2d"),
+    "layer_norm": ("neuronika.autograd.normalization", "layer_norm"),
+    "group_norm": ("neuronika.autograd.normalization", "group_norm"),
+    "batch_norm": ("neuronika.autograd.normalization", "batch_norm"),
 }
 
 
@@ -86,4 +89,5 @@ __all__ = [
     "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",
     "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
     "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",
+    "layer_norm", "group_norm", "batch_norm",
 ]
