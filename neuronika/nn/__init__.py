@@ -19,11 +19,12 @@ from .pooling import (
     AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d,
 )
 from .recurrent import GRUCell, LSTMCell
+from .rnn import GRU, LSTM, RNN
 
 __all__ = [
     "Module", "ModelStatus", "LoadResult",
     "Linear", "Conv1d", "Conv2d", "Conv3d", "GroupedConv1d", "GroupedConv2d", "GroupedConv3d",
-    "Dropout", "LSTMCell", "GRUCell",
+    "Dropout", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool2d",
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm",
