@@ -10,7 +10,7 @@ closed form ``∂L/∂x = (g - mean(g) - x̂·mean(g·x̂)) / √(σ² + ε)`` (
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .node import Node, tick
 from . import variable as _handles  # the handles; variable.py imports this family first
@@ -126,22 +126,26 @@ def group_norm(input: Var, num_groups: int, weight: "Var | None" = None, bias: "
 
 
 class RunningStats:
-    """Where batch normalization keeps its running estimates: two ``(C,)`` arrays and a batch
-    count, read when evaluating and folded into by each computed training forward with PyTorch's
-    rule ``r ← (1 - m)·r + m·s`` (``s`` the batch mean, or the *unbiased* batch variance;
-    ``m = 1 / batches`` when ``momentum`` is None: a cumulative average). ``nn.BatchNorm*d``
-    keeps them in its buffers; :func:`batch_norm` in the variables it is given."""
+    """Where batch normalization keeps its running estimates: two ``(C,)`` variables and an
+    optional batch count, looked up at each forward through ``lookup`` (so a layer's buffers that
+    were replaced — loaded, moved — are the ones read and written). Each computed training
+    forward folds the batch statistics in with PyTorch's rule ``r ← (1 - m)·r + m·s`` (``s`` the
+    batch mean, or the *unbiased* batch variance; ``m = 1 / batches`` when ``momentum`` is None:
+    a cumulative average). ``nn.BatchNorm*d`` looks up its buffers; :func:`batch_norm` the
+    variables it is given."""
 
-    def __init__(self, mean: Var, var: Var, momentum: float | None, count: "Var | None" = None) -> None:
-        self.mean, self.var, self.momentum, self.count = mean, var, momentum, count
+    def __init__(self, lookup: Callable[[], "tuple[Var, Var, Var | None]"], momentum: float | None) -> None:
+        self.lookup, self.momentum = lookup, momentum
         self.batches = 0
 
     def current(self) -> tuple[Any, Any]:
-        return self.mean._node.value, self.var._node.value
+        mean, var, _ = self.lookup()
+        return mean._node.value, var._node.value
 
     def track(self, xp: Any, mean: Any, var: Any, n: int) -> None:
-        if self.count is not None:
-            node = self.count._node
+        running_mean, running_var, count = self.lookup()
+        if count is not None:
+            node = count._node
             node.value = node.value + 1
             batches = int(node.backend.to_host(node.value).reshape(()))
         else:
@@ -151,7 +155,7 @@ class RunningStats:
         unbiased = var * (n / (n - 1)) if n > 1 else var
         # written in place of the leaves' values, with no tick of the staleness clock: the
         # forward pass that reads them is the one running now (PyTorch updates in place too)
-        for holder, batch in ((self.mean, mean), (self.var, unbiased)):
+        for holder, batch in ((running_mean, mean), (running_var, unbiased)):
             node = holder._node
             node.value = (1.0 - momentum) * node.value + momentum * xp.astype(xp.reshape(batch, (-1,)), node.value.dtype)
 
@@ -251,5 +255,5 @@ def batch_norm(
         raise ValueError(f"{op}: give both running_mean and running_var, or neither")
     if not training and running_mean is None:
         raise ValueError(f"{op}: evaluation (training=False) needs running_mean and running_var")
-    stats = None if running_mean is None else RunningStats(running_mean, running_var, momentum)  # type: ignore[arg-type]
+    stats = None if running_mean is None else RunningStats(lambda: (running_mean, running_var, None), momentum)  # type: ignore[arg-type,return-value]
     return batch_norm_node(input, stats, weight, bias, bool(training), eps)[0]

@@ -74,7 +74,7 @@ class _BatchNorm(Module):
             )
         stats = None
         if self.track_running_stats:
-            stats = F.RunningStats(self.running_mean, self.running_var, self.momentum, self.num_batches_tracked)
+            stats = F.RunningStats(lambda: (self.running_mean, self.running_var, self.num_batches_tracked), self.momentum)
         out, node = F.batch_norm_node(input, stats, self.weight, self.bias, self.training, self.eps)
         self._nodes.add(node)
         return out
