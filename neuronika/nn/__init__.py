@@ -1,5 +1,5 @@
-"""Neural-network building blocks: ``Module`` and ``ModelStatus``, the layers, ``init`` and
-``loss``.
+"""Neural-network building blocks: ``Module`` and ``ModelStatus``, the containers, the layers,
+``init``, ``loss`` and ``utils`` (gradient clipping).
 
 >>> import neuronika as nk
 >>> from neuronika import nn
@@ -8,11 +8,13 @@
 (4, 2)
 """
 
-from . import init, loss
+from . import init, loss, utils
+from .activation import ELU, Flatten, Identity, LeakyReLU, LogSoftmax, Mish, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, GroupedConv1d, GroupedConv2d, GroupedConv3d
 from .dropout import Dropout
 from .linear import Linear
-from .module import LoadResult, ModelStatus, Module
+from .module import LoadResult, Module
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
 from .pooling import (
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool2d,
@@ -20,13 +22,17 @@ from .pooling import (
 )
 from .recurrent import GRUCell, LSTMCell
 from .rnn import GRU, LSTM, RNN
+from .status import ModelStatus
+from .summary import Summary
 
 __all__ = [
-    "Module", "ModelStatus", "LoadResult",
+    "Module", "ModelStatus", "LoadResult", "Summary",
+    "Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten",
+    "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "SiLU", "ELU", "Mish",
     "Linear", "Conv1d", "Conv2d", "Conv3d", "GroupedConv1d", "GroupedConv2d", "GroupedConv3d",
     "Dropout", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool2d",
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm",
-    "init", "loss",
+    "init", "loss", "utils",
 ]
