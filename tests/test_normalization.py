@@ -110,3 +110,43 @@ def test_bad_normalization_arguments_raise_at_build(call, message):
     x = nk.rand((2, 2, 3, 4))
     with pytest.raises(ValueError, match=message):
         call(x)
+
+
+def test_batch_norm_layer_matches_torch_over_training_steps_then_eval(device, rng):
+    torch = pytest.importorskip("torch")
+    ours = nn.BatchNorm2d(3, momentum=0.2, dtype="float64", device=device)
+    theirs = torch.nn.BatchNorm2d(3, momentum=0.2, dtype=torch.float64)
+    with torch.no_grad():
+        theirs.weight.uniform_(0.5, 1.5)
+        theirs.bias.uniform_(-1, 1)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    x = nk.zeros((4, 3, 2, 3), dtype="float64", device=device)
+    y = ours(x)                      # built once, replayed over the batches
+    for _ in range(3):
+        batch = rng.standard_normal((4, 3, 2, 3)) * 2 + 1
+        x.assign(batch)
+        y.forward()
+        y.forward()                  # a second forward without changes computes nothing again
+        expected = theirs(torch.tensor(batch))
+        np.testing.assert_allclose(y.numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for name, buffer in ours.named_buffers():
+        np.testing.assert_allclose(buffer.numpy(), theirs.state_dict()[name].numpy(), rtol=1e-12, err_msg=name)
+    ours.eval()
+    theirs.eval()
+    batch = rng.standard_normal((4, 3, 2, 3))
+    x.assign(batch)                  # the same graph, now in evaluation mode
+    np.testing.assert_allclose(y.forward().numpy(), theirs(torch.tensor(batch)).detach().numpy(), rtol=1e-10, atol=1e-12)
+    state = ours.state_dict()
+    assert float(nk.from_ndarray(state["num_batches_tracked"]).item()) == 3
+
+
+def test_batch_norm_buffers_round_trip_through_save_and_load(device, tmp_path):
+    layer = nn.BatchNorm1d(2, device=device)
+    layer(nk.from_ndarray([[1.0, 2.0], [3.0, 6.0]], device=device)).forward()
+    nk.save(layer.state_dict(), tmp_path / "bn.npz")
+    fresh = nn.BatchNorm1d(2, device=device)
+    fresh.load_state_dict(nk.load(tmp_path / "bn.npz"))
+    for (name, a), (_, b) in zip(layer.named_buffers(), fresh.named_buffers()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    np.testing.assert_allclose(fresh.running_mean.numpy(), [0.2, 0.4], rtol=1e-6)
