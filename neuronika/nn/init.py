@@ -97,6 +97,12 @@ def _write(node: Leaf, array: Any) -> None:
     Param(node).data = array
 
 
+def _no_elements(node: Leaf) -> bool:
+    """A parameter with no element has nothing to draw (and a fan of 0): the fan-based
+    initialisers leave it as it is, as PyTorch's do."""
+    return 0 in node.shape
+
+
 def _fan(op: str, node: Leaf, mode: str) -> int:
     fan_in, fan_out = calculate_fan_in_fan_out(node.shape)
     if mode not in ("fan_in", "fan_out"):
@@ -172,6 +178,8 @@ def normal(param: Parameter, mean: float = 0.0, std: float = 1.0) -> Parameter:
 
 def xavier_uniform(param: Parameter, gain: float = 1.0) -> Parameter:
     """Glorot uniform: U(-a, a) with ``a = gain · √(6 / (fan_in + fan_out))``."""
+    if _no_elements(_leaf("xavier_uniform", param)):
+        return param
     fan_in, fan_out = calculate_fan_in_fan_out(_leaf("xavier_uniform", param).shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform(param, -bound, bound)
@@ -179,6 +187,8 @@ def xavier_uniform(param: Parameter, gain: float = 1.0) -> Parameter:
 
 def xavier_normal(param: Parameter, gain: float = 1.0) -> Parameter:
     """Glorot normal: N(0, std²) with ``std = gain · √(2 / (fan_in + fan_out))``."""
+    if _no_elements(_leaf("xavier_normal", param)):
+        return param
     fan_in, fan_out = calculate_fan_in_fan_out(_leaf("xavier_normal", param).shape)
     return normal(param, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
@@ -188,6 +198,8 @@ def kaiming_uniform(
 ) -> Parameter:
     """He uniform: U(-b, b) with ``b = gain · √(3 / fan)``, ``gain = calculate_gain(nonlinearity,
     a)`` and ``fan`` the fan-in (default) or fan-out. PyTorch's defaults."""
+    if _no_elements(_leaf("kaiming_uniform", param)):
+        return param
     fan = _fan("kaiming_uniform", _leaf("kaiming_uniform", param), mode)
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform(param, -bound, bound)
@@ -197,6 +209,8 @@ def kaiming_normal(
     param: Parameter, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Parameter:
     """He normal: N(0, std²) with ``std = gain / √fan`` (see :func:`kaiming_uniform`)."""
+    if _no_elements(_leaf("kaiming_normal", param)):
+        return param
     fan = _fan("kaiming_normal", _leaf("kaiming_normal", param), mode)
     return normal(param, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
 
