@@ -26,6 +26,11 @@ def is_integer(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not _is_bool(value)
 
 
+def is_real(value: Any) -> bool:
+    """Whether ``value`` is a real scalar (Python or NumPy), bools excluded."""
+    return isinstance(value, numbers.Real) and not _is_bool(value)
+
+
 def _is_bool(value: Any) -> bool:
     return isinstance(value, bool) or type(value).__name__ == "bool_"
 
@@ -53,7 +58,7 @@ def integers(op: str, name: str, values: Any, minimum: int | None = None) -> tup
 def real(op: str, name: str, value: Any) -> float:
     """``value`` as a Python float, or a TypeError when it is not a real number (bools and
     strings included)."""
-    if _is_bool(value) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"{op}: {name} must be a real number, got {type(value).__name__} {_shown(value)}")
     return float(value)
 

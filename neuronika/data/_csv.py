@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from ..backends._values import inspect
 from ..backends import host
 
 
@@ -109,6 +110,7 @@ def _convert(cells: list[str], fn: RowFn | None, source: str, line: int, header:
         out = fn(list(cells))
     except Exception as error:
         raise ValueError(f"{source}, line {line}: fn raised {type(error).__name__}: {error} on the cells {cells!r}") from error
+    inspect(f"{source}, line {line}: fn", out)  # None, complex, text...: a TypeError, never NaN
     try:
         values = host.float64_values(out)
     except (TypeError, ValueError):

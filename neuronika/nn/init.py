@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence, TypeVar, Union
 
+from .._args import is_integer, is_real
 from ..autograd import Param, Var, VarDiff
 from ..autograd.node import Leaf
 from ..backends import DType, get as get_backend, float32, to_dtype
@@ -52,7 +53,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if name == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+        elif is_real(param):
             slope = float(param)
         else:
             raise ValueError(f"calculate_gain: leaky_relu's negative slope must be a number, got {param!r}")
@@ -146,7 +147,7 @@ def dirac(param: Parameter, groups: int = 1) -> Parameter:
     shape = node.shape
     if not 3 <= len(shape) <= 5:
         raise ValueError(f"init.dirac: needs a 3-, 4- or 5-d convolution weight, got shape {shape}")
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or shape[0] % groups:
+    if not is_integer(groups) or groups < 1 or shape[0] % groups:
         raise ValueError(f"init.dirac: groups ({groups!r}) must be a positive divisor of the output channels {shape[0]}")
     per_group = shape[0] // groups
     centre = tuple(size // 2 for size in shape[2:])

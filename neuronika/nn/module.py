@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Iterator, Mapping, NamedTuple, TypeVar, Union
 
+from ..backends._values import to_array
 from ..autograd import Param, Var, VarDiff
 from ..backends import Device
 
@@ -230,12 +231,10 @@ class Module:
                 continue
             value = state[name]
             original = value.data if isinstance(value, Var) else value
-            array = param._node.backend.asarray(original, param.dtype)
+            array = to_array(param._node.backend, original, param.dtype, f"load_state_dict: {name}")
             if tuple(array.shape) != param.shape:
                 mismatched.append(f"{name}: checkpoint {tuple(array.shape)}, model {param.shape}")
                 continue
-            if array is original:
-                array = param._node.xp.asarray(array, copy=True)
             converted.append((param, array))
         if mismatched or (strict and (missing or unexpected)):
             lines = [f"load_state_dict: the state does not fit {type(self).__name__}"]

@@ -15,6 +15,8 @@ import abc
 import math
 from typing import Any, Mapping
 
+from .._args import boolean, is_integer, real
+from ..backends._values import to_array
 from ..autograd import Param, Var, VarDiff
 from .penalty import Penalty, penalty_from_state
 
@@ -67,9 +69,7 @@ def collect_params(owner: str, params: Any) -> list[Param]:
 def check_real(owner: str, name: str, value: Any, low: float = 0.0, high: float = math.inf,
                high_open: bool = False) -> float:
     """``value`` as a float in ``[low, high]`` (``[low, high)`` with ``high_open``), or raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    value = real(owner, name, value)  # Python or NumPy scalars; never bools or strings
     inside = low <= value and (value < high if high_open else value <= high)
     if not (math.isfinite(value) and inside):
         bound = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{')' if high_open else ']'}"
@@ -78,9 +78,7 @@ def check_real(owner: str, name: str, value: Any, low: float = 0.0, high: float 
 
 
 def check_flag(owner: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
-    return value
+    return boolean(owner, name, value)
 
 
 def hyperparameter(name: str, doc: str) -> property:
@@ -240,11 +238,15 @@ class Optimizer(abc.ABC):
                     problems.append(f"parameter {index}: unknown buffer {name!r} (expected {', '.join(self._buffers)})")
                     continue
                 original = array.data if isinstance(array, Var) else array
-                value = backend.asarray(original, param.dtype)
+                try:
+                    value = to_array(backend, original, param.dtype, f"{owner}: parameter {index}: {name}")
+                except TypeError as error:
+                    problems.append(str(error))
+                    continue
                 if tuple(value.shape) != param.shape:
                     problems.append(f"parameter {index}: {name} has shape {tuple(value.shape)}, the parameter {param.shape}")
                     continue
-                arrays[name] = param._node.xp.asarray(value, copy=True) if value is original else value
+                arrays[name] = value
             converted.append(arrays)
         hyper = dict(state["hyperparameters"])
         saved_penalty = hyper.get("penalty")
@@ -256,10 +258,13 @@ class Optimizer(abc.ABC):
         unknown = set(hyper) - {"lr", "penalty", *self._names}
         if unknown:
             problems.append(f"unknown hyper-parameters {sorted(unknown)}")
+        steps = state["step"]
+        if not is_integer(steps) or steps < 0:
+            problems.append(f"step must be a non-negative int (the steps taken), got {steps!r}")
         if problems:
             raise ValueError(f"{owner}: the state does not fit this optimizer:\n  " + "\n  ".join(problems))
         values = self._validated({**self.hyperparameters(), **hyper})
-        steps = int(state["step"])
+        steps = int(steps)
         self._assign(values)
         self._steps = steps
         self._state = converted
