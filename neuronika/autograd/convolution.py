@@ -8,7 +8,7 @@ Array API kernel of ``neuronika/kernels`` without any branching here.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from .._args import is_integer
 from ..kernels import convolution as generic
@@ -20,7 +20,7 @@ from .variable import Var, wrap
 
 def _per_dim(op: str, name: str, value: "int | Sequence[int]", ndim: int, minimum: int) -> tuple[int, ...]:
     """An int or a tuple with one int per spatial dimension, each at least ``minimum``."""
-    values = (value,) * ndim if is_integer(value) else tuple(value) if isinstance(value, (tuple, list)) else ()
+    values: tuple[Any, ...] = (value,) * ndim if is_integer(value) else tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(values) != ndim or not all(is_integer(v) for v in values):
         raise TypeError(
             f"{op}: {name} must be an int or a tuple of {ndim} ints (one per spatial dimension), got {value!r}"

@@ -61,9 +61,8 @@ def to_dtype(dtype: "DType | str | Any") -> DType:
     elif isinstance(dtype, type):
         name = dtype.__name__  # np.float64 is a class; its ``name`` attribute is a descriptor
     else:
-        name = getattr(dtype, "name", None)
-        if not isinstance(name, str):
-            name = str(dtype)
+        found = getattr(dtype, "name", None)
+        name = found if isinstance(found, str) else str(dtype)
     name = name.rsplit(".", 1)[-1]
     try:
         return _DTYPES[name]
