@@ -12,7 +12,13 @@ on it (a graph never changes after it is built: new ops make new nodes).
 Staleness uses a global clock. Anything that changes a leaf (``assign``, an optimizer step,
 ``train``/``eval``) and every ``backward`` ticks it; a node whose stamp differs from the clock is
 recomputed by the next ``forward``, so a second ``forward`` without changes is free and a
-``forward`` after ``backward`` recomputes, as in the Rust crate.
+``forward`` after ``backward`` recomputes, as in the Rust crate. Handing a leaf's live array to
+the user (``.data``) sets a flag that makes the next ``forward`` tick, so a write into it is seen.
+
+Whether a node is differentiable is fixed when it is built: it is when one of its inputs is,
+unless it is built inside ``with nk.no_grad():`` (``grad_mode.GRAD_ENABLED``). A leaf remembers
+whether an op was built on it while it was a constant (``Leaf.used``), so that promoting it later
+with ``requires_grad()`` can refuse instead of giving partial gradients.
 """
 
 from __future__ import annotations
