@@ -55,6 +55,9 @@ _LAZY = {
     "save": ("neuronika.io", "save"),
     "load": ("neuronika.io", "load"),
     "detect_anomaly": ("neuronika.autograd.anomaly", "detect_anomaly"),
+    "no_grad": ("neuronika.autograd.grad_mode", "no_grad"),
+    "enable_grad": ("neuronika.autograd.grad_mode", "enable_grad"),
+    "is_grad_enabled": ("neuronika.autograd.grad_mode", "is_grad_enabled"),
 }
 
 
@@ -76,4 +79,5 @@ __all__ = [
     "full", "geomspace", "get_default_device", "get_rng_state", "linspace", "logspace", "manual_seed", "ones",
     "rand", "randn", "range", "set_default_device", "set_rng_state", "stack", "zeros",
     "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",
+    "no_grad", "enable_grad", "is_grad_enabled",
 ]

@@ -128,6 +128,13 @@ class CupyBackend(Backend):
                 out = cupy.asarray(np.asarray(obj))
             return out if dtype is None else out.astype(dtype.name, copy=False)
 
+    def asarray_copy(self, obj: Any, dtype: DType) -> Any:
+        with self.native_device:
+            out = self.asarray(obj, dtype)
+            if isinstance(obj, (np.ndarray, np.generic, list, tuple, int, float)):
+                return out  # copied from the host: device memory of its own
+            return cupy.array(out, copy=True)  # a CuPy or DLPack source may share memory
+
     def to_host(self, array: Any) -> Any:
         return array.get()
 

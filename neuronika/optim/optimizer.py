@@ -18,7 +18,9 @@ import math
 import numbers
 from typing import Any, Mapping
 
+from .._args import boolean, real
 from ..autograd import Param, Var
+from ..backends._values import to_array
 from .groups import ParamGroup, collect_params, split_groups
 from .penalty import Penalty, penalty_from_state
 
@@ -26,9 +28,7 @@ from .penalty import Penalty, penalty_from_state
 def check_real(owner: str, name: str, value: Any, low: float = 0.0, high: float = math.inf,
                high_open: bool = False) -> float:
     """``value`` as a float in ``[low, high]`` (``[low, high)`` with ``high_open``), or raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    value = real(owner, name, value)  # Python or NumPy scalars; never bools or strings
     inside = low <= value and (value < high if high_open else value <= high)
     if not (math.isfinite(value) and inside):
         bound = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{')' if high_open else ']'}"
@@ -44,9 +44,7 @@ def check_count(owner: str, name: str, value: Any) -> int:
 
 
 def check_flag(owner: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
-    return value
+    return boolean(owner, name, value)
 
 
 def hyperparameter(name: str, doc: str) -> property:
@@ -348,11 +346,15 @@ class Optimizer(abc.ABC):
                 problems.append(f"parameter {index}: unknown buffer {name!r} (expected {', '.join(self._buffers)})")
                 continue
             original = array.data if isinstance(array, Var) else array
-            value = backend.asarray(original, param.dtype)
+            try:
+                value = to_array(backend, original, param.dtype, f"{type(self).__name__}.load_state_dict: parameter {index}: {name}")
+            except TypeError as error:
+                problems.append(str(error))
+                continue
             if tuple(value.shape) != param.shape:
                 problems.append(f"parameter {index}: {name} has shape {tuple(value.shape)}, the parameter {param.shape}")
                 continue
-            arrays[name] = param._node.xp.asarray(value, copy=True) if value is original else value
+            arrays[name] = value  # to_array made a private copy
         return arrays
 
     def __repr__(self) -> str:
