@@ -48,6 +48,7 @@ _LAZY = {
     "nn": ("neuronika.nn", None),
     "optim": ("neuronika.optim", None),
     "data": ("neuronika.data", None),
+    "distributed": ("neuronika.distributed", None),
     "testing": ("neuronika.testing", None),
     "convolution": ("neuronika.autograd.convolution", "convolution"),
     "save": ("neuronika.io", "save"),
@@ -73,5 +74,5 @@ __all__ = [
     "backends", "cat", "default_device", "eye", "float16", "float32", "float64", "from_ndarray",
     "full", "geomspace", "get_default_device", "linspace", "logspace", "manual_seed", "ones",
     "rand", "randn", "range", "set_default_device", "stack", "zeros",
-    "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",
+    "nn", "optim", "data", "distributed", "testing", "convolution", "save", "load", "detect_anomaly",
 ]

@@ -76,6 +76,11 @@ class CupyBackend(Backend):
     def owns(self, array: Any) -> bool:
         return isinstance(array, cupy.ndarray) and array.device.id == self.index
 
+    def communicator(self, world: Any) -> Any:
+        from ._nccl import NcclCommunicator
+
+        return NcclCommunicator(world, self)
+
     def seed(self, seed: int) -> None:
         with self.native_device:
             self._rng = cupy.random.RandomState(seed)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..autograd import Param, Var, VarDiff
 from .penalty import Penalty, penalty_from_state
@@ -95,6 +95,18 @@ def hyperparameter(name: str, doc: str) -> property:
     return property(get, set, doc=doc)
 
 
+class HookHandle:
+    """What ``register_step_pre_hook`` returns: ``remove()`` unregisters the hook (idempotent)."""
+
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: dict[int, Any], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
 class Optimizer(abc.ABC):
     """Base class of the optimizers.
 
@@ -120,6 +132,7 @@ class Optimizer(abc.ABC):
         self._params = collect_params(type(self).__name__, params)
         self._state: list[dict[str, Any]] = [{} for _ in self._params]
         self._steps = 0
+        self._step_pre_hooks: dict[int, Callable[..., Any]] = {}
         self._assign(self._validated({"lr": lr, "penalty": penalty, **hyper}))
 
     # --- hyper-parameters ---------------------------------------------------------------------
@@ -172,7 +185,11 @@ class Optimizer(abc.ABC):
 
     def step(self) -> None:
         """Update every parameter once from its accumulated gradient (see the class docstring
-        of each optimizer for its rule)."""
+        of each optimizer for its rule). Step pre-hooks run first (see
+        :meth:`register_step_pre_hook`)."""
+        if self._step_pre_hooks:
+            for hook in list(self._step_pre_hooks.values()):
+                hook(self, (), {})
         self._steps += 1
         penalty, update = self._penalty, self._update
         for param, state in zip(self._params, self._state):
@@ -182,6 +199,17 @@ class Optimizer(abc.ABC):
                 if penalty is not None:
                     grad = grad + penalty(node.xp, node.value)
                 update(param, node.xp, grad, state)
+
+    def register_step_pre_hook(self, hook: Callable[["Optimizer", tuple, dict], Any]) -> "HookHandle":
+        """Call ``hook(optimizer, args, kwargs)`` at the start of every :meth:`step`, before any
+        parameter is updated (PyTorch's signature; the return value is ignored). Hooks run in
+        registration order. ``neuronika.distributed.GradientAllReduce`` averages the gradients
+        across processes here. Returns a handle whose ``remove()`` unregisters the hook."""
+        if not callable(hook):
+            raise TypeError(f"register_step_pre_hook: hook must be callable, got {type(hook).__name__}")
+        key = max(self._step_pre_hooks, default=-1) + 1
+        self._step_pre_hooks[key] = hook
+        return HookHandle(self._step_pre_hooks, key)
 
     @abc.abstractmethod
     def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any]) -> None:
