@@ -279,3 +279,41 @@ def test_one_rank_sampler_batches_equal_the_combined_batches_of_two(device):
 def test_save_in_a_group_of_one_writes_and_loads(tmp_path, device):
     dist.save({"w": nk.ones(2, device=device)}, tmp_path / "c.npz")
     assert nk.backends.to_host(nk.load(tmp_path / "c.npz")["w"]).tolist() == [1.0, 1.0]
+
+
+# --- the example and the benchmark --------------------------------------------------------------
+
+def _accuracy(output: str) -> float:
+    assert "checkpoint reloaded on every rank: True" in output, output
+    return float(output.rsplit("final test accuracy", 1)[1].split()[0])
+
+
+def test_the_example_trains_with_two_ranks_to_the_accuracy_of_one(tmp_path):
+    pytest.importorskip("sklearn", reason="the example needs the 'examples' extra (scikit-learn)")
+    example = str(ROOT / "examples" / "distributed_digits.py")
+    args = ["--epochs", "3", "--output", str(tmp_path)]
+    two = launch(example, *args)
+    assert two.returncode == 0, two.stdout + two.stderr
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    one = subprocess.run([sys.executable, example, *args], capture_output=True, text=True, env=env, timeout=TIMEOUT_S)
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert "ranks 2, batch 32 per rank" in two.stdout and "ranks 1, batch 64 per rank" in one.stdout
+    # the two ranks' batches of a step are one process's batch: the same trajectory up to rounding
+    assert abs(_accuracy(two.stdout) - _accuracy(one.stdout)) <= 0.01
+    assert _accuracy(two.stdout) > 0.8
+
+
+def test_the_benchmark_reports_throughput_allreduce_time_and_efficiency_per_rank_count(tmp_path):
+    launch_check = launch("-c", "pass", ranks=1)  # skips without MPI, like the other launches
+    assert launch_check.returncode == 0
+    path = tmp_path / "distributed.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "distributed.py"), "--quick", "--json", str(path)],
+                          capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(path.read_text())
+    assert [run["ranks"] for run in report["runs"]] == [1, 2]
+    one, two = report["runs"]
+    assert one["efficiency"] == 1.0 and 0 < two["efficiency"]
+    assert one["allreduce_s"] == 0.0 < two["allreduce_s"]  # one rank registers no hook at all
+    assert set(two["allreduce_bench_s"]) == {"1", "4", "25"}
+    assert set(report["expected_efficiency"]) >= {"measured here"}
