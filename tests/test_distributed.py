@@ -43,7 +43,7 @@ def launch(*args: str, ranks: int = 2) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                PRTE_MCA_rmaps_default_mapping_policy=":oversubscribe")
-    command = [launcher, "-n", str(ranks), sys.executable, *args]
+    command = [launcher, "-n", str(ranks), "--bind-to", "none", sys.executable, *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT_S)
 
 
