@@ -6,11 +6,17 @@ log_softmax shifted by the maximum along their axis, so inputs of ±1e3 stay fin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._build import normalize_axis
 from .arithmetic import Unary
 from .node import Node, tick
+
+
+from . import variable as _handles  # the handles; variable.py imports this family first
+
+if TYPE_CHECKING:
+    from .variable import Var
 
 
 def relu_forward(xp: Any, x: Any) -> Any:
@@ -182,3 +188,53 @@ class Dropout(Unary):
 
     def _backward(self) -> None:
         self.inputs[0].add_grad(self.grad if self.mask is None else self.grad * self.mask)
+
+
+# --- the public functions, bound to Var as methods (variable.py's table) ----------------------
+def relu(x: Var) -> Var:
+    """``max(x, 0)`` element-wise; same shape as ``x``.
+
+    >>> nk.from_ndarray([-1.0, 2.0]).relu().forward().numpy().tolist()
+    [0.0, 2.0]
+    """
+    return _handles.wrap(ReLU(x._node))
+
+
+def leaky_relu(x: Var, slope: float = 0.01) -> Var:
+    """``x`` where positive, ``slope · x`` elsewhere; same shape as ``x``."""
+    return _handles.wrap(LeakyReLU(x._node, slope))
+
+
+def softplus(x: Var) -> Var:
+    """``log(1 + e ** x)`` element-wise, computed without overflow; same shape as ``x``."""
+    return _handles.wrap(Softplus(x._node))
+
+
+def sigmoid(x: Var) -> Var:
+    """``1 / (1 + e ** -x)`` element-wise (computed through tanh); same shape as ``x``."""
+    return _handles.wrap(Sigmoid(x._node))
+
+
+def tanh(x: Var) -> Var:
+    """Hyperbolic tangent element-wise; same shape as ``x``."""
+    return _handles.wrap(Tanh(x._node))
+
+
+def softmax(x: Var, axis: int) -> Var:
+    """``e ** x / Σ e ** x`` along ``axis`` (max-shifted, stable); same shape as ``x``.
+
+    >>> nk.zeros((1, 4)).softmax(axis=1).forward().numpy().tolist()
+    [[0.25, 0.25, 0.25, 0.25]]
+    """
+    return _handles.wrap(Softmax(x._node, axis))
+
+
+def log_softmax(x: Var, axis: int) -> Var:
+    """``x - log Σ e ** x`` along ``axis`` (max-shifted, stable); same shape as ``x``."""
+    return _handles.wrap(LogSoftmax(x._node, axis))
+
+
+def dropout(x: Var, p: float) -> Var:
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)`` in training;
+    the identity in evaluation (``.eval()``); same shape as ``x``."""
+    return _handles.wrap(Dropout(x._node, p))

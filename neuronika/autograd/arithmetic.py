@@ -6,8 +6,14 @@ the VJPs test the plan inline, so operands of the output's shape cost no extra c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._build import broadcast_shapes, check_same_place, reduction_plan, sum_to
 from .node import Node
+from . import variable as _handles  # the handles; variable.py imports this family first
+
+if TYPE_CHECKING:
+    from .variable import Var
 
 
 class Binary(Node):
@@ -189,3 +195,86 @@ class Abs(Unary):
 
     def _backward(self) -> None:
         self.inputs[0].add_grad(self.grad * self.xp.sign(self.inputs[0].value))
+
+
+# --- the public functions, bound to Var as methods and operators (variable.py's table) --------
+def add(lhs: Var, rhs: Var | float) -> Var:
+    """``lhs + rhs`` element-wise with broadcasting (``rhs`` a variable or a Python number).
+
+    >>> (nk.ones(3) + 1.0).forward().numpy().tolist()
+    [2.0, 2.0, 2.0]
+    """
+    return _handles.wrap(Add(lhs._node, lhs._operand(rhs, "add")))
+
+
+def radd(rhs: Var, lhs: Var | float) -> Var:
+    """``lhs + rhs`` with the variable on the right (``2.0 + x``)."""
+    return _handles.wrap(Add(rhs._operand(lhs, "add"), rhs._node))
+
+
+def sub(lhs: Var, rhs: Var | float) -> Var:
+    """``lhs - rhs`` element-wise with broadcasting."""
+    return _handles.wrap(Sub(lhs._node, lhs._operand(rhs, "sub")))
+
+
+def rsub(rhs: Var, lhs: Var | float) -> Var:
+    """``lhs - rhs`` with the variable on the right (``1.0 - x``)."""
+    return _handles.wrap(Sub(rhs._operand(lhs, "sub"), rhs._node))
+
+
+def mul(lhs: Var, rhs: Var | float) -> Var:
+    """``lhs * rhs`` element-wise with broadcasting."""
+    return _handles.wrap(Mul(lhs._node, lhs._operand(rhs, "mul")))
+
+
+def rmul(rhs: Var, lhs: Var | float) -> Var:
+    """``lhs * rhs`` with the variable on the right (``2.0 * x``)."""
+    return _handles.wrap(Mul(rhs._operand(lhs, "mul"), rhs._node))
+
+
+def div(lhs: Var, rhs: Var | float) -> Var:
+    """``lhs / rhs`` element-wise with broadcasting."""
+    return _handles.wrap(Div(lhs._node, lhs._operand(rhs, "div")))
+
+
+def rdiv(rhs: Var, lhs: Var | float) -> Var:
+    """``lhs / rhs`` with the variable on the right (``1.0 / x``)."""
+    return _handles.wrap(Div(rhs._operand(lhs, "div"), rhs._node))
+
+
+def neg(x: Var) -> Var:
+    """``-x`` element-wise."""
+    return _handles.wrap(Neg(x._node))
+
+
+def pow(x: Var, exponent: float) -> Var:
+    """``x ** exponent`` element-wise, for a constant exponent; same shape as ``x``.
+
+    >>> nk.full(2, 3.0).pow(2).forward().numpy().tolist()
+    [9.0, 9.0]
+    """
+    return _handles.wrap(Pow(x._node, exponent))
+
+
+def sqrt(x: Var) -> Var:
+    """Square root element-wise; same shape as ``x``."""
+    return _handles.wrap(Sqrt(x._node))
+
+
+def exp(x: Var) -> Var:
+    """``e ** x`` element-wise; same shape as ``x``.
+
+    >>> nk.zeros(2).exp().forward().numpy().tolist()
+    [1.0, 1.0]
+    """
+    return _handles.wrap(Exp(x._node))
+
+
+def ln(x: Var) -> Var:
+    """Natural logarithm element-wise; same shape as ``x``."""
+    return _handles.wrap(Ln(x._node))
+
+
+def abs(x: Var) -> Var:
+    """``|x|`` element-wise (gradient ``sign(x)``, 0 at 0); same shape as ``x``."""
+    return _handles.wrap(Abs(x._node))

@@ -6,8 +6,14 @@ Each product is one GEMM/GEMV in the forward pass and one per input in the backw
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._build import check_same_place
 from .node import Node
+from . import variable as _handles  # the handles; variable.py imports this family first
+
+if TYPE_CHECKING:
+    from .variable import Var
 
 
 def _require(op: str, node: Node, ndim: int, role: str) -> None:
@@ -156,7 +162,7 @@ class VecVec(_Product):
             rhs.add_grad(self.grad * lhs.value)
 
 
-def matmul(lhs: Node, rhs: Node) -> Node:
+def matmul_node(lhs: Node, rhs: Node) -> Node:
     """The ``@`` operator: picks ``mm``, ``mv``, ``vm`` or ``vv`` from the operands' dimensions."""
     kinds = {(2, 2): MatMul, (2, 1): MatVec, (1, 2): VecMat, (1, 1): VecVec}
     op = kinds.get((len(lhs.shape), len(rhs.shape)))
@@ -226,3 +232,48 @@ def affine(input: Node, weight: Node, bias: Node) -> Node:
     """``input·weightᵀ + bias`` as one :class:`Affine` node (``nn.Linear`` and the recurrent
     cells): ``(n, k)`` or ``(k,)`` input, ``(m, k)`` weight, ``(m,)`` bias."""
     return Affine(input, weight, bias)
+
+
+# --- the public functions, bound to Var as methods and ``@`` (variable.py's table) -------------
+def t(x: Var) -> Var:
+    """Transpose of a matrix: ``(n, m) → (m, n)``."""
+    return _handles.wrap(Transpose(x._node))
+
+
+def mm(x: Var, rhs: Var) -> Var:
+    """Matrix · matrix: ``(n, k) · (k, m) → (n, m)``.
+
+    >>> nk.ones((2, 3)).mm(nk.ones((3, 4))).shape
+    (2, 4)
+    """
+    return _handles.wrap(MatMul(x._node, x._operand(rhs, "mm")))
+
+
+def mm_t(x: Var, rhs: Var) -> Var:
+    """Matrix · matrixᵀ: ``(n, k) · (m, k)ᵀ → (n, m)``."""
+    return _handles.wrap(MatMulT(x._node, x._operand(rhs, "mm_t")))
+
+
+def mv(x: Var, rhs: Var) -> Var:
+    """Matrix · vector: ``(n, k) · (k,) → (n,)``."""
+    return _handles.wrap(MatVec(x._node, x._operand(rhs, "mv")))
+
+
+def vm(x: Var, rhs: Var) -> Var:
+    """Vector · matrix: ``(k,) · (k, m) → (m,)``."""
+    return _handles.wrap(VecMat(x._node, x._operand(rhs, "vm")))
+
+
+def vv(x: Var, rhs: Var) -> Var:
+    """Dot product of two vectors: ``(k,) · (k,) → ()``."""
+    return _handles.wrap(VecVec(x._node, x._operand(rhs, "vv")))
+
+
+def matmul(lhs: Var, rhs: Var) -> Var:
+    """``lhs @ rhs``: ``mm``, ``mv``, ``vm`` or ``vv`` picked from the operands' dimensions."""
+    return _handles.wrap(matmul_node(lhs._node, lhs._operand(rhs, "@")))
+
+
+def rmatmul(rhs: Var, lhs: Var) -> Var:
+    """``lhs @ rhs`` with the variable on the right."""
+    return _handles.wrap(matmul_node(rhs._operand(lhs, "@"), rhs._node))

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from ._build import normalize_axis
 from .node import Node
+from . import variable as _handles  # the handles; variable.py imports this family first
+
+if TYPE_CHECKING:
+    from .variable import Var
 
 
 class Sum(Node):
@@ -54,3 +59,24 @@ class Mean(Sum):
         if count == 0:
             raise ValueError(f"mean: cannot average over an empty axis of a variable of shape {operand.shape}")
         self.scale = 1.0 / count
+
+
+# --- the public functions, bound to Var as methods (variable.py's table) ----------------------
+def sum(x: Var, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Var:
+    """Sum over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable).
+
+    ``(2, 3).sum(axis=0) → (3,)``; with ``keepdims=True`` → ``(1, 3)``.
+
+    >>> nk.ones((2, 3)).sum(axis=0).forward().numpy().tolist()
+    [2.0, 2.0, 2.0]
+    """
+    return _handles.wrap(Sum(x._node, axis, keepdims))
+
+
+def mean(x: Var, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Var:
+    """Mean over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable).
+
+    >>> nk.ones((2, 3)).mean().forward().item()
+    1.0
+    """
+    return _handles.wrap(Mean(x._node, axis, keepdims))

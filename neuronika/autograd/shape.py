@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..backends import Backend, DType
 from ._build import check_same_place, normalize_axis
 from .node import Node
+
+
+from . import variable as _handles  # the handles; variable.py imports this family first
+
+if TYPE_CHECKING:
+    from .variable import Var
 
 
 class Unsqueeze(Node):
@@ -215,3 +221,69 @@ class Cast(Node):
         operand.add_grad(self.xp.astype(self.grad, operand.backend.dtype(operand.dtype)))
 
 
+# --- the public functions, bound to Var as methods (variable.py's table) ----------------------
+def unsqueeze(x: Var, axis: int) -> Var:
+    """A new axis of size 1 at ``axis``: ``(2, 3).unsqueeze(0) → (1, 2, 3)``."""
+    return _handles.wrap(Unsqueeze(x._node, axis))
+
+
+def reshape(x: Var, *shape: int | Sequence[int]) -> Var:
+    """The same elements under a new shape (``-1`` infers one size); ``reshape(2, 3)`` or
+    ``reshape((2, 3))``.
+
+    >>> nk.zeros(6).reshape(2, 3).shape
+    (2, 3)
+    """
+    dims = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+    return _handles.wrap(Reshape(x._node, dims))  # type: ignore[arg-type]
+
+
+def flatten(x: Var, start_axis: int = 1) -> Var:
+    """Merge the axes from ``start_axis`` on into one (default: keep the batch axis):
+    ``(2, 3, 4).flatten() → (2, 12)``."""
+    start = start_axis % max(x.ndim, 1)
+    return reshape(x, x.shape[:start] + (-1,))
+
+
+def chunks_of(x: Var, chunk_shape: Sequence[int]) -> list[Var]:
+    """Exact chunks of ``chunk_shape`` in row-major order; a remainder is skipped (as the crate):
+    ``(4, 3).chunks((2, 3)) → [(2, 3), (2, 3)]``."""
+    return [_handles.wrap(node) for node in chunks(x._node, chunk_shape)]
+
+
+def _nodes(op: str, variables: Sequence[Var]) -> list[Node]:
+    nodes = []
+    for var in variables:
+        if not isinstance(var, _handles.Var):
+            raise TypeError(f"{op}: expected neuronika variables, got {type(var).__name__}")
+        nodes.append(var._node)
+    return nodes
+
+
+def _as_list(others: Var | Sequence[Var]) -> list[Var]:
+    return [others] if isinstance(others, _handles.Var) else list(others)
+
+
+def cat(variables: Sequence[Var], axis: int = 0) -> Var:
+    """Variables joined along an existing ``axis`` (shapes must agree elsewhere):
+    ``cat([(2, 3), (4, 3)], 0) → (6, 3)``.
+
+    >>> nk.cat([nk.ones((2, 3)), nk.ones((4, 3))], axis=0).shape
+    (6, 3)
+    """
+    return _handles.wrap(Concatenate(_nodes("cat", variables), axis))
+
+
+def stack(variables: Sequence[Var], axis: int = 0) -> Var:
+    """Equally shaped variables joined along a new ``axis``: ``stack([(2, 3)] * 4, 0) → (4, 2, 3)``."""
+    return _handles.wrap(Stack(_nodes("stack", variables), axis))
+
+
+def cat_method(x: Var, others: Var | Sequence[Var], axis: int = 0) -> Var:
+    """This variable and ``others`` joined along an existing ``axis`` (see :func:`cat`)."""
+    return cat([x, *_as_list(others)], axis)
+
+
+def stack_method(x: Var, others: Var | Sequence[Var], axis: int = 0) -> Var:
+    """This variable and ``others`` joined along a new ``axis`` (see :func:`stack`)."""
+    return stack([x, *_as_list(others)], axis)

@@ -7,7 +7,7 @@ there); nothing is computed until :meth:`Var.forward`.
 
 from __future__ import annotations
 
-from typing import Any, Sequence, Tuple, Union, cast
+from typing import Any, Tuple, Union, cast
 
 from ..backends import Device, DType, get as get_backend, to_dtype
 from . import activation, arithmetic, linalg, reduction, shape as shape_ops
@@ -166,7 +166,7 @@ class Var:
             return Var(Leaf(converted.value, converted.backend, converted.dtype))
         return wrap(op(node, target))
 
-    # --- arithmetic --------------------------------------------------------------------------
+    # --- operands ----------------------------------------------------------------------------
     def _operand(self, other: Any, op: str) -> Node:
         if isinstance(other, Var):
             return other._node
@@ -178,144 +178,26 @@ class Var:
             f"nk.from_ndarray(array, device={str(self.device)!r})"
         )
 
-    def __add__(self, other: Any) -> "Var":
-        return wrap(arithmetic.Add(self._node, self._operand(other, "add")))
-
-    def __radd__(self, other: Any) -> "Var":
-        return wrap(arithmetic.Add(self._operand(other, "add"), self._node))
-
-    def __sub__(self, other: Any) -> "Var":
-        return wrap(arithmetic.Sub(self._node, self._operand(other, "sub")))
-
-    def __rsub__(self, other: Any) -> "Var":
-        return wrap(arithmetic.Sub(self._operand(other, "sub"), self._node))
-
-    def __mul__(self, other: Any) -> "Var":
-        return wrap(arithmetic.Mul(self._node, self._operand(other, "mul")))
-
-    def __rmul__(self, other: Any) -> "Var":
-        return wrap(arithmetic.Mul(self._operand(other, "mul"), self._node))
-
-    def __truediv__(self, other: Any) -> "Var":
-        return wrap(arithmetic.Div(self._node, self._operand(other, "div")))
-
-    def __rtruediv__(self, other: Any) -> "Var":
-        return wrap(arithmetic.Div(self._operand(other, "div"), self._node))
-
-    def __neg__(self) -> "Var":
-        return wrap(arithmetic.Neg(self._node))
-
-    def __pow__(self, exponent: float) -> "Var":
-        return self.pow(exponent)
-
-    def __matmul__(self, other: "Var") -> "Var":
-        return wrap(linalg.matmul(self._node, self._operand(other, "@")))
-
-    def __rmatmul__(self, other: "Var") -> "Var":
-        return wrap(linalg.matmul(self._operand(other, "@"), self._node))
-
-    def pow(self, exponent: float) -> "Var":
-        """``x ** exponent`` element-wise, for a constant exponent."""
-        return wrap(arithmetic.Pow(self._node, exponent))
-
-    def sqrt(self) -> "Var":
-        return wrap(arithmetic.Sqrt(self._node))
-
-    def exp(self) -> "Var":
-        return wrap(arithmetic.Exp(self._node))
-
-    def ln(self) -> "Var":
-        """Natural logarithm."""
-        return wrap(arithmetic.Ln(self._node))
-
-    def abs(self) -> "Var":
-        return wrap(arithmetic.Abs(self._node))
-
-    # --- reductions --------------------------------------------------------------------------
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> "Var":
-        """Sum over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable)."""
-        return wrap(reduction.Sum(self._node, axis, keepdims))
-
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> "Var":
-        """Mean over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable)."""
-        return wrap(reduction.Mean(self._node, axis, keepdims))
-
-    # --- activations -------------------------------------------------------------------------
-    def relu(self) -> "Var":
-        return wrap(activation.ReLU(self._node))
-
-    def leaky_relu(self, slope: float = 0.01) -> "Var":
-        return wrap(activation.LeakyReLU(self._node, slope))
-
-    def softplus(self) -> "Var":
-        return wrap(activation.Softplus(self._node))
-
-    def sigmoid(self) -> "Var":
-        return wrap(activation.Sigmoid(self._node))
-
-    def tanh(self) -> "Var":
-        return wrap(activation.Tanh(self._node))
-
-    def softmax(self, axis: int) -> "Var":
-        return wrap(activation.Softmax(self._node, axis))
-
-    def log_softmax(self, axis: int) -> "Var":
-        return wrap(activation.LogSoftmax(self._node, axis))
-
-    def dropout(self, p: float) -> "Var":
-        """Dropout with probability ``p`` (scaled by 1/(1-p) in training, identity in eval)."""
-        return wrap(activation.Dropout(self._node, p))
-
-    # --- linear algebra ----------------------------------------------------------------------
-    def t(self) -> "Var":
-        """Transpose of a matrix."""
-        return wrap(linalg.Transpose(self._node))
-
-    def mm(self, rhs: "Var") -> "Var":
-        """Matrix · matrix: ``(n, k) · (k, m) → (n, m)``."""
-        return wrap(linalg.MatMul(self._node, self._operand(rhs, "mm")))
-
-    def mm_t(self, rhs: "Var") -> "Var":
-        """Matrix · matrixᵀ: ``(n, k) · (m, k)ᵀ → (n, m)``."""
-        return wrap(linalg.MatMulT(self._node, self._operand(rhs, "mm_t")))
-
-    def mv(self, rhs: "Var") -> "Var":
-        """Matrix · vector: ``(n, k) · (k,) → (n,)``."""
-        return wrap(linalg.MatVec(self._node, self._operand(rhs, "mv")))
-
-    def vm(self, rhs: "Var") -> "Var":
-        """Vector · matrix: ``(k,) · (k, m) → (m,)``."""
-        return wrap(linalg.VecMat(self._node, self._operand(rhs, "vm")))
-
-    def vv(self, rhs: "Var") -> "Var":
-        """Dot product of two vectors: ``(k,) · (k,) → ()``."""
-        return wrap(linalg.VecVec(self._node, self._operand(rhs, "vv")))
-
-    # --- shape -------------------------------------------------------------------------------
-    def unsqueeze(self, axis: int) -> "Var":
-        return wrap(shape_ops.Unsqueeze(self._node, axis))
-
-    def reshape(self, *shape: "int | Sequence[int]") -> "Var":
-        """The same elements under a new shape (``-1`` infers one size)."""
-        dims = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
-        return wrap(shape_ops.Reshape(self._node, dims))  # type: ignore[arg-type]
-
-    def flatten(self, start_axis: int = 1) -> "Var":
-        """Merge the axes from ``start_axis`` on into one (default: keep the batch axis)."""
-        start = start_axis % max(self.ndim, 1)
-        return self.reshape(self.shape[:start] + (-1,))
-
-    def chunks(self, chunk_shape: Sequence[int]) -> list["Var"]:
-        """Exact chunks of ``chunk_shape`` in row-major order; a remainder is skipped."""
-        return [wrap(node) for node in shape_ops.chunks(self._node, chunk_shape)]
-
-    def cat(self, others: "Var | Sequence[Var]", axis: int = 0) -> "Var":
-        """This variable and ``others`` joined along an existing ``axis``."""
-        return cat([self, *_as_list(others)], axis)
-
-    def stack(self, others: "Var | Sequence[Var]", axis: int = 0) -> "Var":
-        """This variable and ``others`` joined along a new ``axis``."""
-        return stack([self, *_as_list(others)], axis)
+    # --- ops ---------------------------------------------------------------------------------
+    # Each op is declared whole (shape rule, forward, backward, public function with its
+    # docstring) in its family file; this table binds the public functions as methods.
+    __add__, __radd__ = arithmetic.add, arithmetic.radd
+    __sub__, __rsub__ = arithmetic.sub, arithmetic.rsub
+    __mul__, __rmul__ = arithmetic.mul, arithmetic.rmul
+    __truediv__, __rtruediv__ = arithmetic.div, arithmetic.rdiv
+    __neg__ = arithmetic.neg
+    __pow__ = pow = arithmetic.pow
+    __matmul__, __rmatmul__ = linalg.matmul, linalg.rmatmul
+    sqrt, exp, ln, abs = arithmetic.sqrt, arithmetic.exp, arithmetic.ln, arithmetic.abs
+    sum, mean = reduction.sum, reduction.mean
+    relu, leaky_relu, softplus = activation.relu, activation.leaky_relu, activation.softplus
+    sigmoid, tanh = activation.sigmoid, activation.tanh
+    softmax, log_softmax, dropout = activation.softmax, activation.log_softmax, activation.dropout
+    t, mm, mm_t = linalg.t, linalg.mm, linalg.mm_t
+    mv, vm, vv = linalg.mv, linalg.vm, linalg.vv
+    unsqueeze, reshape, flatten = shape_ops.unsqueeze, shape_ops.reshape, shape_ops.flatten
+    chunks = shape_ops.chunks_of
+    cat, stack = shape_ops.cat_method, shape_ops.stack_method
 
 
 class VarDiff(Var):
@@ -441,24 +323,5 @@ def _size(shape: tuple[int, ...]) -> int:
     return size
 
 
-def _as_list(others: "Var | Sequence[Var]") -> list[Var]:
-    return [others] if isinstance(others, Var) else list(others)
-
-
-def _nodes(op: str, variables: Sequence[Var]) -> list[Node]:
-    nodes = []
-    for var in variables:
-        if not isinstance(var, Var):
-            raise TypeError(f"{op}: expected neuronika variables, got {type(var).__name__}")
-        nodes.append(var._node)
-    return nodes
-
-
-def cat(variables: Sequence[Var], axis: int = 0) -> Var:
-    """Variables joined along an existing ``axis`` (shapes must agree elsewhere)."""
-    return wrap(shape_ops.Concatenate(_nodes("cat", variables), axis))
-
-
-def stack(variables: Sequence[Var], axis: int = 0) -> Var:
-    """Equally shaped variables joined along a new ``axis``."""
-    return wrap(shape_ops.Stack(_nodes("stack", variables), axis))
+cat = shape_ops.cat
+stack = shape_ops.stack
