@@ -93,7 +93,9 @@ def main() -> None:
     path = os.path.join(args.output, "distributed_digits.npz")
     if group.rank == 0:
         os.makedirs(args.output, exist_ok=True)
-    dist.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": args.epochs}, path)
+    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": args.epochs,
+                  "rng": dist.get_rng_states()}  # every rank's generators, restored with set_rng_states
+    dist.save(checkpoint, path)
     restored = MLP(device)
     restored.load_state_dict(nk.load(path, device=device)["model"])  # on every rank
     same = all(np.array_equal(nk.backends.to_host(a), nk.backends.to_host(b))

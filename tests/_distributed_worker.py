@@ -139,6 +139,22 @@ def check_checkpoint(device: str, folder: str) -> tuple[bool, str]:
     return same and loaded["rank"] == 0, f"loaded rank 0's checkpoint; a failed save raised on rank {rank}: {failed[:80]}"
 
 
+def check_rng_states(device: str, folder: str) -> tuple[bool, str]:
+    """Each rank's generator state goes into rank 0's checkpoint and comes back to its rank."""
+    rank = dist.rank()
+    nk.manual_seed(10 + rank)
+    nk.rand(4, device=device)  # advance the generator a little
+    path = os.path.join(folder, f"rng-{device}.npz")
+    dist.save({"rng": dist.get_rng_states()}, path)
+    expected = nk.backends.to_host(nk.rand(3, device=device).data)
+    nk.manual_seed(99)
+    dist.set_rng_states(nk.load(path)["rng"])
+    again = nk.backends.to_host(nk.rand(3, device=device).data)
+    everyone = dist.world().all_objects(expected.tolist())
+    return (np.array_equal(expected, again) and everyone[0] != everyone[1],
+            f"rank {rank}: after restore {again.tolist()}, expected {expected.tolist()}")
+
+
 def check_mismatch(device: str) -> tuple[bool, str]:
     width = 4 if dist.rank() == 0 else 5
     layer = nn.Linear(3, width, device=device)
@@ -176,6 +192,7 @@ def run_checks(folder: str, devices: list[str]) -> dict:
             "sampler": lambda: check_sampler(device),
             "checkpoint": lambda: check_checkpoint(device, folder),
             "mismatch": lambda: check_mismatch(device),
+            "rng": lambda: check_rng_states(device, folder),
             "buffers": lambda: check_buffers(device),
         }
         for kind in ("SGD", "Adam"):

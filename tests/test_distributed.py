@@ -87,6 +87,10 @@ def test_rank_zero_writes_the_checkpoint_every_rank_loads_it_and_a_failed_write_
     outcome(two_ranks, device, "checkpoint")
 
 
+def test_each_rank_resumes_its_own_random_numbers_from_rank_zeros_checkpoint(two_ranks, device):
+    outcome(two_ranks, device, "rng")
+
+
 def test_different_models_on_the_ranks_raise_when_the_reducer_is_built(two_ranks, device):
     outcome(two_ranks, device, "mismatch")
 
@@ -274,6 +278,17 @@ def test_one_rank_sampler_batches_equal_the_combined_batches_of_two(device):
         assert sorted(batch.tolist()) == sorted(np.concatenate([halves[0][k], halves[1][k]]).tolist())
     with pytest.raises(ValueError, match="fewer than one batch of 64"):
         dist.DistributedSampler(dataset, 64, rank=0, world_size=1)
+
+
+def test_rng_states_are_one_per_rank_and_refuse_another_rank_count(device):
+    nk.rand(2, device=device)
+    states = dist.get_rng_states()
+    assert len(states) == 1
+    expected = nk.backends.to_host(nk.rand(3, device=device).data)
+    dist.set_rng_states(states)
+    assert np.array_equal(nk.backends.to_host(nk.rand(3, device=device).data), expected)
+    with pytest.raises(ValueError, match="resume with as many ranks as saved"):
+        dist.set_rng_states(states * 2)
 
 
 def test_save_in_a_group_of_one_writes_and_loads(tmp_path, device):

@@ -25,7 +25,7 @@ the group is this process alone and every collective returns its input.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Sequence
 
 from ._world import World, init, is_initialized, launched_by_mpi, world
 from ._world import backend_of as _backend_of
@@ -36,7 +36,8 @@ from ._buckets import Bucket, make_buckets
 __all__ = [
     "Bucket", "DistributedSampler", "GradientAllReduce", "World",
     "all_gather", "all_reduce", "barrier", "broadcast", "broadcast_parameters", "init",
-    "is_initialized", "launched_by_mpi", "local_rank", "make_buckets", "rank", "save", "sync_buffers",
+    "get_rng_states", "is_initialized", "launched_by_mpi", "local_rank", "make_buckets", "rank", "save",
+    "set_rng_states", "sync_buffers",
     "world", "world_size",
 ]
 
@@ -120,6 +121,30 @@ def save(obj: Any, path: "str | os.PathLike[str]", root: int = 0) -> None:
         raise error
     if failure is not None:
         raise RuntimeError(f"distributed.save: rank {root} could not write {os.fspath(path)!r}: {failure}")
+
+
+def get_rng_states() -> list[Any]:
+    """Every rank's ``nk.get_rng_state()``, in rank order, on every rank (a collective): put it
+    in the checkpoint that :func:`save` writes, so that each rank resumes its own random
+    numbers (dropout masks, shuffles) with :func:`set_rng_states`."""
+    from .. import backends
+
+    return world().all_objects(backends.get_rng_state())
+
+
+def set_rng_states(states: Sequence[Any]) -> None:
+    """Restore this rank's generators from :func:`get_rng_states`'s list (entry ``rank()``).
+    Raises ValueError when the list was saved by a different number of ranks."""
+    from .. import backends
+
+    group = world()
+    if isinstance(states, (str, bytes)) or not isinstance(states, Sequence) or len(states) != group.size:
+        count = len(states) if isinstance(states, Sequence) else type(states).__name__
+        raise ValueError(
+            f"set_rng_states: expected the list of {group.size} states that get_rng_states() "
+            f"returns on {group.size} ranks, got {count}; resume with as many ranks as saved"
+        )
+    backends.set_rng_state(states[group.rank])
 
 
 def __getattr__(name: str) -> Any:
