@@ -75,28 +75,20 @@ def test_two_ranks_with_batch_b_match_one_process_with_batch_2b(two_ranks, devic
     outcome(two_ranks, device, f"equivalence-{kind}-{dtype}")
 
 
-def test_collectives_sum_mean_max_broadcast_and_gather_across_ranks(two_ranks, device):
-    outcome(two_ranks, device, "collectives")
+#: the other checks of the launch, each a rule: check name -> what it proves (the test id)
+RULES = {
+    "collectives": "collectives_sum_mean_max_broadcast_and_gather_across_ranks",
+    "sampler": "sampler_gives_disjoint_equal_shards_reshuffled_each_epoch",
+    "checkpoint": "rank_zero_writes_every_rank_loads_and_a_failed_write_raises_on_every_rank",
+    "rng": "each_rank_resumes_its_own_random_numbers_from_rank_zeros_checkpoint",
+    "mismatch": "different_models_on_the_ranks_raise_when_the_reducer_is_built",
+    "buffers": "buffers_are_broadcast_from_rank_zero",
+}
 
 
-def test_sampler_gives_disjoint_equal_shards_reshuffled_each_epoch(two_ranks, device):
-    outcome(two_ranks, device, "sampler")
-
-
-def test_rank_zero_writes_the_checkpoint_every_rank_loads_it_and_a_failed_write_raises_everywhere(two_ranks, device):
-    outcome(two_ranks, device, "checkpoint")
-
-
-def test_each_rank_resumes_its_own_random_numbers_from_rank_zeros_checkpoint(two_ranks, device):
-    outcome(two_ranks, device, "rng")
-
-
-def test_different_models_on_the_ranks_raise_when_the_reducer_is_built(two_ranks, device):
-    outcome(two_ranks, device, "mismatch")
-
-
-def test_buffers_are_broadcast_from_rank_zero(two_ranks, device):
-    outcome(two_ranks, device, "buffers")
+@pytest.mark.parametrize("check", list(RULES), ids=list(RULES.values()))
+def test_rule_under_two_ranks(two_ranks, device, check):
+    outcome(two_ranks, device, check)
 
 
 def test_a_rank_that_raises_stops_every_rank_with_a_clear_error():
