@@ -98,7 +98,9 @@ def check_collectives(device: str) -> tuple[bool, str]:
     ok = (np.array_equal(summed, base * 3) and np.array_equal(mean, base * 1.5)
           and np.array_equal(largest, base * 2) and np.array_equal(shared, base * 2)
           and np.array_equal(gathered, np.stack([base, base * 2])) and size == 2)
-    return ok, f"sum {summed}, mean {mean}, max {largest}, broadcast {shared}, gather {gathered.tolist()}"
+    communicator = dist.world().communicator(backend).name
+    ok = ok and communicator == ("nccl" if backend.name == "cupy" else "mpi")
+    return ok, f"{communicator}: sum {summed}, mean {mean}, max {largest}, broadcast {shared}, gather {gathered.tolist()}"
 
 
 def check_sampler(device: str) -> tuple[bool, str]:
@@ -166,15 +168,12 @@ def check_mismatch(device: str) -> tuple[bool, str]:
 
 
 class WithBuffer(nn.Module):
-    """A stand-in for a layer with buffers (BatchNorm's running statistics)."""
+    """A module with a buffer that differs per rank (as BatchNorm's running statistics would)."""
 
     def __init__(self, device: str) -> None:
         super().__init__()
         self.fc = nn.Linear(2, 2, device=device)
-        self.running = nk.full((3,), float(dist.rank() + 1), device=device)
-
-    def named_buffers(self):
-        yield "running", self.running
+        self.register_buffer("running", nk.full((3,), float(dist.rank() + 1), device=device))
 
 
 def check_buffers(device: str) -> tuple[bool, str]:

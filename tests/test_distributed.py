@@ -27,6 +27,7 @@ from neuronika.testing import backend_params
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "_distributed_worker.py"
 TIMEOUT_S = 180
+STAND_IN = str(ROOT / "tests" / "_fake_cupy")  # tests/conftest.py puts it on sys.path without a GPU
 
 
 def mpiexec() -> str | None:
@@ -40,7 +41,8 @@ def launch(*args: str, ranks: int = 2) -> subprocess.CompletedProcess:
     launcher = mpiexec()
     if launcher is None:
         pytest.skip('needs mpiexec (pip install "neuronika[distributed]" brings Open MPI)')
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    path = [str(ROOT)] + ([STAND_IN] if STAND_IN in sys.path else [])  # the CuPy stand-in, if in use
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path + [os.environ.get("PYTHONPATH", "")]),
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                PRTE_MCA_rmaps_default_mapping_policy=":oversubscribe")
     command = [launcher, "-n", str(ranks), "--bind-to", "none", sys.executable, *args]
@@ -152,7 +154,9 @@ def test_pack_then_unpack_restores_every_gradient_and_missing_ones_read_as_zeros
     (bucket,) = dist.make_buckets(params, cap_bytes=1 << 20)
     flat = bucket.pack()
     assert tuple(flat.shape) == (26,)
-    bucket.unpack(flat * 2.0)
+    with nk.backends.get(device).scope():
+        doubled = flat * 2.0
+    bucket.unpack(doubled)
     assert np.array_equal(nk.backends.to_host(params[0].grad), np.zeros(params[0].shape))
     for p, g in zip(params[1:], grads[1:]):
         assert np.array_equal(nk.backends.to_host(p.grad), 2.0 * g)

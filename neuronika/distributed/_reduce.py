@@ -38,9 +38,9 @@ def sync_buffers(module: Any, root: int = 0) -> int:
     """Overwrite every buffer of ``module`` with rank ``root``'s (PyTorch DDP's default for
     BatchNorm running statistics); returns how many buffers were synchronised.
 
-    Buffers are what ``module.named_buffers()`` yields as ``(name, variable)`` pairs, when the
-    module has that method; a module without buffers (every layer neuronika has today) has
-    nothing to synchronise and this returns 0.
+    Buffers are what ``module.named_buffers()`` yields as ``(name, variable)`` pairs
+    (``Module.register_buffer``); an object without that method, or a module without buffers,
+    has nothing to synchronise and this returns 0.
     """
     named = getattr(module, "named_buffers", None)
     group = world()
@@ -114,8 +114,9 @@ class GradientAllReduce:
         for bucket in self.buckets:
             backend = bucket.backend
             communicator = group.communicator(backend)
-            reduced = communicator.all_reduce(bucket.pack(), "sum")
+            flat = bucket.pack()
             with backend.scope():
+                reduced = communicator.all_reduce(flat, "sum")
                 reduced /= size
             bucket.unpack(reduced)
         self.allreduce_seconds += time.perf_counter() - start
