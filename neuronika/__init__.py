@@ -50,6 +50,7 @@ _LAZY = {
     "nn": ("neuronika.nn", None),
     "optim": ("neuronika.optim", None),
     "data": ("neuronika.data", None),
+    "distributed": ("neuronika.distributed", None),
     "testing": ("neuronika.testing", None),
     "convolution": ("neuronika.autograd.convolution", "convolution"),
     "save": ("neuronika.io", "save"),
@@ -78,6 +79,6 @@ __all__ = [
     "backends", "cat", "default_device", "eye", "float16", "float32", "float64", "from_ndarray",
     "full", "geomspace", "get_default_device", "get_rng_state", "linspace", "logspace", "manual_seed", "ones",
     "rand", "randn", "range", "set_default_device", "set_rng_state", "stack", "zeros",
-    "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",
+    "nn", "optim", "data", "distributed", "testing", "convolution", "save", "load", "detect_anomaly",
     "no_grad", "enable_grad", "is_grad_enabled",
 ]
