@@ -13,6 +13,7 @@ dataset.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Generic, Iterator, Sequence, TypeVar
 
 
