@@ -47,9 +47,23 @@ from .backends import (
 __version__ = "0.2.0"
 
 if TYPE_CHECKING:  # the lazy names below, with their real types for type checkers and IDEs
-    from . import data, nn, optim, testing, viz
+    from . import data, distributed, nn, optim, testing, viz
     from .autograd.anomaly import detect_anomaly
     from .autograd.convolution import convolution
+    from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+    from .autograd.normalization import batch_norm, group_norm, layer_norm
+    from .autograd.pooling import (
+        adaptive_avg_pool1d,
+        adaptive_avg_pool2d,
+        adaptive_avg_pool3d,
+        adaptive_max_pool2d,
+        avg_pool1d,
+        avg_pool2d,
+        avg_pool3d,
+        max_pool1d,
+        max_pool2d,
+        max_pool3d,
+    )
     from .io import load, save
 
 # Sub-packages and the names that live in them are imported on first use, so that
@@ -58,12 +72,29 @@ _LAZY = {
     "nn": ("neuronika.nn", None),
     "optim": ("neuronika.optim", None),
     "data": ("neuronika.data", None),
+    "distributed": ("neuronika.distributed", None),
     "testing": ("neuronika.testing", None),
     "viz": ("neuronika.viz", None),
     "convolution": ("neuronika.autograd.convolution", "convolution"),
     "save": ("neuronika.io", "save"),
     "load": ("neuronika.io", "load"),
     "detect_anomaly": ("neuronika.autograd.anomaly", "detect_anomaly"),
+    "no_grad": ("neuronika.autograd.grad_mode", "no_grad"),
+    "enable_grad": ("neuronika.autograd.grad_mode", "enable_grad"),
+    "is_grad_enabled": ("neuronika.autograd.grad_mode", "is_grad_enabled"),
+    "max_pool1d": ("neuronika.autograd.pooling", "max_pool1d"),
+    "max_pool2d": ("neuronika.autograd.pooling", "max_pool2d"),
+    "max_pool3d": ("neuronika.autograd.pooling", "max_pool3d"),
+    "avg_pool1d": ("neuronika.autograd.pooling", "avg_pool1d"),
+    "avg_pool2d": ("neuronika.autograd.pooling", "avg_pool2d"),
+    "avg_pool3d": ("neuronika.autograd.pooling", "avg_pool3d"),
+    "adaptive_avg_pool1d": ("neuronika.autograd.pooling", "adaptive_avg_pool1d"),
+    "adaptive_avg_pool2d": ("neuronika.autograd.pooling", "adaptive_avg_pool2d"),
+    "adaptive_avg_pool3d": ("neuronika.autograd.pooling", "adaptive_avg_pool3d"),
+    "adaptive_max_pool2d": ("neuronika.autograd.pooling", "adaptive_max_pool2d"),
+    "layer_norm": ("neuronika.autograd.normalization", "layer_norm"),
+    "group_norm": ("neuronika.autograd.normalization", "group_norm"),
+    "batch_norm": ("neuronika.autograd.normalization", "batch_norm"),
 }
 
 
@@ -85,5 +116,9 @@ __all__ = [
     "backends", "cat", "default_device", "eye", "float16", "float32", "float64", "from_ndarray",
     "full", "geomspace", "get_default_device", "get_rng_state", "linspace", "logspace", "manual_seed", "ones",
     "rand", "randn", "range", "set_default_device", "set_rng_state", "stack", "zeros",
-    "nn", "optim", "data", "testing", "viz", "convolution", "save", "load", "detect_anomaly",
+    "nn", "optim", "data", "distributed", "testing", "viz", "convolution", "save", "load", "detect_anomaly",
+    "no_grad", "enable_grad", "is_grad_enabled",
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+    "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",
+    "layer_norm", "group_norm", "batch_norm",
 ]

@@ -35,7 +35,7 @@ def run_example(name: str, *args: str, log: pathlib.Path | None = None) -> str:
     return text
 
 
-@pytest.mark.parametrize("name, epochs", [("digits_mlp", 5), ("digits_cnn", 3)])
+@pytest.mark.parametrize("name, epochs", [("digits_mlp", 5), ("digits_cnn", 3), ("digits_resnet", 2)])
 def test_digits_examples_train_and_save_a_plot_and_a_checkpoint(tmp_path, name, epochs):
     out = run_example(f"{name}.py", "--epochs", str(epochs), "--limit", "512", "--output", str(tmp_path), log=tmp_path / "log.txt")
     # redirected output: no progress bars, one line per epoch and the result (stderr included)
@@ -49,7 +49,10 @@ def test_digits_examples_train_and_save_a_plot_and_a_checkpoint(tmp_path, name, 
     assert checkpoint["epoch"] == epochs
     assert set(checkpoint) == {"model", "optimizer", "epoch", "rng", "shuffler"}
     nk.set_rng_state(checkpoint["rng"])  # the generators' state comes back usable
-    assert all(tuple(array.shape) for array in checkpoint["model"].values())
+    parameters = {k: v for k, v in checkpoint["model"].items() if k.rsplit(".", 1)[-1] != "num_batches_tracked"}
+    assert all(tuple(array.shape) for array in parameters.values())
+    if name == "digits_resnet":  # BatchNorm's buffers are saved with the parameters
+        assert {"stem_bn.running_mean", "stem_bn.running_var", "block3.project_bn.num_batches_tracked"} <= set(checkpoint["model"])
 
 
 def test_iris_csv_example(tmp_path):

@@ -70,3 +70,21 @@ def test_every_op_bound_to_var_keeps_the_operands_kind_for_checkers():
         if function.__annotations__.get("return") not in ("V", "list[V]") and not get_overloads(function)
     ]
     assert not loose, f"ops typed without the operand's kind (use V or overloads, see docs/typing.md): {loose}"
+
+
+def test_every_lazy_top_level_name_is_imported_for_type_checkers():
+    # neuronika/__init__.py loads sub-packages and some functions on first use (_LAZY); without
+    # an import under ``if TYPE_CHECKING:`` a checker sees them as ``object`` ("not callable")
+    import ast
+
+    import neuronika
+
+    tree = ast.parse((ROOT / "neuronika" / "__init__.py").read_text())
+    typed: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for statement in node.body:
+                if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                    typed |= {alias.asname or alias.name for alias in statement.names}
+    missing = sorted(set(neuronika._LAZY) - typed)
+    assert not missing, f"add these lazy names to the 'if TYPE_CHECKING:' imports of neuronika/__init__.py: {missing}"

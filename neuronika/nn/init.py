@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence, TypeVar, Union
 
+from .._args import is_integer, is_real
 from ..autograd import Param, Var, VarDiff
 from ..autograd.node import Leaf
 from ..backends import DType, get as get_backend, float32, to_dtype
@@ -55,7 +56,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if name == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+        elif is_real(param):
             slope = float(param)
         else:
             raise ValueError(f"calculate_gain: leaky_relu's negative slope must be a number, got {param!r}")
@@ -102,6 +103,12 @@ def _leaf(op: str, param: Any) -> Leaf:
 
 def _write(node: Leaf, array: Any) -> None:
     Param(node).data = array
+
+
+def _no_elements(node: Leaf) -> bool:
+    """A parameter with no element has nothing to draw (and a fan of 0): the fan-based
+    initialisers leave it as it is, as PyTorch's do."""
+    return 0 in node.shape
 
 
 def _fan(op: str, node: Leaf, mode: str) -> int:
@@ -167,7 +174,7 @@ def dirac(param: Parameter, groups: int = 1) -> Parameter:
     shape = node.shape
     if not 3 <= len(shape) <= 5:
         raise ValueError(f"init.dirac: needs a 3-, 4- or 5-d convolution weight, got shape {shape}")
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or shape[0] % groups:
+    if not is_integer(groups) or groups < 1 or shape[0] % groups:
         raise ValueError(f"init.dirac: groups ({groups!r}) must be a positive divisor of the output channels {shape[0]}")
     per_group = shape[0] // groups
     centre = tuple(size // 2 for size in shape[2:])
@@ -212,6 +219,8 @@ def xavier_uniform(param: Parameter, gain: float = 1.0) -> Parameter:
     >>> w = nk.nn.init.xavier_uniform(nk.zeros((3, 5)).requires_grad()); bool((abs(w.numpy()) <= 1.0).all())
     True
     """
+    if _no_elements(_leaf("xavier_uniform", param)):
+        return param
     fan_in, fan_out = calculate_fan_in_fan_out(_leaf("xavier_uniform", param).shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform(param, -bound, bound)
@@ -223,6 +232,8 @@ def xavier_normal(param: Parameter, gain: float = 1.0) -> Parameter:
     >>> nk.nn.init.xavier_normal(nk.zeros((3, 5)).requires_grad()).shape
     (3, 5)
     """
+    if _no_elements(_leaf("xavier_normal", param)):
+        return param
     fan_in, fan_out = calculate_fan_in_fan_out(_leaf("xavier_normal", param).shape)
     return normal(param, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
@@ -236,6 +247,8 @@ def kaiming_uniform(
     >>> w = nk.nn.init.kaiming_uniform(nk.zeros((4, 6)).requires_grad(), nonlinearity="relu"); bool((abs(w.numpy()) <= 1.0).all())
     True
     """
+    if _no_elements(_leaf("kaiming_uniform", param)):
+        return param
     fan = _fan("kaiming_uniform", _leaf("kaiming_uniform", param), mode)
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform(param, -bound, bound)
@@ -249,6 +262,8 @@ def kaiming_normal(
     >>> nk.nn.init.kaiming_normal(nk.zeros((4, 6)).requires_grad(), mode="fan_out").shape
     (4, 6)
     """
+    if _no_elements(_leaf("kaiming_normal", param)):
+        return param
     fan = _fan("kaiming_normal", _leaf("kaiming_normal", param), mode)
     return normal(param, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
 

@@ -16,18 +16,24 @@ function                    element-wise loss ℓ                          "mean
 Input and target must have the same shape (no broadcasting), checked when the loss is built.
 Gradients flow to the input, and to a differentiable target (except for ``nll_loss``, whose
 target holds class indices). A target may also be given as an array or nested lists: it becomes
-a constant on the input's device and dtype.
+a constant on the input's device and dtype (a copy; what ``from_ndarray`` accepts).
+
+Empty batches: "sum" over no elements is 0; "mean" over an empty batch is 0/0, so every loss
+refuses it with the same ValueError when the loss is built (use "sum", or skip empty batches).
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from typing import Any, TypeVar, cast
 
 from ..autograd import Var
 from ..autograd import loss as nodes
 from ..autograd.node import Leaf
 from ..autograd.variable import wrap
+from ..backends import DType, float32, float64
+from ..backends._values import to_array
 
 #: the input's kind: a loss of a VarDiff is a VarDiff (for type checkers; see docs/typing.md)
 _V = TypeVar("_V", bound=Var)
@@ -61,18 +67,25 @@ def _input(op: str, input: Any) -> Var:
     return input
 
 
-def _target(op: str, input: Var, target: Any) -> Var:
-    """The target as a variable; arrays and lists become constants beside the input."""
+def _target(op: str, input: Var, target: Any, dtype: "DType | None" = None) -> Var:
+    """The target as a variable; arrays and lists become constants (copies) beside the input,
+    in the input's dtype unless ``dtype`` is given."""
     if isinstance(target, Var):
         return target
     node = input._node
-    try:
-        value = node.backend.asarray(target, node.dtype)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{op}: cannot use a {type(target).__name__} as the target: {error}") from error
-    if value is target:
-        value = node.xp.asarray(value, copy=True)
-    return Var(Leaf(value, node.backend, node.dtype))
+    dtype = dtype or node.dtype
+    return Var(Leaf(to_array(node.backend, target, dtype, f"{op}: target"), node.backend, dtype))
+
+
+def _check_mean(op: str, mode: str, input: Var, divisor: "int | None" = None) -> None:
+    """"mean" over an empty batch is 0/0: one error for every loss, when the loss is built.
+    ``divisor`` is what the mean divides by (default: the number of elements of the input)."""
+    count = math.prod(input.shape) if divisor is None else divisor
+    if mode == "mean" and count == 0:
+        raise ValueError(
+            f"{op}: reduction='mean' over an empty batch (input shape {input.shape}) divides by "
+            f"zero; use reduction='sum' (0 for an empty batch) or skip empty batches"
+        )
 
 
 def _same_shape(op: str, input: Var, target: Var) -> None:
@@ -92,6 +105,7 @@ def mse_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _
     """
     mode = _reduction("mse_loss", reduction)
     prediction = _input("mse_loss", input)
+    _check_mean("mse_loss", mode, prediction)
     goal = _target("mse_loss", prediction, target)
     _same_shape("mse_loss", prediction, goal)
     squared = (prediction - goal).pow(2)
@@ -107,6 +121,7 @@ def mae_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _
     """
     mode = _reduction("mae_loss", reduction)
     prediction = _input("mae_loss", input)
+    _check_mean("mae_loss", mode, prediction)
     goal = _target("mae_loss", prediction, target)
     _same_shape("mae_loss", prediction, goal)
     absolute = (prediction - goal).abs()
@@ -116,9 +131,10 @@ def mae_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _
 def _fused(op: str, node_type: type, input: _V, target: Any, reduction: "str | Reduction", per_batch: bool = False) -> _V:
     mode = _reduction(op, reduction)
     prediction = _input(op, input)
+    divisor = (prediction.shape[0] if prediction.shape else 1) if per_batch else None
+    _check_mean(op, mode, prediction, divisor)
     goal = _target(op, prediction, target)
     node = node_type(prediction._node, goal._node)
-    divisor = (prediction.shape[0] if prediction.shape else 1) if per_batch else None
     return cast(_V, wrap(nodes.reduce(node, mode, divisor)))
 
 
@@ -161,14 +177,23 @@ def nll_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _
     "mean". Extra axes follow PyTorch: ``x (N, C, *d)`` with ``t (N, *d)``.
 
     The indices are floats holding integers (the crate's way: a ``Var`` such as a batch of
-    labels) or any integer array or list, converted to a constant. Indices known when the loss is
-    built (a leaf target) must be integers in ``[0, C)``, else ``ValueError``; values assigned to
-    the target later are not checked (an index out of range then matches no class and adds 0).
+    labels) or any integer array or list, converted to a constant (float32 or wider when the
+    input's dtype cannot hold every class index exactly, e.g. float16 with more than 2049
+    classes). Indices must be integers in ``[0, C)``, else ``ValueError``: checked when the loss
+    is built (a leaf target) and by every ``forward`` (so values assigned later are checked too).
 
     >>> nk.nn.loss.nll_loss(nk.from_ndarray([[-1.0, -2.0]]), [1]).forward().item()
     2.0
     """
     mode = _reduction("nll_loss", reduction)
     log_probabilities = _input("nll_loss", input)
+    shape = log_probabilities.shape
+    if len(shape) >= 2:
+        _check_mean("nll_loss", mode, log_probabilities, math.prod(shape[:1] + shape[2:]))
+    if not isinstance(target, Var) and len(shape) >= 2:
+        needed = shape[1] - 1
+        exact = nodes.EXACT_INTEGERS[log_probabilities.dtype.name]
+        dtype = log_probabilities.dtype if needed <= exact else float32 if needed <= nodes.EXACT_INTEGERS["float32"] else float64
+        target = _target("nll_loss", log_probabilities, target, dtype)
     indices = _target("nll_loss", log_probabilities, target)
     return cast(_V, wrap(nodes.reduce(nodes.NLL(log_probabilities._node, indices._node), mode)))

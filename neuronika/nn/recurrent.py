@@ -10,23 +10,36 @@ before the gates are split off along the last axis (one add per step, not one pe
 from __future__ import annotations
 
 import math
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from .._args import integer
 from ..autograd import Var, VarDiff
 from ..autograd.linalg import affine
+from ..autograd.recurrent import LSTMStep
 from ..autograd.shape import Chunk
 from ..autograd.variable import same, wrap
 from ..backends import DType
 from .init import new_parameter
 from .module import Module
 
+if TYPE_CHECKING:
+    from ..autograd.variable import V  # the weights' kind: VarDiff for a layer's parameters
 
-def _affine(input: Var, weight: VarDiff, bias: VarDiff) -> VarDiff:
+
+def _affine(input: Var, weight: V, bias: V) -> V:
     """``input·weightᵀ + bias`` for a batch (2-d) or a single sample (1-d), one fused node."""
-    return cast(VarDiff, wrap(affine(input._node, weight._node, bias._node)))
+    return cast("V", wrap(affine(input._node, weight._node, bias._node)))
 
 
-def _split(operand: VarDiff, sizes: tuple[int, ...]) -> list[VarDiff]:
+def lstm_step(gates: V, cell: Var) -> tuple[V, V]:
+    """``(h', c')`` of one LSTM step from the gate pre-activations ``(…, 4H)`` and the cell
+    ``(…, H)``: one fused node (:class:`~neuronika.autograd.recurrent.LSTMStep`) and two slices."""
+    both = same(gates, LSTMStep(gates._node, cell._node))
+    hidden, new_cell = _split(both, (cell.shape[-1], cell.shape[-1]))
+    return hidden, new_cell
+
+
+def _split(operand: V, sizes: tuple[int, ...]) -> list[V]:
     """Consecutive slices of ``sizes`` along the last axis, as one group of chunks (their
     gradients are written into one buffer of the operand's shape)."""
     node = operand._node
@@ -44,9 +57,8 @@ class _Cell(Module):
 
     def __init__(self, input_size: int, hidden_size: int, dtype: "DType | str | None", device: Any) -> None:
         kind = type(self).__name__
-        for name, size in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-                raise ValueError(f"{kind}: {name} must be a positive int, got {size!r}")
+        input_size = integer(kind, "input_size", input_size, minimum=1)
+        hidden_size = integer(kind, "hidden_size", hidden_size, minimum=1)
         super().__init__()
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -113,9 +125,7 @@ class LSTMCell(_Cell):
         cell, hidden = state
         self._check(input, {"cell": cell, "hidden": hidden})
         from_input, from_hidden = self._products(input, hidden)
-        i, f, g, o = (from_input + from_hidden).chunks(input.shape[:-1] + (self.hidden_size,))
-        new_cell = f.sigmoid() * cell + i.sigmoid() * g.tanh()
-        new_hidden = o.sigmoid() * new_cell.tanh()
+        new_hidden, new_cell = lstm_step(from_input + from_hidden, cell)
         return new_cell, new_hidden
 
 
