@@ -266,7 +266,7 @@ def log2(x: Var) -> Var:
 def log10(x: Var) -> Var:
     """Base-10 logarithm element-wise; same shape as ``x``.
 
-    >>> nk.full(2, 100.0).log10().forward().numpy().tolist()
+    >>> nk.full(2, 100.0, dtype="float64").log10().forward().numpy().tolist()
     [2.0, 2.0]
     """
     return _handles.wrap(Log10(x._node))
