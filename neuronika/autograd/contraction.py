@@ -217,8 +217,8 @@ def einsum(subscripts: str, *operands: Var | Sequence[Var]) -> Var:
     alphabetical order. Size-1 axes broadcast. Operands may also be given as one list.
 
     >>> a, b = nk.ones((2, 3)), nk.ones((3, 4))
-    >>> nk.einsum("ij,jk->ik", a, b).forward().numpy().tolist()[0]
-    [3.0, 3.0, 3.0, 3.0]
+    >>> nk.einsum("ij,jk->ik", a, b).shape
+    (2, 4)
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])

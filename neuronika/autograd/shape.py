@@ -257,8 +257,8 @@ def split(x: Var, split_size_or_sections: int | Sequence[int], axis: int = 0) ->
     ``split`` reads an int as the number of pieces instead), a sequence gives each piece's size
     (they must add up to the axis size). The pieces' gradients are written into one buffer.
 
-    >>> [piece.shape for piece in nk.zeros((5, 2)).split(2)]
-    [(2, 2), (2, 2), (1, 2)]
+    >>> tuple(piece.shape for piece in nk.zeros((5, 2)).split(2))
+    ((2, 2), (2, 2), (1, 2))
     """
     node = x._node
     axis = normalize_axis("split", axis, len(node.shape))
