@@ -263,7 +263,9 @@ def split(x: Var, split_size_or_sections: int | Sequence[int], axis: int = 0) ->
     node = x._node
     axis = normalize_axis("split", axis, len(node.shape))
     total = node.shape[axis]
-    if isinstance(split_size_or_sections, int) and not isinstance(split_size_or_sections, bool):
+    if isinstance(split_size_or_sections, bool):
+        raise TypeError("split: split_size_or_sections must be an int or a sequence of ints, got a bool")
+    if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0:
             raise ValueError(f"split: the piece size must be positive, got {step}")

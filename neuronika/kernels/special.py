@@ -115,7 +115,9 @@ def erf(xp: Any, x: Any) -> Any:
     rows = _coefficients(xp, x.dtype, x.device, terms)
     value = xp.take(rows[terms - 1], index)
     for k in range(terms - 2, -1, -1):
-        value = value * t + xp.take(rows[k], index)
-    value = flat * value
+        # in place on the fresh accumulator: no new array per step (new large arrays cost page faults)
+        value *= t
+        value += xp.take(rows[k], index)
+    value *= flat
     value = xp.where(magnitude < LIMIT, value, xp.sign(flat))  # the tail; NaN keeps NaN (sign(NaN))
     return xp.reshape(value, shape)
