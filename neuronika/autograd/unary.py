@@ -328,7 +328,7 @@ def reciprocal(x: Var) -> Var:
 
 def erf(x: Var) -> Var:
     """The error function ``2/√π ∫₀ˣ e^(-t²) dt`` element-wise; same shape as ``x``. Accurate
-    to ~2e-15 (relative) in float64 and to float32 rounding (see ``neuronika.kernels.special``).
+    to 3e-15 (relative) in float64 and to float32 rounding (see ``neuronika.kernels.special``).
 
     >>> nk.full(1, 1.0, dtype="float64").erf().forward().item()
     0.84270079294971...
