@@ -65,8 +65,10 @@ from .backends import (
     float32,
     float64,
     get_default_device,
+    get_rng_state,
     manual_seed,
     set_default_device,
+    set_rng_state,
 )
 
 __version__ = "0.2.0"
@@ -100,8 +102,8 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "Device", "DType", "Param", "Var", "VarDiff",
     "backends", "cat", "default_device", "eye", "float16", "float32", "float64", "from_ndarray",
-    "full", "geomspace", "get_default_device", "linspace", "logspace", "manual_seed", "ones",
-    "rand", "randn", "range", "set_default_device", "stack", "zeros",
+    "full", "geomspace", "get_default_device", "get_rng_state", "linspace", "logspace", "manual_seed", "ones",
+    "rand", "randn", "range", "set_default_device", "set_rng_state", "stack", "zeros",
     # element-wise maths, shape, padding and linear algebra (docs/ops.md)
     "broadcast_to", "ceil", "cos", "einsum", "erf", "expm1", "flip", "floor", "log1p", "log2", "log10",
     "matmul", "outer", "pad", "permute", "reciprocal", "repeat_interleave", "roll", "round", "rsqrt",
