@@ -327,7 +327,8 @@ def test_batches_are_copies_and_each_pass_sees_the_dataset_as_it_is(device):
     data = labeled(6, device)
     batches = data.batch(6)
     records, _ = next(iter(batches))
-    records[0, ...] = -1.0  # a batch is the caller's own array
+    with nk.backends.get(device).scope():  # a raw CuPy array is written on its own GPU
+        records[0, ...] = -1.0  # a batch is the caller's own array
     np.testing.assert_array_equal(data.records.numpy(), table(6))
     data.shuffle(seed=1)
     (_, labels), = list(batches)

@@ -105,7 +105,8 @@ def logspace(
     """``base ** linspace(start, stop, num)``."""
     backend, dt = _place(device, dtype)
     exponents = backend.xp.linspace(float(start), float(stop), int(num), dtype=backend.dtype(dt), device=backend.native_device)
-    return _leaf(backend, dt, float(base) ** exponents)
+    with backend.scope():  # an operator runs on the current device: make it the variable's
+        return _leaf(backend, dt, float(base) ** exponents)
 
 
 def geomspace(start: float, stop: float, num: int, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
@@ -121,8 +122,9 @@ def geomspace(start: float, stop: float, num: int, dtype: "DType | str | None" =
         math.log10(abs(start)), math.log10(abs(stop)), int(num), dtype=backend.xp.float64 if "float64" in backend._xp_dtypes else backend.dtype(dt),
         device=backend.native_device,
     )
-    values = (10.0 ** exponents) * sign
-    return _leaf(backend, dt, backend.xp.astype(values, backend.dtype(dt)))
+    with backend.scope():
+        values = (10.0 ** exponents) * sign
+        return _leaf(backend, dt, backend.xp.astype(values, backend.dtype(dt)))
 
 
 def range(start: float, stop: float, step: float = 1.0, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:

@@ -163,8 +163,9 @@ def check_class_indices(target: Node, classes: int) -> None:
     xp, values = target.xp, target.value
     if values is None or not values.shape or 0 in values.shape:
         return
-    low, high = float(xp.min(values)), float(xp.max(values))
-    integral = not bool(xp.any(values != xp.round(values)))
+    with target.backend.scope():  # `!=` is a kernel of the current device: the target's
+        low, high = float(xp.min(values)), float(xp.max(values))
+        integral = not bool(xp.any(values != xp.round(values)))
     if not integral or low < 0 or high >= classes:
         raise ValueError(
             f"nll_loss: target class indices must be integers in [0, {classes - 1}] for an input "

@@ -282,9 +282,17 @@ def _installed(module: str) -> bool:
 
 
 def _cupy_probe() -> bool:
+    """CuPy is installed, sees a GPU and loads its CUDA libraries (creating the cuda:0 backend
+    checks them; the instance is kept)."""
     if not _installed("cupy"):
         return False
-    return bool(importlib.import_module(f"{__name__}.cupy").device_count() > 0)
+    if importlib.import_module(f"{__name__}.cupy").device_count() == 0:
+        return False
+    try:
+        get("cupy")
+    except BackendUnavailableError:
+        return False
+    return True
 
 
 def _strict_factory(index: int) -> Backend:

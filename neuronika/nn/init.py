@@ -145,9 +145,10 @@ def dirac(param: Parameter, groups: int = 1) -> Parameter:
     per_group = shape[0] // groups
     centre = tuple(size // 2 for size in shape[2:])
     array = node.xp.zeros(shape, dtype=node.backend.dtype(node.dtype), device=node.backend.native_device)
-    for group in range(groups):
-        for channel in range(min(per_group, shape[1])):
-            array[(group * per_group + channel, channel) + centre] = 1.0
+    with node.backend.scope():  # item assignment is a kernel of the current device
+        for group in range(groups):
+            for channel in range(min(per_group, shape[1])):
+                array[(group * per_group + channel, channel) + centre] = 1.0
     _write(node, array)
     return param
 
