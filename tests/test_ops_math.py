@@ -84,7 +84,8 @@ def _erf_grid() -> np.ndarray:
 def test_generic_erf_matches_math_erf_to_1e_12_in_float64(device):
     grid = _erf_grid()
     backend = nk.backends.get(device)
-    ours = backend.to_host(special.erf(backend.xp, backend.asarray(grid, nk.float64)))
+    with backend.scope():  # raw kernels run in the backend's device scope (CuPy: its GPU)
+        ours = backend.to_host(special.erf(backend.xp, backend.asarray(grid, nk.float64)))
     exact = np.array([math.erf(v) for v in grid])
     relative = np.abs(ours - exact) / np.maximum(np.abs(exact), 1e-300)
     assert relative.max() < 1e-12
@@ -95,7 +96,8 @@ def test_generic_erf_is_float32_rounding_of_the_exact_value(device):
     grid = _erf_grid()
     grid = grid[np.abs(grid) < 1e30].astype(np.float32)
     backend = nk.backends.get(device)
-    ours = backend.to_host(special.erf(backend.xp, backend.asarray(grid, nk.float32)))
+    with backend.scope():
+        ours = backend.to_host(special.erf(backend.xp, backend.asarray(grid, nk.float32)))
     assert ours.dtype == np.float32
     exact = np.array([math.erf(float(v)) for v in grid])
     ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
@@ -105,7 +107,8 @@ def test_generic_erf_is_float32_rounding_of_the_exact_value(device):
 def test_generic_erf_special_values(device):
     backend = nk.backends.get(device)
     values = [0.0, -0.0, math.inf, -math.inf, math.nan, 1e-310]
-    ours = backend.to_host(special.erf(backend.xp, backend.asarray(values, nk.float64)))
+    with backend.scope():
+        ours = backend.to_host(special.erf(backend.xp, backend.asarray(values, nk.float64)))
     assert ours[:4].tolist() == [0.0, 0.0, 1.0, -1.0]
     assert math.isnan(ours[4])
     assert ours[5] == pytest.approx(1e-310 * 2 / math.sqrt(math.pi), rel=1e-12)
@@ -115,7 +118,8 @@ def test_generic_erf_keeps_float16(device):
     backend = nk.backends.get(device)
     if "float16" not in backend._xp_dtypes:
         pytest.skip(f"{device} has no float16")
-    ours = backend.to_host(special.erf(backend.xp, backend.asarray([0.5, -1.0], nk.float16)))
+    with backend.scope():
+        ours = backend.to_host(special.erf(backend.xp, backend.asarray([0.5, -1.0], nk.float16)))
     assert ours.dtype == np.float16
     np.testing.assert_allclose(ours, [math.erf(0.5), math.erf(-1.0)], rtol=1e-3)
 
@@ -125,10 +129,10 @@ def test_backend_erf_override_agrees_with_generic_kernel(device):
     override = backend.kernels.get("erf")
     if override is None:
         pytest.skip(f"{device} has no erf override (the generic kernel runs)")
-    grid = backend.asarray(_erf_grid()[::7], nk.float64)
-    np.testing.assert_allclose(
-        backend.to_host(override(backend.xp, grid)), backend.to_host(special.erf(backend.xp, grid)), rtol=1e-14, atol=1e-300
-    )
+    with backend.scope():
+        grid = backend.asarray(_erf_grid()[::7], nk.float64)
+        got, expected = override(backend.xp, grid), special.erf(backend.xp, grid)
+    np.testing.assert_allclose(backend.to_host(got), backend.to_host(expected), rtol=1e-14, atol=1e-300)
 
 
 def test_erf_kernel_is_looked_up_when_the_op_is_built(device, monkeypatch):
