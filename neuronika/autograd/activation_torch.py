@@ -59,10 +59,10 @@ class GELU(Pointwise):
 
     def function(self, xp: Any, x: Any) -> Any:
         if self.approximate == "tanh":
-            self.cache = xp.tanh((x + x * x * x * _GELU_CUBIC) * _SQRT_2_OVER_PI)
-        else:
-            self.cache = self.kernel(xp, x * _SQRT_HALF) * 0.5 + 0.5
-        return x * self.cache if self.approximate == "none" else x * (self.cache + 1.0) * 0.5
+            self.cache = xp.tanh((x + x * x * x * _GELU_CUBIC) * _SQRT_2_OVER_PI)  # tanh(u)
+            return x * (self.cache + 1.0) * 0.5
+        self.cache = self.kernel(xp, x * _SQRT_HALF) * 0.5 + 0.5  # Φ(x)
+        return x * self.cache
 
     def derivative(self, xp: Any, x: Any, y: Any) -> Any:
         if self.approximate == "tanh":
@@ -116,7 +116,8 @@ class ELU(Pointwise):
 
     def function(self, xp: Any, x: Any) -> Any:
         negative = xp.expm1(xp.clip(x, max=0.0) * (1.0 / self.beta)) * self.alpha
-        return xp.where(x > 0, x, negative) * self.scale if self.scale != 1.0 else xp.where(x > 0, x, negative)
+        value = xp.where(x > 0, x, negative)
+        return value if self.scale == 1.0 else value * self.scale
 
     def derivative(self, xp: Any, x: Any, y: Any) -> Any:
         slope = xp.exp(xp.clip(x, max=0.0) * (1.0 / self.beta)) * (self.alpha / self.beta)
