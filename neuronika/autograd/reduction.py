@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from .._args import boolean, integers
 from ._build import normalize_axis
 from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
@@ -24,10 +25,11 @@ class Sum(Node):
         if axis is None:
             axes = tuple(range(ndim))
         else:
-            raw = (axis,) if isinstance(axis, int) else tuple(axis)
+            raw = integers(self.name, "axis", axis)
             axes = tuple(sorted({normalize_axis(self.name, a, ndim) for a in raw}))
             if len(axes) != len(raw):
                 raise ValueError(f"{self.name}: axis {axis} repeats an axis")
+        keepdims = boolean(self.name, "keepdims", keepdims)
         kept_shape = tuple(1 if i in axes else d for i, d in enumerate(operand.shape))
         shape = kept_shape if keepdims else tuple(d for i, d in enumerate(operand.shape) if i not in axes)
         self._setup((operand,), shape, operand.dtype, operand.backend)

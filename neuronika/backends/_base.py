@@ -51,11 +51,19 @@ _DTYPES = {d.name: d for d in (float16, float32, float64)}
 
 
 def to_dtype(dtype: "DType | str | Any") -> DType:
-    """Normalise ``nk.float32``, ``"float32"`` or a library dtype object to a :class:`DType`."""
+    """Normalise ``nk.float32``, ``"float32"``, a library's dtype object (``np.dtype("float32")``,
+    ``cupy.float32``, ``array_api_strict.float32``) or a NumPy scalar type (``np.float32``) to a
+    :class:`DType`, by name."""
     if isinstance(dtype, DType):
         return dtype
-    name = dtype if isinstance(dtype, str) else getattr(dtype, "name", None) or str(dtype)
-    name = str(name).rsplit(".", 1)[-1]
+    if isinstance(dtype, str):
+        name = dtype
+    elif isinstance(dtype, type):
+        name = dtype.__name__  # np.float64 is a class; its ``name`` attribute is a descriptor
+    else:
+        found = getattr(dtype, "name", None)
+        name = found if isinstance(found, str) else str(dtype)
+    name = name.rsplit(".", 1)[-1]
     try:
         return _DTYPES[name]
     except KeyError:
@@ -113,6 +121,13 @@ class Backend(abc.ABC):
     def asarray(self, obj: Any, dtype: DType | None = None) -> Any:
         """An array of this backend holding ``obj`` (array of any library, nested lists, scalar)."""
 
+    def asarray_copy(self, obj: Any, dtype: DType) -> Any:
+        """Like :meth:`asarray`, but the result never shares memory with ``obj`` (what the
+        doors for user values use: a later write on either side is not seen by the other).
+        The generic version copies the converted array; a backend may copy only once."""
+        with self.scope():
+            return self.xp.asarray(self.asarray(obj, dtype), copy=True)
+
     @abc.abstractmethod
     def to_host(self, array: Any) -> Any:
         """A NumPy copy of ``array`` on the host."""
@@ -154,6 +169,19 @@ class Backend(abc.ABC):
     def set_rng_state(self, state: Any) -> None:
         """Make the generator continue from ``state`` (from :meth:`get_rng_state`)."""
         raise NotImplementedError(f"the {self.name} backend cannot restore its random generator's state")
+
+    # collective communication (neuronika.distributed) ------------------------------------------
+    def host_view(self, array: Any) -> Any | None:
+        """A writable, C-contiguous host buffer that *is* ``array`` (so MPI can reduce into it in
+        place), or None when the array does not live in host memory as one (the caller then goes
+        through :meth:`to_host` and :meth:`asarray`)."""
+        return None
+
+    def communicator(self, world: Any) -> Any | None:
+        """A device-side communicator for this backend's arrays over the processes of ``world``
+        (an mpi4py communicator), e.g. NCCL for CuPy; None: the arrays take the host MPI
+        communicator. See ``neuronika.distributed`` for the interface."""
+        return None
 
     # kernels ---------------------------------------------------------------------------------
     def kernel(self, name: str, generic: Callable[..., Any]) -> Callable[..., Any]:

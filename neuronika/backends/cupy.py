@@ -128,11 +128,23 @@ class CupyBackend(Backend):
                 out = cupy.asarray(np.asarray(obj))
             return out if dtype is None else out.astype(dtype.name, copy=False)
 
+    def asarray_copy(self, obj: Any, dtype: DType) -> Any:
+        with self.native_device:
+            out = self.asarray(obj, dtype)
+            if isinstance(obj, (np.ndarray, np.generic, list, tuple, int, float)):
+                return out  # copied from the host: device memory of its own
+            return cupy.array(out, copy=True)  # a CuPy or DLPack source may share memory
+
     def to_host(self, array: Any) -> Any:
         return array.get()
 
     def owns(self, array: Any) -> bool:
         return isinstance(array, cupy.ndarray) and array.device.id == self.index
+
+    def communicator(self, world: Any) -> Any:
+        from ._nccl import NcclCommunicator
+
+        return NcclCommunicator(world, self)
 
     # random numbers: cuRAND's position in its stream cannot be read back, so the generator's
     # whole state is (key, number of draws): draw k reseeds cuRAND with mix(key, k). The state

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple
 
 from ..autograd import Param, Var, VarDiff, from_ndarray
 from ..backends import Device, DType
+from ..backends._values import to_array
 
 if TYPE_CHECKING:
     from .summary import Summary
@@ -359,12 +360,10 @@ class Module:
                 continue
             value = state[name]
             original = value.data if isinstance(value, Var) else value
-            array = node.backend.asarray(original, node.dtype)
+            array = to_array(node.backend, original, node.dtype, f"load_state_dict: {name}")
             if tuple(array.shape) != node.shape:
                 mismatched.append(f"{name}: checkpoint {tuple(array.shape)}, model {node.shape}")
                 continue
-            if array is original:
-                array = node.xp.asarray(array, copy=True)
             converted.append((node, array))
         if mismatched or (strict and (missing or unexpected)):
             lines = [f"load_state_dict: the state does not fit {type(self).__name__}"]

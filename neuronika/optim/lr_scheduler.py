@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable, Iterable
 
+from .._args import is_integer
 from .optimizer import Optimizer, check_real
 
 __all__ = [
@@ -37,9 +38,9 @@ __all__ = [
 
 
 def _check_epoch(owner: str, name: str, value: Any, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+    if not is_integer(value) or value < low:
         raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
-    return value
+    return int(value)
 
 
 def _check_callable(owner: str, function: Any) -> Callable[[int], float]:

@@ -16,9 +16,11 @@ from __future__ import annotations
 import abc
 import math
 import numbers
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
+from .._args import boolean, real
 from ..autograd import Param, Var
+from ..backends._values import to_array
 from .groups import ParamGroup, collect_params, split_groups
 from .penalty import Penalty, penalty_from_state
 
@@ -26,9 +28,7 @@ from .penalty import Penalty, penalty_from_state
 def check_real(owner: str, name: str, value: Any, low: float = 0.0, high: float = math.inf,
                high_open: bool = False) -> float:
     """``value`` as a float in ``[low, high]`` (``[low, high)`` with ``high_open``), or raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    value = real(owner, name, value)  # Python or NumPy scalars; never bools or strings
     inside = low <= value and (value < high if high_open else value <= high)
     if not (math.isfinite(value) and inside):
         bound = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{')' if high_open else ']'}"
@@ -44,9 +44,7 @@ def check_count(owner: str, name: str, value: Any) -> int:
 
 
 def check_flag(owner: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
-    return value
+    return boolean(owner, name, value)
 
 
 def hyperparameter(name: str, doc: str) -> property:
@@ -60,6 +58,18 @@ def hyperparameter(name: str, doc: str) -> property:
         self._set(**{name: value})
 
     return property(get, set, doc=doc)
+
+
+class HookHandle:
+    """What ``register_step_pre_hook`` returns: ``remove()`` unregisters the hook (idempotent)."""
+
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: dict[int, Any], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
 
 
 class Optimizer(abc.ABC):
@@ -98,6 +108,7 @@ class Optimizer(abc.ABC):
         self._state: list[dict[str, Any]] = []
         self._homes: list[Any] = []
         self._steps = 0
+        self._step_pre_hooks: dict[int, Callable[..., Any]] = {}
         for index, (items, overrides) in enumerate(split_groups(owner, params)):
             label = "params" if overrides is None else f"param_groups[{index}]['params']"
             self._add_group(index, items, overrides or {}, label)
@@ -192,7 +203,11 @@ class Optimizer(abc.ABC):
 
     def step(self) -> None:
         """Update every parameter once from its accumulated gradient (see the class docstring
-        of each optimizer for its rule)."""
+        of each optimizer for its rule). Step pre-hooks run first (see
+        :meth:`register_step_pre_hook`)."""
+        if self._step_pre_hooks:
+            for hook in list(self._step_pre_hooks.values()):
+                hook(self, (), {})
         grads = self._gradients()  # everything that can fail happens before the first write
         self._steps += 1
         try:
@@ -237,6 +252,17 @@ class Optimizer(abc.ABC):
         state = self._state[index]
         self._state[index] = {name: backend.asarray(array, node.dtype) for name, array in state.items()}
         self._homes[index] = backend
+
+    def register_step_pre_hook(self, hook: Callable[["Optimizer", tuple, dict], Any]) -> "HookHandle":
+        """Call ``hook(optimizer, args, kwargs)`` at the start of every :meth:`step`, before any
+        parameter is updated (PyTorch's signature; the return value is ignored). Hooks run in
+        registration order. ``neuronika.distributed.GradientAllReduce`` averages the gradients
+        across processes here. Returns a handle whose ``remove()`` unregisters the hook."""
+        if not callable(hook):
+            raise TypeError(f"register_step_pre_hook: hook must be callable, got {type(hook).__name__}")
+        key = max(self._step_pre_hooks, default=-1) + 1
+        self._step_pre_hooks[key] = hook
+        return HookHandle(self._step_pre_hooks, key)
 
     @abc.abstractmethod
     def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:
@@ -348,11 +374,15 @@ class Optimizer(abc.ABC):
                 problems.append(f"parameter {index}: unknown buffer {name!r} (expected {', '.join(self._buffers)})")
                 continue
             original = array.data if isinstance(array, Var) else array
-            value = backend.asarray(original, param.dtype)
+            try:
+                value = to_array(backend, original, param.dtype, f"{type(self).__name__}.load_state_dict: parameter {index}: {name}")
+            except TypeError as error:
+                problems.append(str(error))
+                continue
             if tuple(value.shape) != param.shape:
                 problems.append(f"parameter {index}: {name} has shape {tuple(value.shape)}, the parameter {param.shape}")
                 continue
-            arrays[name] = param._node.xp.asarray(value, copy=True) if value is original else value
+            arrays[name] = value  # to_array made a private copy
         return arrays
 
     def __repr__(self) -> str:

@@ -1,2 +1,3 @@
-"""The stand-in's ``cupyx``: only ``cupyx.scipy.special.erf``, the one name neuronika uses (the CuPy
-kernel table registers it as the ``erf`` override, ``neuronika/backends/_cupy_kernels.py``)."""
+"""``cupyx`` of the CuPy stand-in: ``cupyx.distributed`` (see its docstring) and
+``cupyx.scipy.special.erf``, which the CuPy kernel table registers as the ``erf`` override
+(``neuronika/backends/_cupy_kernels.py``)."""
