@@ -79,11 +79,13 @@ def test_split_along_an_axis_gives_a_tuple_of_pieces(device):
         (lambda x: x.expand(2, 5, 4), ValueError, r"axis 1 has size 3, which is neither 5 nor 1"),
         (lambda x: x.expand(-1, 2, 3, 4), ValueError, "-1 .* not allowed for the new leading axis"),
         (lambda x: x.flip((0, 0)), ValueError, "names an axis twice"),
-        (lambda x: x.tile((2, -1)), ValueError, "must be >= 0"),
+        (lambda x: x.tile((2, -1)), ValueError, "reps must be non-negative"),
         (lambda x: x.repeat_interleave(1.5), TypeError, "repeats must be an int"),
         (lambda x: x.roll((1, 2), 0), ValueError, "give one shift per axis"),
         (lambda x: x.roll((1, 2)), ValueError, "without axis, shift must be one int"),
         (lambda x: x.split(0), ValueError, "piece size must be positive"),
+        (lambda x: x.roll(1.5, 0), TypeError, "shift must be an int"),
+        (lambda x: x.expand(2, 3.0, 4), TypeError, "every size must be an int"),
         (lambda x: x.split([1, 2]), ValueError, r"must be non-negative and add up to 2"),
     ],
 )
@@ -147,7 +149,7 @@ def test_pad_of_nothing_is_the_identity_with_its_gradient(device, rng):
     "pad_width, mode, value, message",
     [
         (((0, 0), (3, 0)), "reflective", 0.0, r"reflective padding \(3, 0\) on axis 1 must be smaller than its size 3"),
-        (((0, 0), (-1, 0)), "zero", 0.0, "non-negative ints"),
+        (((0, 0), (-1, 0)), "zero", 0.0, "every width must be non-negative"),
         (((0, 0), (1, 0), (1, 1)), "zero", 0.0, "does not fit a 2-d variable"),
         (1, "circular", 0.0, "unknown mode 'circular'"),
         (1, "reflective", 2.0, "only used by mode='constant'"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from .._args import real
 from ..kernels import special
 from .node import Node
 from .unary import Pointwise
@@ -30,12 +31,6 @@ _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
-
-
-def _number(op: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{op}: {name} must be a Python number, got {type(value).__name__}")
-    return float(value)
 
 
 def _sigmoid(xp: Any, x: Any) -> Any:
@@ -258,7 +253,7 @@ def elu(x: Var, alpha: float = 1.0) -> Var:
     >>> nk.from_ndarray([2.0, 0.0]).elu(alpha=0.5).forward().numpy().tolist()
     [2.0, 0.0]
     """
-    return _handles.wrap(ELU(x._node, _number("elu", "alpha", alpha)))
+    return _handles.wrap(ELU(x._node, real("elu", "alpha", alpha)))
 
 
 def selu(x: Var) -> Var:
@@ -277,7 +272,7 @@ def celu(x: Var, alpha: float = 1.0) -> Var:
     >>> nk.from_ndarray([2.0, 0.0]).celu(alpha=2.0).forward().numpy().tolist()
     [2.0, 0.0]
     """
-    return _handles.wrap(CELU(x._node, _number("celu", "alpha", alpha)))
+    return _handles.wrap(CELU(x._node, real("celu", "alpha", alpha)))
 
 
 def hardtanh(x: Var, min_val: float = -1.0, max_val: float = 1.0) -> Var:
@@ -286,7 +281,7 @@ def hardtanh(x: Var, min_val: float = -1.0, max_val: float = 1.0) -> Var:
     >>> nk.from_ndarray([-3.0, 0.5, 3.0]).hardtanh().forward().numpy().tolist()
     [-1.0, 0.5, 1.0]
     """
-    low, high = _number("hardtanh", "min_val", min_val), _number("hardtanh", "max_val", max_val)
+    low, high = real("hardtanh", "min_val", min_val), real("hardtanh", "max_val", max_val)
     return _handles.wrap(Hardtanh(x._node, low, high))
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import string
 from typing import TYPE_CHECKING, Any, Sequence
 
+from .._args import integers, is_integer
 from ._build import check_same_place, normalize_axis, require_floating
 from .linalg import BatchedMatMul, MatMul
 from .node import Leaf, Node
@@ -245,14 +246,14 @@ def tensordot(a: Var, b: Var, axes: int | tuple[Sequence[int], Sequence[int]] = 
     (2, 5)
     """
     lhs, rhs = _operand_nodes("tensordot", (a, b))
-    if isinstance(axes, int) and not isinstance(axes, bool):
+    if is_integer(axes):
+        axes = int(axes)  # type: ignore[arg-type]
         if not 0 <= axes <= min(len(lhs.shape), len(rhs.shape)):
             raise ValueError(f"tensordot: axes={axes} must be between 0 and the smaller rank of {lhs.shape} and {rhs.shape}")
         lhs_axes, rhs_axes = list(range(len(lhs.shape) - axes, len(lhs.shape))), list(range(axes))
     else:
         first, second = axes  # type: ignore[misc]
-        lhs_axes = [first] if isinstance(first, int) else list(first)
-        rhs_axes = [second] if isinstance(second, int) else list(second)
+        lhs_axes, rhs_axes = list(integers("tensordot", "axes", first)), list(integers("tensordot", "axes", second))
     if len(lhs_axes) != len(rhs_axes):
         raise ValueError(f"tensordot: {len(lhs_axes)} axes of a {lhs.shape} paired with {len(rhs_axes)} of b {rhs.shape}")
     letters = iter(string.ascii_letters)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
+from .._args import integer, is_integer, real
 from ..kernels import padding as generic
 from ._build import require_floating
 from .node import Node
@@ -23,24 +24,20 @@ def pad_pairs(pad_width: Any, shape: tuple[int, ...]) -> list[tuple[int, int]]:
     """NumPy's ``pad_width`` forms as one ``(before, after)`` pair per axis: an int (every side),
     ``(n,)``, ``(before, after)`` (every axis alike), or one pair per axis."""
     ndim = len(shape)
-    if isinstance(pad_width, int) and not isinstance(pad_width, bool):
+    if is_integer(pad_width):
         pairs = [(pad_width, pad_width)] * ndim
     else:
         entries = list(pad_width)
-        if all(isinstance(e, int) and not isinstance(e, bool) for e in entries) and len(entries) in (1, 2):
+        if all(is_integer(e) for e in entries) and len(entries) in (1, 2):
             pairs = [(entries[0], entries[-1])] * ndim
-        elif len(entries) in (1, ndim) and all(not isinstance(e, int) and len(e) == 2 for e in entries):
+        elif len(entries) in (1, ndim) and all(not is_integer(e) and len(e) == 2 for e in entries):
             pairs = [(e[0], e[1]) for e in entries] * (ndim if len(entries) == 1 else 1)
         else:
             raise ValueError(
                 f"pad: pad_width {pad_width!r} does not fit a {ndim}-d variable of shape {shape}; give an "
                 f"int, a (before, after) pair for every axis, or {ndim} such pairs (one per axis)"
             )
-    for before, after in pairs:
-        for width in (before, after):
-            if isinstance(width, bool) or not isinstance(width, int) or width < 0:
-                raise ValueError(f"pad: widths must be non-negative ints, got {pad_width!r}")
-    return pairs
+    return [(integer("pad", "every width", b, 0), integer("pad", "every width", a, 0)) for b, a in pairs]
 
 
 class Pad(Node):
@@ -53,8 +50,7 @@ class Pad(Node):
         require_floating(self.name, operand)
         if mode not in generic.PADDING_MODES:
             raise ValueError(f"pad: unknown mode {mode!r}; use one of {', '.join(generic.PADDING_MODES)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"pad: value must be a Python number, got {type(value).__name__}")
+        value = real(self.name, "value", value)
         if mode != "constant" and value != 0.0:
             raise ValueError(f"pad: value={value} is only used by mode='constant', not {mode!r}")
         shape = operand.shape

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Sequence
 
+from .._args import integer, integers, is_integer
 from ._build import normalize_axis, reduction_plan, sum_to
 from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
@@ -19,19 +20,11 @@ if TYPE_CHECKING:
     from .variable import Var
 
 
-def _int(op: str, name: str, value: object, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value}")
-    return value
-
-
 def _axes(op: str, axis: "int | Sequence[int] | None", ndim: int) -> tuple[int, ...]:
     """``axis`` (None: every axis) as distinct non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
-    raw = (axis,) if isinstance(axis, int) else tuple(axis)
+    raw = integers(op, "axis", axis)
     axes = tuple(normalize_axis(op, a, ndim) for a in raw)
     if len(set(axes)) != len(axes):
         raise ValueError(f"{op}: axis {axis} names an axis twice")
@@ -40,7 +33,7 @@ def _axes(op: str, axis: "int | Sequence[int] | None", ndim: int) -> tuple[int, 
 
 def _dims(args: tuple) -> tuple:
     """``f(1, 2)`` and ``f((1, 2))`` alike."""
-    return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else tuple(args)
+    return tuple(args[0]) if len(args) == 1 and not is_integer(args[0]) else tuple(args)
 
 
 class Permute(Node):
@@ -91,7 +84,7 @@ class Expand(Node):
             )
         target = []
         for axis, size in enumerate(shape):
-            size = _int(self.name, "every size", size, -1)
+            size = integer(self.name, "every size", size, -1)
             have = source[axis - lead] if axis >= lead else None
             if size == -1:
                 if have is None:
@@ -139,15 +132,13 @@ class Roll(Node):
     name = "roll"
 
     def __init__(self, operand: Node, shift: "int | Sequence[int]", axis: "int | Sequence[int] | None") -> None:
-        shifts = (shift,) if isinstance(shift, int) else tuple(shift)
-        for s in shifts:
-            _int(self.name, "shift", s)
+        shifts = integers(self.name, "shift", shift)
         if axis is None:
             if len(shifts) != 1:
                 raise ValueError(f"{self.name}: without axis, shift must be one int (the flattened roll), got {shift!r}")
             self.axis = None
         else:
-            axes = (axis,) if isinstance(axis, int) else tuple(axis)
+            axes = integers(self.name, "axis", axis)
             if len(axes) != len(shifts):
                 raise ValueError(f"{self.name}: {len(shifts)} shift(s) {shift!r} for {len(axes)} axis(es) {axis!r}; give one shift per axis")
             self.axis = tuple(normalize_axis(self.name, a, len(operand.shape)) for a in axes)
@@ -170,8 +161,8 @@ class Tile(Node):
     __slots__ = ("reps", "split_shape", "sum_axes")
     name = "tile"
 
-    def __init__(self, operand: Node, reps: Sequence[int]) -> None:
-        reps = tuple(_int(self.name, "every repetition", r, 0) for r in reps)
+    def __init__(self, operand: Node, reps: "int | Sequence[int]") -> None:
+        reps = integers(self.name, "reps", reps, 0)
         ndim = max(len(reps), len(operand.shape))
         full_reps = (1,) * (ndim - len(reps)) + reps
         source = (1,) * (ndim - len(operand.shape)) + operand.shape
@@ -197,7 +188,7 @@ class RepeatInterleave(Node):
     name = "repeat_interleave"
 
     def __init__(self, operand: Node, repeats: int, axis: int | None) -> None:
-        repeats = _int(self.name, "repeats", repeats, 0)
+        repeats = integer(self.name, "repeats", repeats, 0)
         if axis is None:
             source: tuple[int, ...] = (math.prod(operand.shape),)
             axis_ = 0
@@ -287,7 +278,7 @@ def tile(x: Var, reps: int | Sequence[int]) -> Var:
     >>> nk.from_ndarray([1.0, 2.0]).tile(2).forward().numpy().tolist()
     [1.0, 2.0, 1.0, 2.0]
     """
-    return _handles.wrap(Tile(x._node, (reps,) if isinstance(reps, int) else tuple(reps)))
+    return _handles.wrap(Tile(x._node, reps))
 
 
 def repeat_interleave(x: Var, repeats: int, axis: int | None = None) -> Var:

@@ -7,7 +7,7 @@ import itertools
 import math
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .._args import integers
+from .._args import integer, integers, is_integer
 from ..backends import Backend, DType
 from ._build import check_same_place, normalize_axis
 from .node import Node
@@ -46,7 +46,7 @@ class Squeeze(Unsqueeze):
 
     def __init__(self, operand: Node, axis: "int | Sequence[int] | None") -> None:
         ndim = len(operand.shape)
-        named = range(ndim) if axis is None else [normalize_axis(self.name, a, ndim) for a in ((axis,) if isinstance(axis, int) else axis)]
+        named = range(ndim) if axis is None else [normalize_axis(self.name, a, ndim) for a in integers(self.name, "axis", axis)]
         shape = tuple(d for i, d in enumerate(operand.shape) if not (i in named and d == 1))
         self._setup((operand,), shape, operand.dtype, operand.backend)
 
@@ -286,15 +286,11 @@ def split(x: Var, split_size_or_sections: int | Sequence[int], axis: int = 0) ->
     node = x._node
     axis = normalize_axis("split", axis, len(node.shape))
     total = node.shape[axis]
-    if isinstance(split_size_or_sections, bool):
-        raise TypeError("split: split_size_or_sections must be an int or a sequence of ints, got a bool")
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0:
-            raise ValueError(f"split: the piece size must be positive, got {step}")
+    if is_integer(split_size_or_sections):
+        step = integer("split", "the piece size", split_size_or_sections, 1)
         sizes = [step] * (total // step) + ([total % step] if total % step else [])
     else:
-        sizes = [int(s) for s in split_size_or_sections]
+        sizes = list(integers("split", "split_size_or_sections", split_size_or_sections))
         if any(s < 0 for s in sizes) or sum(sizes) != total:
             raise ValueError(
                 f"split: piece sizes {tuple(sizes)} must be non-negative and add up to {total}, the "
