@@ -31,10 +31,13 @@ from .autograd import (
 from .backends import (
     Device,
     DType,
+    bool_ as bool,
     default_device,
     float16,
     float32,
     float64,
+    int32,
+    int64,
     get_default_device,
     manual_seed,
     set_default_device,
@@ -70,7 +73,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "Device", "DType", "Param", "Var", "VarDiff",
-    "backends", "cat", "default_device", "eye", "float16", "float32", "float64", "from_ndarray",
+    "backends", "bool", "cat", "default_device", "int32", "int64", "eye", "float16", "float32", "float64", "from_ndarray",
     "full", "geomspace", "get_default_device", "linspace", "logspace", "manual_seed", "ones",
     "rand", "randn", "range", "set_default_device", "stack", "zeros",
     "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",

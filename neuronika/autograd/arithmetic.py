@@ -37,6 +37,7 @@ class Binary(Node):
 class Add(Binary):
     __slots__ = ()
     name = "add"
+    kinds = "fi"
 
     def _forward(self) -> None:
         lhs, rhs = self.inputs
@@ -53,6 +54,7 @@ class Add(Binary):
 class Sub(Binary):
     __slots__ = ()
     name = "sub"
+    kinds = "fi"
 
     def _forward(self) -> None:
         lhs, rhs = self.inputs
@@ -70,6 +72,7 @@ class Sub(Binary):
 class Mul(Binary):
     __slots__ = ()
     name = "mul"
+    kinds = "fi"
 
     def _forward(self) -> None:
         lhs, rhs = self.inputs
@@ -116,6 +119,7 @@ class Unary(Node):
 class Neg(Unary):
     __slots__ = ()
     name = "neg"
+    kinds = "fi"
 
     def _forward(self) -> None:
         self.value = -self.inputs[0].value
@@ -189,6 +193,7 @@ class Abs(Unary):
 
     __slots__ = ()
     name = "abs"
+    kinds = "fi"
 
     def _forward(self) -> None:
         self.value = self.xp.abs(self.inputs[0].value)

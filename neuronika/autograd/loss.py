@@ -115,11 +115,12 @@ class KLDiv(_PairLoss):
 
 class NLL(Node):
     """Negative log-likelihood per sample: ``-x[n, t_n, *d]`` for log-probabilities
-    ``x (N, C, *d)`` and class indices ``t (N, *d)`` stored as floats. The target receives no
-    gradient (indices are not differentiable)."""
+    ``x (N, C, *d)`` and class indices ``t (N, *d)`` stored as integers or floats. The target
+    receives no gradient (indices are not differentiable)."""
 
     __slots__ = ("classes", "mask")
     name = "nll_loss"
+    kinds = "fi"  # the input must be floating (checked below); the target may be integer
 
     def __init__(self, input: Node, target: Node) -> None:
         if target.backend is not input.backend:
@@ -127,6 +128,8 @@ class NLL(Node):
                 f"nll_loss: input and target live on different devices, {input.backend.device} "
                 f"and {target.backend.device}; move the target with .to({str(input.backend.device)!r})"
             )
+        if not input.dtype.is_floating:
+            raise TypeError(f"nll_loss: input must hold floating log-probabilities, got {input.dtype}; convert it with .astype('float32')")
         if len(input.shape) < 2:
             raise ValueError(f"nll_loss: input must be log-probabilities of shape (N, C), got {input.shape}")
         expected = input.shape[:1] + input.shape[2:]
@@ -139,7 +142,7 @@ class NLL(Node):
         self.differentiable = self.requires_grad = input.differentiable
         backend = input.backend
         classes = input.shape[1]
-        aranged = backend.xp.arange(classes, dtype=backend.dtype(input.dtype), device=backend.native_device)
+        aranged = backend.xp.arange(classes, dtype=backend.dtype(target.dtype), device=backend.native_device)
         self.classes = backend.xp.reshape(aranged, (1, classes) + (1,) * (len(input.shape) - 2))
         self.mask = None
         if target.is_leaf:

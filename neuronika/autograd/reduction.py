@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from ..backends import int64
 from ._build import normalize_axis
 from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
@@ -14,10 +15,12 @@ if TYPE_CHECKING:
 
 
 class Sum(Node):
-    """``Σ x`` over ``axis`` (all axes when None); the VJP broadcasts ``g`` back to ``x``'s shape."""
+    """``Σ x`` over ``axis`` (all axes when None); the VJP broadcasts ``g`` back to ``x``'s shape.
+    Integer and bool variables sum to int64 (as PyTorch: a bool sum counts the True values)."""
 
-    __slots__ = ("axis", "keepdims", "kept_shape", "scale")
+    __slots__ = ("axis", "keepdims", "kept_shape", "scale", "out_dtype")
     name = "sum"
+    kinds = "fib"
 
     def __init__(self, operand: Node, axis: "int | tuple[int, ...] | None" = None, keepdims: bool = False) -> None:
         ndim = len(operand.shape)
@@ -30,14 +33,19 @@ class Sum(Node):
                 raise ValueError(f"{self.name}: axis {axis} repeats an axis")
         kept_shape = tuple(1 if i in axes else d for i, d in enumerate(operand.shape))
         shape = kept_shape if keepdims else tuple(d for i, d in enumerate(operand.shape) if i not in axes)
-        self._setup((operand,), shape, operand.dtype, operand.backend)
+        dtype = operand.dtype if operand.dtype.is_floating else int64
+        self._setup((operand,), shape, dtype, operand.backend)
+        self.out_dtype = None if dtype is operand.dtype else operand.backend.dtype(dtype)
         self.axis = axes if axis is not None else None
         self.keepdims = keepdims
         self.kept_shape = kept_shape
         self.scale = 1.0
 
     def _forward(self) -> None:
-        total = self.xp.sum(self.inputs[0].value, axis=self.axis, keepdims=self.keepdims)
+        value = self.inputs[0].value
+        if self.out_dtype is not None:  # bool or int32: counted in int64 (the standard sums no bools)
+            value = self.xp.astype(value, self.out_dtype)
+        total = self.xp.sum(value, axis=self.axis, keepdims=self.keepdims)
         self.value = total if self.scale == 1.0 else total * self.scale
 
     def _backward(self) -> None:
@@ -51,6 +59,7 @@ class Mean(Sum):
 
     __slots__ = ()
     name = "mean"
+    kinds = "f"
 
     def __init__(self, operand: Node, axis: "int | tuple[int, ...] | None" = None, keepdims: bool = False) -> None:
         super().__init__(operand, axis, keepdims)

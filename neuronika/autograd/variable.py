@@ -68,14 +68,16 @@ class Var:
         """A NumPy copy of the value, on the host."""
         return self._node.backend.to_host(self.data)
 
-    def item(self) -> float:
-        """The value of a one-element variable as a Python float."""
+    def item(self) -> "float | int | bool":
+        """The value of a one-element variable as a Python number (``float``; ``int`` or
+        ``bool`` for integer and bool variables)."""
         size = 1
         for dim in self.shape:
             size *= dim
         if size != 1:
             raise ValueError(f"item: only one-element variables convert to a Python number, this one has shape {self.shape}")
-        return float(self.numpy().reshape(()))
+        value = self.numpy().reshape(()).item()
+        return float(value) if self.dtype.is_floating else value
 
     def __len__(self) -> int:
         if not self.shape:
@@ -125,6 +127,11 @@ class Var:
                 f"requires_grad: only a leaf can become differentiable; this variable is the "
                 f"output of {node.name}. Make the leaves it is computed from differentiable instead"
             )
+        if not node.dtype.is_floating:
+            raise TypeError(
+                f"requires_grad: a {node.dtype} variable cannot be differentiable; only floating "
+                f"dtypes (float16, float32, float64) can; convert it first with .astype('float32')"
+            )
         node.differentiable = node.requires_grad = True
         node._order = None
         return VarDiff(node)
@@ -155,7 +162,12 @@ class Var:
         return result
 
     def astype(self, dtype: "DType | str") -> "Var":
-        """This variable converted to another floating dtype."""
+        """This variable converted to another dtype (any of float16/32/64, int32/64, bool;
+        converting to an integer or bool dtype truncates / tests ``!= 0`` and stops gradients).
+
+        >>> nk.from_ndarray([1.5, -2.0, 0.0]).astype("int64").forward().numpy().tolist()
+        [1, -2, 0]
+        """
         return self.to(dtype=dtype)
 
     def _convert(self, op: type, target: Any) -> "Var":
@@ -170,9 +182,24 @@ class Var:
     def _operand(self, other: Any, op: str) -> Node:
         if isinstance(other, Var):
             return other._node
-        if isinstance(other, (int, float)) and not isinstance(other, bool):
+        if isinstance(other, (int, float)):
             node = self._node
-            return Leaf(node.backend.asarray(float(other), node.dtype), node.backend, node.dtype)
+            kind = node.dtype.kind
+            # a scalar takes the variable's dtype when that loses nothing: any number for a
+            # floating variable, an integral one for an integer variable, True/False for a bool one
+            if kind == "f" and not isinstance(other, bool):
+                scalar: "float | int | bool" = float(other)
+            elif kind == "i" and not isinstance(other, bool) and float(other).is_integer():
+                scalar = int(other)
+            elif kind == "b" and isinstance(other, bool):
+                scalar = other
+            else:
+                raise TypeError(
+                    f"{op}: cannot combine a {node.dtype} variable with the Python "
+                    f"{type(other).__name__} {other!r}; neuronika does not promote silently, "
+                    f"convert the variable with .astype(...)"
+                )
+            return Leaf(node.backend.asarray(scalar, node.dtype), node.backend, node.dtype)
         raise TypeError(
             f"{op}: cannot combine a variable with {type(other).__name__}; wrap arrays with "
             f"nk.from_ndarray(array, device={str(self.device)!r})"
