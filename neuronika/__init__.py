@@ -20,12 +20,20 @@ from .autograd import (
     full,
     geomspace,
     linspace,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
     logspace,
+    maximum,
+    minimum,
+    one_hot,
     ones,
     rand,
     randn,
     range,
     stack,
+    where,
     zeros,
 )
 from .backends import (
@@ -76,5 +84,6 @@ __all__ = [
     "backends", "bool", "cat", "default_device", "int32", "int64", "eye", "float16", "float32", "float64", "from_ndarray",
     "full", "geomspace", "get_default_device", "linspace", "logspace", "manual_seed", "ones",
     "rand", "randn", "range", "set_default_device", "stack", "zeros",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "one_hot", "where",
     "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",
 ]

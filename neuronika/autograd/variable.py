@@ -11,6 +11,7 @@ from typing import Any, Tuple, Union, cast
 
 from ..backends import Device, DType, get as get_backend, to_dtype
 from . import activation, arithmetic, linalg, reduction, shape as shape_ops
+from . import comparison, indexing, selection
 from .node import Leaf, Node, leaves_of, nodes_of_type, run_backward, run_forward, set_requires_grad, tick
 
 Axis = Union[int, Tuple[int, ...], None]
@@ -225,6 +226,23 @@ class Var:
     unsqueeze, reshape, flatten = shape_ops.unsqueeze, shape_ops.reshape, shape_ops.flatten
     chunks = shape_ops.chunks_of
     cat, stack = shape_ops.cat_method, shape_ops.stack_method
+    # issue 13, integer/bool values and indexing (comparison.py, indexing.py, selection.py,
+    # reduction.py): comparisons give bool Vars; & | ^ ~ on bool Vars; x[key] with gradients
+    __lt__, __le__, __gt__, __ge__ = comparison.lt, comparison.le, comparison.gt, comparison.ge
+    __eq__, __ne__ = comparison.eq, comparison.ne
+    __hash__ = object.__hash__  # defining __eq__ would otherwise make variables unhashable
+    __bool__ = comparison.truth_value
+    __and__, __or__, __xor__ = comparison.logical_and, comparison.logical_or, comparison.logical_xor
+    __rand__, __ror__, __rxor__ = comparison.rlogical_and, comparison.rlogical_or, comparison.rlogical_xor
+    __invert__ = comparison.logical_not
+    any, all = comparison.any, comparison.all
+    __getitem__ = indexing.getitem
+    gather, index_select = indexing.gather, indexing.index_select
+    clip = clamp = selection.clip
+    max, min, argmax, argmin = reduction.max, reduction.min, reduction.argmax, reduction.argmin
+    amax, amin = reduction.max, reduction.min
+    prod, var, std = reduction.prod, reduction.var, reduction.std
+    logsumexp, norm, cumsum = reduction.logsumexp, reduction.norm, reduction.cumsum
 
 
 class VarDiff(Var):

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import cupy
+import cupyx
 from cupy.lib.stride_tricks import as_strided
 
 from ._numpy_kernels import strided_kernels
@@ -31,4 +32,16 @@ def _cupy_windows(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) 
     return as_strided(array, shape=shape, strides=strides)
 
 
-KERNELS: dict[str, Callable[..., Any]] = strided_kernels(cupy, _cupy_windows)
+def index_add(xp: Any, source: Any, index: Any, size: int) -> Any:
+    """Scatter-add (contract: ``neuronika/kernels/scatter.py``) by ``cupyx.scatter_add``: one
+    kernel of atomic adds into zeros. float16 rows are accumulated in float32 (atomic adds on
+    halves round at every step and are not available on every GPU) and cast back once."""
+    wide = cupy.float32 if source.dtype == cupy.float16 else source.dtype
+    out = cupy.zeros((size,) + tuple(source.shape[1:]), dtype=wide)
+    if index.shape[0]:
+        # scatter_add needs a contiguous-enough source of out[index]'s shape; index is int64
+        cupyx.scatter_add(out, index.astype(cupy.int64, copy=False), cupy.ascontiguousarray(source, dtype=wide))
+    return out if wide == source.dtype else out.astype(source.dtype)
+
+
+KERNELS: dict[str, Callable[..., Any]] = {**strided_kernels(cupy, _cupy_windows), "index_add": index_add}

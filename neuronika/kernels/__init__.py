@@ -7,6 +7,7 @@ They are the reference implementations: they run on every backend, including
 
 from .convolution import conv_backward_input, conv_backward_weight, conv_forward, output_size
 from .padding import PADDING_MODES, pad, pad_backward
+from .scatter import index_add
 
 #: kernel name -> generic implementation (the names a backend's ``kernels`` dict may override)
 GENERIC = {
@@ -15,9 +16,10 @@ GENERIC = {
     "conv_backward_weight": conv_backward_weight,
     "pad": pad,
     "pad_backward": pad_backward,
+    "index_add": index_add,
 }
 
 __all__ = [
     "GENERIC", "PADDING_MODES",
-    "conv_backward_input", "conv_backward_weight", "conv_forward", "output_size", "pad", "pad_backward",
+    "conv_backward_input", "conv_backward_weight", "conv_forward", "index_add", "output_size", "pad", "pad_backward",
 ]
