@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends import bool_
 from .arithmetic import Binary
-from .node import Node
+from .node import Node, raise_kind
 from .reduction import plan_axes
 from . import variable as _handles  # the handles; variable.py imports this family first
 
@@ -31,6 +31,9 @@ class Compare(Binary):
     xp_name = "?"
 
     def __init__(self, lhs: Node, rhs: Node) -> None:
+        for operand in (lhs, rhs):  # before the dtype-match check, whose hint would mislead here
+            if operand.dtype.kind not in self.kinds:
+                raise_kind(self, operand)
         super().__init__(lhs, rhs)
         self.dtype = bool_
         self.differentiable = self.requires_grad = False
