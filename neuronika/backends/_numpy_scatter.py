@@ -58,6 +58,8 @@ def index_add_at(source: np.ndarray, index: np.ndarray, size: int) -> np.ndarray
 
 def index_add_sorted(source: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
     out = np.zeros((size,) + source.shape[1:], dtype=source.dtype)
+    if index.shape[0] == 0:
+        return out
     order = np.argsort(index, kind="stable")
     ordered = index[order]
     starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
