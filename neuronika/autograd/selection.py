@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._build import broadcast_shapes, check_same_place, reduction_plan, sum_to
 from .arithmetic import Binary
-from .node import Node
+from ..backends import float32
+from .node import Leaf, Node
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ class Clip(Node):
     """``min(max(x, low), high)`` with constant bounds (either may be None); when ``low > high``
     every element becomes ``high``, as PyTorch. The gradient passes where ``low <= x <= high``."""
 
-    __slots__ = ("low", "high")
+    __slots__ = ("low", "high", "floor")
     name = "clip"
     kinds = "fi"
 
@@ -123,11 +124,12 @@ class Clip(Node):
         cast = float if kind == "f" else int
         self.low = None if low is None else cast(low)
         self.high = None if high is None else cast(high)
-        if self.low is not None and self.high is not None and self.low > self.high:
-            self.low = self.high
+        # the forward's lower bound: with low > high every element becomes high (the gradient,
+        # tested against the given bounds, is then 0 everywhere, as PyTorch's)
+        self.floor = self.low if self.low is None or self.high is None else (self.low if self.low <= self.high else self.high)
 
     def _forward(self) -> None:
-        self.value = self.xp.clip(self.inputs[0].value, min=self.low, max=self.high)
+        self.value = self.xp.clip(self.inputs[0].value, min=self.floor, max=self.high)
 
     def _backward(self) -> None:
         x = self.inputs[0].value
@@ -149,7 +151,7 @@ def _nodes(op: str, *operands: Any) -> list[Node]:
 
 def where(condition: Var, input: Var | float, other: Var | float) -> Var:
     """``input`` where ``condition`` holds, ``other`` elsewhere, element-wise; the three
-    broadcast together (``input``/``other`` may be Python numbers). Gradients flow to the branch
+    broadcast together (``input``/``other`` may be Python numbers; two numbers give float32). Gradients flow to the branch
     that was chosen. This is how a mask computed in the graph selects: ``x[mask]`` needs a
     mask known when the graph is built.
 
@@ -159,6 +161,10 @@ def where(condition: Var, input: Var | float, other: Var | float) -> Var:
     """
     if not isinstance(condition, _handles.Var):
         raise TypeError(f"where: the condition must be a bool variable, got {type(condition).__name__}")
+    if not isinstance(input, _handles.Var) and not isinstance(other, _handles.Var):
+        # two numbers: float32 values (PyTorch's default dtype) on the condition's device
+        cond = condition._node
+        input = _handles.Var(Leaf(cond.backend.asarray(float(input), float32), cond.backend, float32))
     lhs, rhs = _nodes("where", input, other)
     return _handles.wrap(Where(condition._node, lhs, rhs))
 
