@@ -307,8 +307,8 @@ def _check_slice(op: str, item: slice) -> None:
 class Gather(Node):
     """``out[i, j, k] = x[i, index[i, j, k], k]`` (for ``axis = 1``; PyTorch's ``gather``,
     NumPy's ``take_along_axis``): one ``take`` from the flattened ``x`` at the positions
-    ``base + index · stride``, ``base`` the flat offset of every output position with the
-    gathered axis at 0 (built once). The gradient scatter-adds into the flattened ``x``."""
+    ``index · stride + base``, ``base`` the flat offset of every output position with the
+    gathered axis at 0 (built once, broadcast along that axis). The gradient scatter-adds into the flattened ``x``."""
 
     __slots__ = ("axis", "base", "stride", "flat", "kernel")
     name = "gather"
@@ -331,7 +331,9 @@ class Gather(Node):
         self._setup((operand, index), index.shape, operand.dtype, operand.backend)
         xp, device = self.xp, self.backend.native_device
         strides = [math.prod(operand.shape[d + 1:]) for d in range(ndim)]
-        base = xp.zeros(index.shape, dtype=xp.int64, device=device)
+        # base broadcasts against the index: size 1 along the gathered axis (and along any axis
+        # of length 1), so it costs a fraction of the index's memory traffic
+        base = xp.zeros(tuple(1 if d == axis else n for d, n in enumerate(index.shape)), dtype=xp.int64, device=device)
         for d in range(ndim):
             if d != axis and index.shape[d] > 1:
                 steps = xp.arange(index.shape[d], dtype=xp.int64, device=device) * strides[d]
@@ -343,7 +345,9 @@ class Gather(Node):
         xp = self.xp
         operand, index = self.inputs
         checked = checked_index(xp, index.value, operand.shape[self.axis], self.name, self.axis, False)
-        self.flat = xp.reshape(self.base + checked * self.stride, (-1,))
+        flat = checked * self.stride  # a new array: the in-place add below writes only to it
+        flat += self.base
+        self.flat = xp.reshape(flat, (-1,))
         self.value = xp.reshape(xp.take(xp.reshape(operand.value, (-1,)), self.flat), self.shape)
 
     def _backward(self) -> None:
