@@ -170,6 +170,12 @@ def test_gather_gradcheck_and_errors(device, rng):
         x.gather(1, nk.zeros((3, 1), dtype="int64", device=device))
     with pytest.raises(TypeError, match="must hold integers"):
         x.gather(1, nk.zeros((2, 1), device=device))
+    index.assign(np.array([[2, 2, 2], [0, 1, 0]]))  # a re-assigned index is read by the next forward
+    picked = nk.from_ndarray(np.arange(6.0).reshape(2, 3), device=device).gather(1, index)
+    assert picked.forward().numpy().tolist() == [[2.0, 2.0, 2.0], [3.0, 4.0, 3.0]]
+    index.assign(np.array([[3, 0, 0], [0, 0, 0]]))
+    with pytest.raises(IndexError, match="index 3 is out of range for axis 1 of size 3"):
+        picked.forward()
     negative = x.gather(1, nk.from_ndarray(np.array([[-1], [0]]), device=device))
     with pytest.raises(IndexError, match=r"index -1 is out of range .* \(valid: 0..2\)"):
         negative.forward()  # as PyTorch, gather takes no negative indices

@@ -179,3 +179,11 @@ def test_variables_stay_hashable_and_compare_by_identity_with_other_objects(devi
     assert len({x, x}) == 1
     assert (x == None) is False  # noqa: E711 (the operator is what is tested)
     assert x in [x]
+
+
+def test_comparing_variables_on_different_devices_raises(device):
+    other = "cpu" if device == "array_api_strict" else "array_api_strict"
+    if other not in ("cpu",) and "array_api_strict" not in nk.backends.available():
+        pytest.skip("array_api_strict is not installed")
+    with pytest.raises(ValueError, match="different devices"):
+        nk.ones(2, device=device) < nk.ones(2, device=other)

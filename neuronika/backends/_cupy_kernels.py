@@ -1,4 +1,5 @@
-"""Kernel overrides of the CuPy backend: convolution by im2col and one cuBLAS GEMM per kernel.
+"""Kernel overrides of the CuPy backend: convolution by im2col and one cuBLAS GEMM per kernel,
+and the scatter-add ``index_add`` (the gradient of indexing and gathers) by ``cupyx.scatter_add``.
 
 CuPy 14 has no cuDNN bindings, so the GPU convolution is neuronika's own. It is the NumPy
 override's code (``_numpy_kernels.strided_kernels``) built with ``cupy``:
