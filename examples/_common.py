@@ -128,7 +128,10 @@ def train_replay(args: argparse.Namespace, model: "nk.nn.Module", optimizer: "nk
 
     os.makedirs(args.output, exist_ok=True)
     save_plot(history, os.path.join(args.output, f"{name}.png"), title)
-    nk.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": args.epochs},
+    # with the generators' states (dropout masks: nk's; batch order: the host shuffler's), a run
+    # resumed from this checkpoint continues exactly as this one would have
+    nk.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": args.epochs,
+             "rng": nk.get_rng_state(), "shuffler": shuffler.bit_generator.state},
             os.path.join(args.output, f"{name}.npz"))
     print(f"device {describe_device(args.device)}: {args.epochs} epochs in {timer.seconds:.1f} s, "
           f"final test accuracy {history['accuracy'][-1]:.4f}")

@@ -47,8 +47,10 @@ from .backends import (
     int32,
     int64,
     get_default_device,
+    get_rng_state,
     manual_seed,
     set_default_device,
+    set_rng_state,
 )
 
 __version__ = "0.2.0"
@@ -81,9 +83,9 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "Device", "DType", "Param", "Var", "VarDiff",
-    "backends", "bool", "cat", "default_device", "int32", "int64", "eye", "float16", "float32", "float64", "from_ndarray",
-    "full", "geomspace", "get_default_device", "linspace", "logspace", "manual_seed", "ones",
-    "rand", "randn", "range", "set_default_device", "stack", "zeros",
+    "backends", "bool", "cat", "default_device", "eye", "float16", "float32", "float64", "from_ndarray",
+    "full", "geomspace", "get_default_device", "get_rng_state", "int32", "int64", "linspace", "logspace",
+    "manual_seed", "ones", "rand", "randn", "range", "set_default_device", "set_rng_state", "stack", "zeros",
     "logical_and", "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "one_hot", "where",
     "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",
 ]

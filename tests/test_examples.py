@@ -38,7 +38,8 @@ def test_digits_examples_train_and_save_a_plot_and_a_checkpoint(tmp_path, name, 
     assert (tmp_path / f"{name}.png").stat().st_size > 1000
     checkpoint = nk.load(tmp_path / f"{name}.npz")
     assert checkpoint["epoch"] == epochs
-    assert set(checkpoint) == {"model", "optimizer", "epoch"}
+    assert set(checkpoint) == {"model", "optimizer", "epoch", "rng", "shuffler"}
+    nk.set_rng_state(checkpoint["rng"])  # the generators' state comes back usable
     assert all(tuple(array.shape) for array in checkpoint["model"].values())
 
 

@@ -3,7 +3,9 @@
 ``with nk.detect_anomaly():`` switches it on for the block. Ops built inside the block remember
 the file and line of the user code that built them, so the error can point there; ops built
 outside are still checked but reported without a location. Off by default and free when off:
-the engines pick the checking loop once per call, not per node.
+the engines pick the checking loop once per call, not per node. The switch is a ``ContextVar``:
+it holds for the thread (or async task) that entered the block, so another thread's graphs are
+not checked, and overlapping blocks in different threads do not switch each other off.
 """
 
 from __future__ import annotations
@@ -62,9 +64,8 @@ def detect_anomaly() -> Iterator[None]:
     """Within the block, ``forward`` and ``backward`` raise :class:`AnomalyError` at the first op
     whose value or input gradient is not finite, naming the op, where it was built and the input
     shapes."""
-    previous = _node.ANOMALY[0]
-    _node.ANOMALY[0] = True
+    token = _node.ANOMALY.set(True)
     try:
         yield
     finally:
-        _node.ANOMALY[0] = previous
+        _node.ANOMALY.reset(token)

@@ -17,6 +17,7 @@ recomputed by the next ``forward``, so a second ``forward`` without changes is f
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, Iterable, Sequence
 
 from ..backends import Backend, DType
@@ -24,8 +25,9 @@ from ..backends._base import KIND_NAMES
 from .anomaly import build_site, check_gradients, check_value
 
 _CLOCK = [1]
-#: anomaly detection switch (see anomaly.py); read once per engine call
-ANOMALY = [False]
+#: anomaly detection switch (see anomaly.py), per thread and per async task; read once per
+#: engine call
+ANOMALY: ContextVar[bool] = ContextVar("neuronika_detect_anomaly", default=False)
 
 
 def tick() -> None:
@@ -85,7 +87,7 @@ class Node:
         self.differentiable = self.requires_grad = differentiable
         self.stamp = 0
         self._order: tuple[list["Node"], list["Node"]] | None = None
-        self.origin = build_site() if ANOMALY[0] else None
+        self.origin = build_site() if ANOMALY.get() else None
 
     # engine hooks, overridden by every op -----------------------------------------------------
     def _forward(self) -> None:
@@ -193,7 +195,7 @@ def run_forward(root: Node) -> None:
     # ``_forward``), so the new array can reuse the old one's memory, still warm in the cache,
     # and a replayed graph never holds two generations of values at once.
     with root.backend.scope():
-        if ANOMALY[0]:
+        if ANOMALY.get():
             for node in compute:
                 if node.stamp != clock:
                     node.value = None
@@ -234,7 +236,7 @@ def run_backward(root: Node, seed: float | Any) -> None:
         return
     root.grad = seed_grad
     with root.backend.scope():
-        if ANOMALY[0]:
+        if ANOMALY.get():
             if root.requires_grad:
                 root._backward()
                 check_gradients(root)

@@ -17,8 +17,9 @@ import contextlib
 import importlib
 import importlib.util
 import os
+import threading
 from contextvars import ContextVar
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from ._base import Backend, BackendUnavailableError, DType, bool_, float16, float32, float64, int32, int64, to_dtype
 
@@ -31,12 +32,14 @@ __all__ = [
     "default_device",
     "get",
     "get_default_device",
+    "get_rng_state",
     "manual_seed",
     "owner",
     "register",
     "to_host",
     "resolve",
     "set_default_device",
+    "set_rng_state",
     "float16",
     "float32",
     "float64",
@@ -114,6 +117,10 @@ _FACTORIES: dict[str, Callable[[int], Backend]] = {}
 _PROBES: dict[str, Callable[[], bool]] = {}
 _INSTANCES: dict[tuple[str, int], Backend] = {}
 _SEED: list[int | None] = [None]
+# Guards the three tables above: two threads using a device for the first time must get the same
+# instance (two instances of one device would refuse to combine their arrays), and a seed must
+# reach every instance, including one being created at that moment.
+_LOCK = threading.RLock()
 
 
 def register(
@@ -129,11 +136,12 @@ def register(
     """
     if not name.isidentifier():
         raise ValueError(f"backend name {name!r} must be a Python identifier")
-    _FACTORIES[name] = factory
-    if probe is not None:
-        _PROBES[name] = probe
-    for key in [key for key in _INSTANCES if key[0] == name]:
-        del _INSTANCES[key]
+    with _LOCK:
+        _FACTORIES[name] = factory
+        if probe is not None:
+            _PROBES[name] = probe
+        for key in [key for key in _INSTANCES if key[0] == name]:
+            del _INSTANCES[key]
 
 
 def available() -> list[str]:
@@ -151,18 +159,24 @@ def available() -> list[str]:
 
 
 def get(device: "str | Device | Backend | None" = None) -> Backend:
-    """The backend instance for a device (``None``: the default device)."""
+    """The backend instance for a device (``None``: the default device).
+
+    Each device has exactly one instance per process, created on first use under a lock, so
+    threads that start using a device at the same time share it."""
     if isinstance(device, Backend):
         return device
     dev = Device(device) if device is not None else get_default_device()
     key = (dev.backend_name, dev.index)
-    backend = _INSTANCES.get(key)
+    backend = _INSTANCES.get(key)  # the common case: no lock once the instance exists
     if backend is None:
-        backend = _FACTORIES[dev.backend_name](dev.index)
-        backend.device = dev
-        if _SEED[0] is not None:
-            backend.seed(_SEED[0])
-        _INSTANCES[key] = backend
+        with _LOCK:
+            backend = _INSTANCES.get(key)
+            if backend is None:
+                backend = _FACTORIES[dev.backend_name](dev.index)
+                backend.device = dev
+                if _SEED[0] is not None:
+                    backend.seed(_SEED[0])
+                _INSTANCES[key] = backend
     return backend
 
 
@@ -188,9 +202,38 @@ def to_host(array: object) -> object:
 def manual_seed(seed: int) -> None:
     """Seed the random generators of every backend, present and future, for reproducible runs."""
     seed = int(seed)
-    _SEED[0] = seed
-    for backend in _INSTANCES.values():
-        backend.seed(seed)
+    with _LOCK:
+        _SEED[0] = seed
+        for backend in _INSTANCES.values():
+            backend.seed(seed)
+
+
+def get_rng_state() -> dict[str, Any]:
+    """The state of the random generator of every device in use (the default device included),
+    as ``{device string: state}``.
+
+    The states are plain data (dicts of ints and strings), so they go into a checkpoint with
+    ``nk.save`` and come back with ``nk.load``; :func:`set_rng_state` restores them, in this
+    process or a fresh one, and the random numbers that follow (``rand``, dropout masks,
+    initialisers, ``shuffle()``) are those that would have followed here.
+    """
+    get()  # the default device is always part of the state
+    with _LOCK:
+        return {str(backend.device): backend.get_rng_state() for backend in _INSTANCES.values()}
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore the generators from :func:`get_rng_state`'s dict (devices not in use yet are
+    created). Devices it does not list keep their generators. Raises ValueError naming the
+    device whose state does not fit its backend, before changing any generator."""
+    if not isinstance(state, dict):
+        raise TypeError(f"set_rng_state: expected the dict that get_rng_state() returns, got {type(state).__name__}")
+    targets = [(get(device), device_state) for device, device_state in state.items()]
+    with _LOCK:
+        for backend, device_state in targets:
+            backend.check_rng_state(device_state)
+        for backend, device_state in targets:
+            backend.set_rng_state(device_state)
 
 
 # --- default device ------------------------------------------------------------------------------
@@ -247,7 +290,17 @@ def _cupy_probe() -> bool:
     return bool(importlib.import_module(f"{__name__}.cupy").device_count() > 0)
 
 
+def _strict_factory(index: int) -> Backend:
+    try:
+        return _lazy("array_api_strict")(index)
+    except ImportError as error:
+        raise BackendUnavailableError(
+            f"device 'array_api_strict:{index}' needs the array-api-strict package, which cannot be "
+            f'imported here ({error}): pip install array-api-strict (or pip install "neuronika[test]")'
+        ) from error
+
+
 register("numpy", _lazy("numpy"), probe=lambda: True)
-register("array_api_strict", _lazy("array_api_strict"), probe=lambda: _installed("array_api_strict"))
+register("array_api_strict", _strict_factory, probe=lambda: _installed("array_api_strict"))
 register("cupy", _lazy("cupy"), probe=_cupy_probe)
 

@@ -152,6 +152,19 @@ class Backend(abc.ABC):
     def permutation(self, n: int) -> Any:
         """A random permutation of ``range(n)`` as a host list of ints."""
 
+    def get_rng_state(self) -> Any:
+        """The generator's state as plain data (dicts, lists, ints, strings: what ``nk.save``
+        stores); a backend that cannot capture it says so (RNG state is a capability)."""
+        raise NotImplementedError(f"the {self.name} backend cannot capture its random generator's state")
+
+    def check_rng_state(self, state: Any) -> None:
+        """Raise ValueError unless ``state`` is a state :meth:`set_rng_state` accepts."""
+        raise NotImplementedError(f"the {self.name} backend cannot restore its random generator's state")
+
+    def set_rng_state(self, state: Any) -> None:
+        """Make the generator continue from ``state`` (from :meth:`get_rng_state`)."""
+        raise NotImplementedError(f"the {self.name} backend cannot restore its random generator's state")
+
     # kernels ---------------------------------------------------------------------------------
     def kernel(self, name: str, generic: Callable[..., Any]) -> Callable[..., Any]:
         """The override registered under ``name``, or ``generic`` when the backend has none."""

@@ -14,6 +14,7 @@ import array_api_strict as strict
 from array_api_strict._array_object import Array as StrictArray
 import numpy as np
 
+from . import host
 from ._base import Backend, DType
 
 _DEVICES = {0: strict.Device("CPU_DEVICE"), 1: strict.Device("device1"), 2: strict.Device("device2")}
@@ -57,6 +58,15 @@ class StrictBackend(Backend):
 
     def permutation(self, n: int) -> list[int]:
         return self._rng.permutation(n).tolist()
+
+    def get_rng_state(self) -> dict[str, Any]:
+        return host.generator_state(self._rng)
+
+    def check_rng_state(self, state: Any) -> None:
+        host.generator_from_state(state, f"set_rng_state: {self.device}")
+
+    def set_rng_state(self, state: Any) -> None:
+        self._rng = host.generator_from_state(state, f"set_rng_state: {self.device}")
 
 
 def create(index: int) -> StrictBackend:

@@ -8,20 +8,23 @@ through ``Backend.asarray``.
 
 from __future__ import annotations
 
-import io
+import math
 import zipfile
 from typing import Any, BinaryIO, Iterable, Sequence
 
 import numpy as np
 
-# what reading a damaged archive can raise
-ARCHIVE_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile)
+def float64_matrix(rows: Sequence[Sequence[Any]], dtype: str = "float64") -> Any:
+    """A host array of ``dtype`` from equal-length rows of numbers or numeric strings, each read
+    as a float64 (as ``float()`` reads it) and then cast; ValueError for a cell that is not a
+    number."""
+    matrix = np.array(rows, dtype=np.float64)
+    return matrix if dtype == "float64" else matrix.astype(dtype)
 
 
-def float64_matrix(rows: Sequence[Sequence[Any]]) -> Any:
-    """A host float64 array from equal-length rows of numbers or numeric strings (as ``float()``
-    reads them); raises ValueError for a cell that is not a number."""
-    return np.array(rows, dtype=np.float64)
+def concatenate_rows(blocks: Sequence[Any]) -> Any:
+    """Host arrays of equal width stacked along the first axis."""
+    return np.concatenate(blocks, axis=0)
 
 
 def float64_values(values: Any) -> Any:
@@ -32,6 +35,43 @@ def float64_values(values: Any) -> Any:
 def permutation(n: int, seed: int) -> list[int]:
     """A permutation of ``range(n)`` from a generator seeded with ``seed`` (the same everywhere)."""
     return np.random.default_rng(seed).permutation(n).tolist()
+
+
+def generator_state(generator: Any) -> dict[str, Any]:
+    """The state of a NumPy ``Generator`` as plain data: its bit generator's state dict (for
+    PCG64, ``{"bit_generator": "PCG64", "state": {"state": int, "inc": int}, "has_uint32": int,
+    "uinteger": int}``), ints and strings only, so it survives JSON."""
+    return _plain(generator.bit_generator.state)
+
+
+def generator_from_state(state: Any, owner: str) -> Any:
+    """A new NumPy ``Generator`` that continues from ``state`` (from :func:`generator_state`);
+    ValueError naming ``owner`` when the state is not one."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    bit_generator = getattr(np.random, name, None) if isinstance(name, str) else None
+    if bit_generator is None or not isinstance(bit_generator, type) or not issubclass(bit_generator, np.random.BitGenerator):
+        raise ValueError(
+            f"{owner}: not a random generator state (expected the dict get_rng_state() returns, "
+            f"with a NumPy 'bit_generator' name), got {state!r:.200}"
+        )
+    try:
+        generator = bit_generator()
+        generator.state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
+        raise ValueError(f"{owner}: malformed {name} random generator state: {error}") from None
+    return np.random.Generator(generator)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def index_array(order: Iterable[int]) -> Any:
@@ -53,28 +93,106 @@ def bytes_array_to_text(array: Any) -> str:
     return np.asarray(array).tobytes().decode("utf-8")
 
 
+def storable(array: Any) -> Any:
+    """``array`` (a host copy) as saved by :func:`write_npz`: native byte order; TypeError naming
+    the dtype unless it is a float, int, unsigned or bool array (what :class:`NpzReader` reads)."""
+    array = np.asarray(array)
+    if array.dtype.kind not in STORED_KINDS or array.dtype.fields is not None:
+        raise TypeError(f"a {array.dtype} array")
+    return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
+
+
+#: NumPy dtype kinds that checkpoints store: float, signed and unsigned int, bool
+STORED_KINDS = "fiub"
+
+
 def write_npz(stream: BinaryIO, arrays: dict[str, Any]) -> None:
-    """Write host arrays as an uncompressed ``.npz`` archive."""
-    np.savez(stream, **arrays)
+    """Write host arrays as an uncompressed ``.npz`` archive (no pickles: object arrays raise)."""
+    np.savez(stream, allow_pickle=False, **arrays)
 
 
 class NotAnArchive(ValueError):
     """The bytes are not an ``.npz`` archive at all."""
 
 
-def read_npz(raw: bytes) -> dict[str, Any]:
-    """Every array of an ``.npz`` archive held in ``raw``, read with ``allow_pickle=False`` (a
-    pickled object array raises ValueError naming ``allow_pickle`` instead of being loaded).
-    Raises :class:`NotAnArchive` for bytes that are no archive, one of ``ARCHIVE_ERRORS`` for a
-    damaged one."""
-    try:
-        archive = np.load(io.BytesIO(raw), allow_pickle=False)
-    except ARCHIVE_ERRORS as error:
-        raise NotAnArchive(f"not a readable .npz archive: {error}") from error
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise NotAnArchive("a single .npy array, not an .npz archive")
-    with archive:
-        return {name: archive[name] for name in archive.files}
+class BadMember(ValueError):
+    """A member of the archive that must not be decoded (the message says why)."""
+
+
+_CHUNK = 1 << 20
+
+
+class NpzReader:
+    """Reads chosen arrays of an ``.npz`` archive, one at a time, checking each before decoding it.
+
+    The archive is the zip that :func:`write_npz` writes: uncompressed (stored) ``.npy``
+    members. A member is decoded only if it is stored uncompressed and unencrypted, its ``.npy``
+    header declares a shape and dtype (of ``STORED_KINDS``) whose ``prod(shape) · itemsize``
+    equals the bytes the zip directory says it stores, and those bytes lie inside the file. So
+    decoding never allocates more than the file holds, and never unpickles anything.
+    """
+
+    def __init__(self, stream: BinaryIO, file_size: int) -> None:
+        try:
+            self._zip = zipfile.ZipFile(stream)
+        except zipfile.BadZipFile as error:
+            raise NotAnArchive(f"not a readable .npz archive: {error}") from None
+        self._file_size = file_size
+        self.members = {
+            info.filename[: -len(".npy")]: info for info in self._zip.infolist() if info.filename.endswith(".npy")
+        }
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def stored_size(self, name: str) -> int:
+        """The bytes member ``name`` occupies in the file (KeyError if there is none)."""
+        return int(self.members[name].compress_size)
+
+    def read(self, name: str) -> Any:
+        """Member ``name`` as a writable host array (KeyError if absent, :class:`BadMember` if it
+        must not be decoded; a damaged one raises what ``zipfile`` raises, e.g. a bad CRC)."""
+        info = self.members[name]
+        if info.flag_bits & 0x1:
+            raise BadMember(f"member {name!r} is encrypted")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise BadMember(f"member {name!r} is compressed (zip method {info.compress_type}); nk.save stores members uncompressed")
+        if info.file_size != info.compress_size or info.header_offset + info.compress_size > self._file_size:
+            raise BadMember(
+                f"member {name!r} declares {info.file_size} bytes stored as {info.compress_size} at offset "
+                f"{info.header_offset}, which does not fit a {self._file_size}-byte file"
+            )
+        with self._zip.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise BadMember(f"member {name!r} has .npy format version {version}")
+            if dtype.hasobject:
+                raise BadMember(f"member {name!r} holds pickled Python objects")
+            if dtype.kind not in STORED_KINDS or dtype.fields is not None:
+                raise BadMember(f"member {name!r} has unsupported dtype {dtype}")
+            if any(dim < 0 for dim in shape):
+                raise BadMember(f"member {name!r} declares a negative size in shape {shape}")
+            size = math.prod(shape) * dtype.itemsize
+            header = member.tell()
+            if header + size != info.file_size:
+                raise BadMember(
+                    f"member {name!r} declares shape {shape} of {dtype} ({size} bytes) but stores "
+                    f"{info.file_size - header} bytes"
+                )
+            buffer = np.empty(size, dtype=np.uint8)
+            position = 0
+            while position < size:
+                chunk = member.read(min(_CHUNK, size - position))
+                if not chunk:
+                    raise EOFError(f"member {name!r} ends after {position} of {size} bytes")
+                buffer[position : position + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+                position += len(chunk)
+            member.read(1)  # reach the end of the member, where zipfile checks its CRC
+        return np.ndarray(shape, dtype=dtype, buffer=buffer, order="F" if fortran else "C")
 
 
 def kind(array: Any) -> str:

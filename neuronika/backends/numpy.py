@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import host
 from ._base import Backend, DType
 
 
@@ -61,6 +62,15 @@ class NumpyBackend(Backend):
 
     def permutation(self, n: int) -> list[int]:
         return self._rng.permutation(n).tolist()
+
+    def get_rng_state(self) -> dict[str, Any]:
+        return host.generator_state(self._rng)
+
+    def check_rng_state(self, state: Any) -> None:
+        host.generator_from_state(state, f"set_rng_state: {self.device}")
+
+    def set_rng_state(self, state: Any) -> None:
+        self._rng = host.generator_from_state(state, f"set_rng_state: {self.device}")
 
     @staticmethod
     def host_rng(seed: int | None = None) -> np.random.Generator:

@@ -13,12 +13,13 @@ specialised several ways.
 
 from __future__ import annotations
 
+import codecs
 import math
 import os
 from typing import Any, Iterable, Sequence, TypeVar, Union
 
-from ..backends import Device, DType
-from ._csv import RowFn, read_table, text_lines
+from ..backends import Device, DType, float32, to_dtype
+from ._csv import ENCODING_HINT, RowFn, read_table, text_lines, undecodable_line
 from .dataset import Dataset, LabeledDataset
 
 __all__ = ["DataLoader", "LabeledDataLoader"]
@@ -92,6 +93,7 @@ class DataLoader:
         fn: RowFn | None = None,
         device: "str | Device | None" = None,
         dtype: "DType | str | None" = None,
+        encoding: str = "utf-8",
     ) -> Dataset:
         """Load the CSV file at ``path``.
 
@@ -106,11 +108,17 @@ class DataLoader:
             as a ``float``.
         :param device: where the arrays go (default: the default device).
         :param dtype: their dtype (default ``float32``).
+        :param encoding: the file's text encoding (default UTF-8, with or without a byte-order
+            mark), any of Python's codecs (``"latin-1"``, ``"cp1252"``, ``"utf-16"``, ...).
         :raises ValueError: ragged rows or cells that are not numbers (naming the file, the
-            line and the cell), an empty file, a missing label column, a shape that does not
-            hold the number of columns.
+            line and the cell), bytes that are not text in ``encoding`` (naming the file and
+            the line), an empty file, a missing label column, a shape that does not hold the
+            number of columns.
+
+        The rows are streamed into blocks of the final dtype, so loading needs about twice the
+        dataset's size in memory (the blocks, then the joined table), not the file's text.
         """
-        return self._from_path("from_csv", path, shape, label_shape, fn, device, dtype)
+        return self._from_path("from_csv", path, shape, label_shape, fn, device, dtype, encoding=encoding)
 
     def from_reader(
         self,
@@ -120,28 +128,37 @@ class DataLoader:
         fn: RowFn | None = None,
         device: "str | Device | None" = None,
         dtype: "DType | str | None" = None,
+        encoding: str = "utf-8",
     ) -> Dataset:
         """Load CSV text from a file object (text or binary, e.g. ``io.StringIO``,
         ``io.BytesIO``) or any iterable of lines; arguments as :meth:`from_csv`. Errors name
-        the reader's ``name`` (an open file's path) or ``<reader>``."""
-        return self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype)
+        the reader's ``name`` (an open file's path) or ``<reader>``. Lines of bytes are decoded
+        one by one with ``encoding``, which must then be ASCII-compatible (UTF-8, Latin-1,
+        cp1252, ...); for UTF-16 text, pass a text reader or use :meth:`from_csv`."""
+        return self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype, encoding=encoding)
 
-    def _from_path(self, op: str, path: Any, *args: Any) -> Any:
+    def _from_path(self, op: str, path: Any, *args: Any, encoding: str = "utf-8") -> Any:
         source = os.fspath(path)
         _check_shapes(op, args[0], args[1], self._labeled)
-        with open(source, newline="", encoding="utf-8-sig") as file:
-            return self._load(op, file, str(source), *args)
+        codec = _codec(op, encoding)
+        try:
+            with open(source, newline="", encoding="utf-8-sig" if codec == "utf-8" else encoding) as file:
+                return self._load(op, file, str(source), *args)
+        except UnicodeDecodeError:
+            line, reason = undecodable_line(source, encoding)
+            raise ValueError(f"{source}: line {line} is not {encoding} text: {reason}; {ENCODING_HINT}") from None
 
-    def _from_reader(self, op: str, reader: Any, *args: Any) -> Any:
+    def _from_reader(self, op: str, reader: Any, *args: Any, encoding: str = "utf-8") -> Any:
         if isinstance(reader, (str, bytes, bytearray)):
             raise TypeError(
                 f"{op}: got {type(reader).__name__} text, not a reader; wrap it as io.StringIO(text) "
                 f"(or io.BytesIO(data)), or pass a path to from_csv"
             )
         _check_shapes(op, args[0], args[1], self._labeled)
+        _codec(op, encoding)
         name = getattr(reader, "name", None)
         source = str(name) if isinstance(name, (str, os.PathLike)) else "<reader>"
-        return self._load(op, text_lines(reader, source), source, *args)
+        return self._load(op, text_lines(reader, source, encoding), source, *args)
 
     _labeled = False
 
@@ -150,7 +167,8 @@ class DataLoader:
         fn: RowFn | None, device: Any, dtype: Any,
     ) -> Any:
         self._check_columns(source)
-        header, table, first = read_table(lines, source, self._delimiter, self._has_headers, fn)
+        storage = to_dtype(dtype).name if dtype is not None else float32.name  # the dataset's dtype
+        header, table, first = read_table(lines, source, self._delimiter, self._has_headers, fn, storage)
         where = f"{source} (first data row: line {first})"
         return self._build(op, where, header, table, _as_shape(shape), _as_shape(label_shape), device, dtype)
 
@@ -191,9 +209,10 @@ class LabeledDataLoader(DataLoader):
         fn: RowFn | None = None,
         device: "str | Device | None" = None,
         dtype: "DType | str | None" = None,
+        encoding: str = "utf-8",
     ) -> LabeledDataset:
         """Load the CSV file at ``path`` into records and labels (see :meth:`DataLoader.from_csv`)."""
-        return self._from_path("from_csv", path, shape, label_shape, fn, device, dtype)  # type: ignore[no-any-return]
+        return self._from_path("from_csv", path, shape, label_shape, fn, device, dtype, encoding=encoding)  # type: ignore[no-any-return]
 
     def from_reader(  # type: ignore[override]
         self,
@@ -203,9 +222,10 @@ class LabeledDataLoader(DataLoader):
         fn: RowFn | None = None,
         device: "str | Device | None" = None,
         dtype: "DType | str | None" = None,
+        encoding: str = "utf-8",
     ) -> LabeledDataset:
         """Load CSV text from a reader into records and labels (see :meth:`DataLoader.from_reader`)."""
-        return self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype)  # type: ignore[no-any-return]
+        return self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype, encoding=encoding)  # type: ignore[no-any-return]
 
     def _check_columns(self, source: str) -> None:
         names = [column for column in self._labels if isinstance(column, str)]
@@ -234,6 +254,14 @@ class LabeledDataLoader(DataLoader):
 
     def __repr__(self) -> str:
         return f"{super().__repr__()[:-1]}, labels={list(self._labels)})"
+
+
+def _codec(op: str, encoding: Any) -> str:
+    """The canonical name of ``encoding`` (LookupError/TypeError become a clear ValueError)."""
+    try:
+        return codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        raise ValueError(f"{op}: unknown text encoding {encoding!r}; use a Python codec name such as 'utf-8' or 'latin-1'") from None
 
 
 # --- label columns -------------------------------------------------------------------------
