@@ -142,7 +142,7 @@ class Index(Node):
 
     def _flat_index(self, xp: Any) -> Any:
         """The merged row of every output position: ``Σ index_i · stride_i``, flattened."""
-        total = None
+        total: Any = None
         for source, stride in zip(self.sources, self.strides):
             if source.node is None:
                 index = source.array
@@ -178,7 +178,7 @@ class Index(Node):
         if self.sources:
             if self.final_perm is not None:
                 grad = xp.permute_dims(grad, _inverse(self.final_perm))
-            rows = xp.reshape(grad, (self.flat.shape[0],) + self.merged_shape[1:])
+            rows = xp.reshape(grad, (math.prod(self.batch_shape),) + self.merged_shape[1:])
             merged = self.kernel(xp, rows, self.flat, self.merged_shape[0])
             grad = xp.reshape(merged, tuple(self.sliced_shape[p] for p in self.perm))
             if self.perm != tuple(range(len(self.perm))):

@@ -228,8 +228,8 @@ class Variance(Reduction):
     def _forward(self) -> None:
         xp = self.xp
         x = self.inputs[0].value
-        self.centered = x - xp.mean(x, axis=self.axis, keepdims=True)
-        total = xp.sum(self.centered * self.centered, axis=self.axis, keepdims=self.keepdims)
+        centered = self.centered = x - xp.mean(x, axis=self.axis, keepdims=True)
+        total = xp.sum(centered * centered, axis=self.axis, keepdims=self.keepdims)
         self.value = total / (self.count - self.correction)
 
     def _backward(self) -> None:
