@@ -3,30 +3,36 @@
 ``(size, *rest)`` zeros.
 
 Three NumPy ways, each fastest somewhere (measured with ``bench/ops.py --scatter``, float32,
-n = 4096 indices, rows of d = prod(rest) elements, on the 2-core benchmark machine; ms):
+n = 4096 indices, rows of d = prod(rest) elements, on the 2-core benchmark machine; ms; the
+generic Array API kernel for comparison):
 
-=========================  ========  ==========  ====================
-d, size                    add.at    bincount    sort + add.reduceat
-=========================  ========  ==========  ====================
-1, 50 000                  0.031     **0.017**   0.163
-4, 50 000                  **0.146** 0.089*      0.263
-64, 1 000                  1.71      **0.46**    0.68
-64, 50 000                 2.50      4.26        **1.37**
-256, 1 000                 10.6      **2.59**    2.62
-256, 50 000                10.3      33.8        **11.6** (torch 31)
-=========================  ========  ==========  ====================
+==========  ========  ==========  ================  =======
+d, size     add.at    bincount    sort + reduceat   generic
+==========  ========  ==========  ================  =======
+1, 1 000    0.029     **0.009**   0.181             0.171
+1, 50 000   0.030     **0.017**   0.166             0.914
+4, 50 000   0.147     **0.094**   0.188             1.03
+16, 50 000  0.511     0.261       **0.225**         1.58
+64, 10      1.69      0.425       **0.300**         2.07
+64, 1 000   1.70      **0.444**   0.676             1.88
+64, 50 000  1.84      1.63        **0.381**         5.87
+256, 1 000  8.24      **1.97**    2.55              14.9
+256, 50 000 8.07      14.0        **1.42**          44.7
+==========  ========  ==========  ================  =======
 
 * ``bincount`` over the flattened positions ``index·d + column`` (weights in float64, then cast)
   does one pass over the source but allocates and converts a float64 array of the whole output:
-  it wins while the output is not much larger than the source, ``size <= 4·n``
-  (*at size 50 000 > 4n it is still fastest for d = 4 but within noise of ``add.at``).
-* ``np.add.at`` is unbuffered and has a fast path for one-dimensional targets, but pays per row
-  on wide rows; on a lazily zeroed (calloc) output much larger than the source it touches only
-  the rows it adds to: it is taken for narrow rows (d < 32) into large outputs.
-* wide rows into a large output: sort the indices (stable); write every row into place with one
-  fancy assignment, then sum each run of a repeated index with one ``np.add.reduceat`` over
-  those rows only and overwrite their rows with the sums (reduceat alone over every run took 3-7 ms of the
-  embedding case's 4096 x 256 rows; this form takes about a third of that).
+  it wins while the output is not much larger than the source (``size <= 4·n``), and for narrow
+  rows up to ``size <= 16·n``.
+* wide rows (d >= 16) into a large output: sort the indices (stable); write every row into
+  place with one fancy assignment, then sum each run of a repeated index with one
+  ``np.add.reduceat`` over those rows only and overwrite their rows with the sums (reduceat
+  alone over every run, singletons included, took 9-11 ms for 256 x 50 000; this form 1.4 ms,
+  the embedding case's whole backward 3 ms against PyTorch's 10 ms).
+* ``np.add.at`` is unbuffered, with a fast path for one-dimensional targets but a cost per row
+  on wide ones; on a lazily zeroed (calloc) output much larger than the source it touches only
+  the rows it adds to: narrow rows into outputs over 16 times the number of indices (e.g.
+  12.8M targets of width 1 from 1M indices: 22 ms, bincount 26 ms).
 
 The sums differ from the generic kernel's only by rounding (order of additions; ``bincount``
 accumulates in float64); ``tests/test_scatter.py`` compares every path with it.
@@ -38,10 +44,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-#: outputs up to this many times the number of indices (in rows) use bincount
+#: outputs up to this many times the number of indices (in rows) use bincount ...
 BINCOUNT_RATIO = 4
-#: rows at least this wide, into larger outputs, use sort + reduceat (narrower: add.at)
-WIDE_ROW = 32
+#: ... and up to this many times for narrow rows
+NARROW_BINCOUNT_RATIO = 16
+#: rows at least this wide, into larger outputs, use sort + reduceat
+WIDE_ROW = 16
 
 
 def index_add_bincount(source: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
@@ -83,11 +91,11 @@ def index_add(xp: Any, source: np.ndarray, index: np.ndarray, size: int) -> np.n
     count = index.shape[0]
     if count == 0 or size == 0:
         return np.zeros((size,) + source.shape[1:], dtype=source.dtype)
-    if size <= BINCOUNT_RATIO * count:
-        return index_add_bincount(source, index, size)
     width = 1
     for dim in source.shape[1:]:
         width *= dim
+    if size <= BINCOUNT_RATIO * count or (width < WIDE_ROW and size <= NARROW_BINCOUNT_RATIO * count):
+        return index_add_bincount(source, index, size)
     if width < WIDE_ROW:
         return index_add_at(source, index, size)
     return index_add_sorted(source, index, size)
