@@ -66,6 +66,9 @@ _LAZY = {
     "save": ("neuronika.io", "save"),
     "load": ("neuronika.io", "load"),
     "detect_anomaly": ("neuronika.autograd.anomaly", "detect_anomaly"),
+    "no_grad": ("neuronika.autograd.grad_mode", "no_grad"),
+    "enable_grad": ("neuronika.autograd.grad_mode", "enable_grad"),
+    "is_grad_enabled": ("neuronika.autograd.grad_mode", "is_grad_enabled"),
 }
 
 
@@ -88,4 +91,5 @@ __all__ = [
     "manual_seed", "ones", "rand", "randn", "range", "set_default_device", "set_rng_state", "stack", "zeros",
     "logical_and", "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "one_hot", "where",
     "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",
+    "no_grad", "enable_grad", "is_grad_enabled",
 ]

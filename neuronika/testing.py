@@ -26,6 +26,7 @@ def backend_names() -> list[str]:
 
 def backend_params() -> list[Any]:
     """``pytest.param`` objects for every built-in backend; unusable ones are skipped with a reason.
+    CuPy runs on ``cuda:0`` and, where there are two GPUs or more, also on ``cuda:1``.
 
     Use as ``@pytest.fixture(params=backend_params())`` to run a test on every backend.
     """
@@ -42,7 +43,16 @@ def backend_params() -> list[Any]:
             }.get(name, f"backend {name} is unavailable")
             marks.append(pytest.mark.skip(reason=reason))
         params.append(pytest.param(name, id=name, marks=marks))
+        if name == "cupy" and not marks and _cuda_device_count() >= 2:
+            # a second GPU: the placement rules only show when the device is not GPU 0
+            params.append(pytest.param("cuda:1", id="cupy:1"))
     return params
+
+
+def _cuda_device_count() -> int:
+    from .backends.cupy import device_count
+
+    return device_count()
 
 
 def gradcheck(

@@ -55,8 +55,8 @@ def test_pytorch_columns_are_filled_when_torch_is_installed(report):
 def test_cuda_without_a_gpu_exits_with_one_line(tmp_path):
     from neuronika.backends.cupy import device_count
 
-    if device_count() > 0:
-        pytest.skip("a CUDA GPU is present")
+    if device_count() > 0 and not getattr(sys.modules.get("cupy"), "STAND_IN", False):
+        pytest.skip("a CUDA GPU is present")  # (the stand-in of the tests is not on bench/run.py's path)
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--device", "cuda", "--json", str(tmp_path / "r.json")],
         capture_output=True, text=True, timeout=60, cwd=ROOT,

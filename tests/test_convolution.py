@@ -86,8 +86,10 @@ def check_conformance(device, seed, channels, spatial, kernel, padding, stride, 
     w = backend.asarray(rng.standard_normal((6, channels // groups) + kernel), nk.float64)
 
     def both(name, *args):
-        ours = backend.kernel(name, generic.GENERIC[name])(xp, *args)
-        return host(device, ours), host(device, generic.GENERIC[name](xp, *args))
+        with backend.scope():  # as the ops run them: kernels compute on the operands' GPU
+            ours = backend.kernel(name, generic.GENERIC[name])(xp, *args)
+            theirs = generic.GENERIC[name](xp, *args)
+        return host(device, ours), host(device, theirs)
 
     padded, expected = both("pad", x, padding, mode, 0.5)
     np.testing.assert_allclose(padded, expected, rtol=0, atol=1e-10)

@@ -15,14 +15,15 @@ import pytest
 import neuronika as nk
 from neuronika import nn, optim
 
-HAS_GPU = "cupy" in nk.backends.available()
+HAS_GPU = "cupy" in nk.backends.available()  # a real GPU, or the CuPy stand-in (tests/_fake_cupy)
+STAND_IN = HAS_GPU and getattr(sys.modules.get("cupy"), "STAND_IN", False)
 gpu = pytest.mark.skipif(not HAS_GPU, reason="no CUDA GPU with CuPy on this machine (pip install neuronika[cuda12] or [cuda13])")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.skipif(HAS_GPU, reason="a GPU is present: the refusal cannot be observed")
+@pytest.mark.skipif(HAS_GPU and not STAND_IN, reason="a GPU is present: the refusal cannot be observed")
 def test_examples_refuse_cuda_in_one_line_with_the_install_hint():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))  # without the stand-in
     result = subprocess.run([sys.executable, str(ROOT / "examples" / "digits_cnn.py"), "--device", "cuda"],
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 2

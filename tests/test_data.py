@@ -237,8 +237,8 @@ def test_fn_errors_and_ragged_fn_rows_name_the_file_and_the_line(tmp_path):
     varying = lambda cells: [1.0] * (2 if cells[2] == "setosa" else 3)  # noqa: E731
     with pytest.raises(ValueError, match=r"iris\.csv, line 3: ragged row: fn returned 3 values but line 2 has 2"):
         DataLoader().from_csv(path, fn=varying)
-    with pytest.raises(ValueError, match=r"iris\.csv, line 2: fn must return a flat sequence of numbers"):
-        DataLoader().from_csv(path, fn=lambda cells: cells)
+    with pytest.raises(TypeError, match=r"iris\.csv, line 2: fn must return a flat sequence of numbers"):
+        DataLoader().from_csv(path, fn=lambda cells: cells)  # text is not a number (issue 12, item 7)
 
 
 def test_malformed_quoting_names_the_line(tmp_path):
@@ -327,7 +327,8 @@ def test_batches_are_copies_and_each_pass_sees_the_dataset_as_it_is(device):
     data = labeled(6, device)
     batches = data.batch(6)
     records, _ = next(iter(batches))
-    records[0, ...] = -1.0  # a batch is the caller's own array
+    with nk.backends.get(device).scope():  # a raw CuPy array is written on its own GPU
+        records[0, ...] = -1.0  # a batch is the caller's own array
     np.testing.assert_array_equal(data.records.numpy(), table(6))
     data.shuffle(seed=1)
     (_, labels), = list(batches)

@@ -151,8 +151,9 @@ def test_graph_replay_over_three_batches_gives_right_values_and_gradients(device
         loss.backward(1.0)
         np.testing.assert_allclose(host(device, w.grad), 2 * residual.T @ xb / residual.size, rtol=1e-10)
         np.testing.assert_allclose(host(device, b.grad), 2 * residual.sum(0) / residual.size, rtol=1e-10)
-        for param in loss.parameters():  # an SGD step through Param.data marks the graph stale
-            param.data = param.data - 0.1 * param.grad
+        with nk.backends.get(device).scope():  # raw CuPy arithmetic runs on the current GPU
+            for param in loss.parameters():  # an SGD step through Param.data marks the graph stale
+                param.data = param.data - 0.1 * param.grad
         loss.zero_grad()
         w_host, b_host = w.numpy(), b.numpy()
 

@@ -229,9 +229,11 @@ def test_dropout_edge_probabilities(device):
     x = nk.ones((4, 4), device=device)
     np.testing.assert_array_equal(nn.Dropout(0.0)(x).forward().numpy(), np.ones((4, 4)))
     np.testing.assert_array_equal(nn.Dropout(1.0)(x).forward().numpy(), np.zeros((4, 4)))
-    for p in (-0.1, 1.5, "half"):
+    for p in (-0.1, 1.5):
         with pytest.raises(ValueError, match="Dropout"):
             nn.Dropout(p)
+    with pytest.raises(TypeError, match="Dropout"):  # not a number (issue 12, item 21)
+        nn.Dropout("half")
 
 
 # --- against PyTorch ----------------------------------------------------------------------------------

@@ -129,7 +129,8 @@ def test_state_dict_holds_copies_keyed_by_dotted_names(device):
     backend = nk.backends.get(device)
     before = backend.to_host(state["fc1.bias"])
     bias = model.parameters()[1]
-    bias.data -= 1.0
+    with backend.scope():  # raw CuPy arithmetic runs on the current GPU
+        bias.data -= 1.0
     np.testing.assert_array_equal(backend.to_host(state["fc1.bias"]), before)  # a copy
     np.testing.assert_array_equal(values(bias), before - 1.0)
 
@@ -218,8 +219,9 @@ def test_two_layer_model_with_dropout_trains_evaluates_and_round_trips(device):
     for _ in range(60):
         loss.forward()
         loss.backward()
-        for param in model.parameters():
-            param.data -= 0.2 * param.grad
+        with nk.backends.get(device).scope():
+            for param in model.parameters():
+                param.data -= 0.2 * param.grad
         model.zero_grad()
     trained = eval_loss(model)
     assert trained < 0.5 * initial

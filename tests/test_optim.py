@@ -402,7 +402,7 @@ def test_state_dict_is_a_snapshot(device):
     host = [{k: nk.backends.to_host(v).copy() for k, v in s.items()} for s in saved["state"]]
     problem.train(optimizer, 3)
     optimizer.lr = 0.5
-    assert saved["step"] == 3 and saved["hyperparameters"]["lr"] == 0.1
+    assert saved["step"] == 3 and saved["param_groups"][0]["lr"] == 0.1
     for state, copy in zip(saved["state"], host):
         for name in copy:
             np.testing.assert_array_equal(nk.backends.to_host(state[name]), copy[name])

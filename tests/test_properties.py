@@ -108,8 +108,9 @@ def _train(device: str, seed: int) -> np.ndarray:
     for _ in range(5):
         loss.forward()
         loss.backward(1.0)
-        for param in loss.parameters():
-            param.data = param.data - 0.1 * param.grad
+        with nk.backends.get(device).scope():  # raw CuPy arithmetic runs on the current GPU
+            for param in loss.parameters():
+                param.data = param.data - 0.1 * param.grad
         loss.zero_grad()
     return np.concatenate([w.numpy().ravel(), b.numpy().ravel()])
 

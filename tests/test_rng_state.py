@@ -123,7 +123,10 @@ _TRAIN = textwrap.dedent(
 
 
 def _run(mode: str, device: str, path: str) -> None:
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    from conftest import STAND_IN, USE_STAND_IN  # the child needs the CuPy stand-in too, where it is used
+
+    paths = ([str(STAND_IN)] if USE_STAND_IN else []) + [ROOT, os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     result = subprocess.run([sys.executable, "-c", _TRAIN, mode, device, path], capture_output=True, text=True,
                             env=env, timeout=300)
     assert result.returncode == 0, result.stderr

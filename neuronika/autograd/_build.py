@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from .._args import integer
 from .node import Node
 
 
@@ -66,8 +67,7 @@ def sum_to(xp: Any, grad: Any, axes: tuple[int, ...] | None, shape: tuple[int, .
 
 def normalize_axis(op: str, axis: int, ndim: int, extra: int = 0) -> int:
     """A non-negative axis in ``range(ndim + extra)``, or an error naming the op."""
-    if not isinstance(axis, int) or isinstance(axis, bool):
-        raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
+    axis = integer(op, "axis", axis)
     bound = ndim + extra
     if not -bound <= axis < bound:
         raise ValueError(f"{op}: axis {axis} is out of range for a {ndim}-d variable (valid: {-bound}..{bound - 1})")

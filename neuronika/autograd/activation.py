@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._args import real
 from ._build import normalize_axis
 from .arithmetic import Unary
 from .node import Node, tick
@@ -54,7 +55,7 @@ class LeakyReLU(Unary):
 
     def __init__(self, operand: Node, slope: float = 0.01) -> None:
         super().__init__(operand)
-        self.slope = float(slope)
+        self.slope = real(self.name, "slope", slope)
 
     def _forward(self) -> None:
         operand = self.inputs[0].value
@@ -112,6 +113,17 @@ class Tanh(Unary):
         self.inputs[0].add_grad(local)
 
 
+def check_softmax_axis(op: str, operand: Node, axis: int) -> int:
+    """The normalised axis of a softmax; an empty axis has no distribution to normalise."""
+    axis = normalize_axis(op, axis, len(operand.shape))
+    if operand.shape[axis] == 0:
+        raise ValueError(
+            f"{op}: axis {axis} of the {operand.shape} variable is empty; a softmax needs at "
+            f"least one element along its axis"
+        )
+    return axis
+
+
 class Softmax(Unary):
     """``exp(x - max) / sum(exp(x - max))`` along ``axis``; VJP ``y · (g - Σ g·y)``."""
 
@@ -120,7 +132,7 @@ class Softmax(Unary):
 
     def __init__(self, operand: Node, axis: int) -> None:
         super().__init__(operand)
-        self.axis = normalize_axis(self.name, axis, len(operand.shape))
+        self.axis = check_softmax_axis(self.name, operand, axis)
 
     def _forward(self) -> None:
         xp, operand = self.xp, self.inputs[0].value
@@ -140,7 +152,7 @@ class LogSoftmax(Unary):
 
     def __init__(self, operand: Node, axis: int) -> None:
         super().__init__(operand)
-        self.axis = normalize_axis(self.name, axis, len(operand.shape))
+        self.axis = check_softmax_axis(self.name, operand, axis)
 
     def _forward(self) -> None:
         xp, operand = self.xp, self.inputs[0].value
@@ -161,10 +173,11 @@ class Dropout(Unary):
     name = "dropout"
 
     def __init__(self, operand: Node, p: float) -> None:
-        if not 0.0 <= float(p) <= 1.0:
+        p = real(self.name, "probability p", p)
+        if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
         super().__init__(operand)
-        self.p = float(p)
+        self.p = p
         self.training = True
         self.mask = None
 

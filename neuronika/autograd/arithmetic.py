@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .._args import is_integer, is_real
 from ._build import broadcast_shapes, check_same_place, reduction_plan, sum_to
 from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
@@ -135,10 +136,10 @@ class Pow(Unary):
     name = "pow"
 
     def __init__(self, operand: Node, exponent: float) -> None:
-        if isinstance(exponent, bool) or not isinstance(exponent, (int, float)):
-            raise TypeError(f"pow: the exponent must be a Python int or float, got {type(exponent).__name__}")
+        if not is_real(exponent):
+            raise TypeError(f"pow: the exponent must be a real number (int or float), got {type(exponent).__name__}")
         super().__init__(operand)
-        self.exponent = exponent
+        self.exponent = int(exponent) if is_integer(exponent) else float(exponent)
 
     def _forward(self) -> None:
         self.value = self.inputs[0].value ** self.exponent

@@ -9,6 +9,7 @@ float one after ``.astype``); Python scalars take the variable's dtype when that
 
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING, Any
 
 from ..backends import bool_
@@ -167,14 +168,14 @@ def eq(x: Var, other: Any) -> Any:
     >>> (nk.from_ndarray([1.0, 2.0]) == 2.0).forward().numpy().tolist()
     [False, True]
     """
-    if not isinstance(other, (_handles.Var, int, float)):
+    if not isinstance(other, (_handles.Var, numbers.Number)) and type(other).__name__ != "bool_":
         return NotImplemented
     return _compare(Equal, x, other)
 
 
 def ne(x: Var, other: Any) -> Any:
     """``x != other`` element-wise with broadcasting, a bool variable."""
-    if not isinstance(other, (_handles.Var, int, float)):
+    if not isinstance(other, (_handles.Var, numbers.Number)) and type(other).__name__ != "bool_":
         return NotImplemented
     return _compare(NotEqual, x, other)
 

@@ -8,8 +8,9 @@ Array API kernel of ``neuronika/kernels`` without any branching here.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
+from .._args import is_integer
 from ..kernels import convolution as generic
 from ..kernels import padding as generic_padding
 from ._build import check_same_place
@@ -19,14 +20,14 @@ from .variable import Var, wrap
 
 def _per_dim(op: str, name: str, value: "int | Sequence[int]", ndim: int, minimum: int) -> tuple[int, ...]:
     """An int or a tuple with one int per spatial dimension, each at least ``minimum``."""
-    values = (value,) * ndim if isinstance(value, int) else tuple(value)
-    if len(values) != ndim or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+    values: tuple[Any, ...] = (value,) * ndim if is_integer(value) else tuple(value) if isinstance(value, (tuple, list)) else ()
+    if len(values) != ndim or not all(is_integer(v) for v in values):
         raise TypeError(
             f"{op}: {name} must be an int or a tuple of {ndim} ints (one per spatial dimension), got {value!r}"
         )
     if any(v < minimum for v in values):
         raise ValueError(f"{op}: {name} must be >= {minimum} in every dimension, got {value!r}")
-    return values
+    return tuple(int(v) for v in values)
 
 
 class Convolution(Node):
@@ -89,7 +90,7 @@ class Convolution(Node):
             raise ValueError(
                 f"{op}: unknown padding_mode {padding_mode!r}; use one of {', '.join(generic_padding.PADDING_MODES)}"
             )
-        if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        if not is_integer(groups) or groups < 1:
             raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
         batch, channels, spatial = input.shape[0], input.shape[1], input.shape[2:]
         out_channels, kernel_size = kernel.shape[0], kernel.shape[2:]

@@ -12,7 +12,13 @@ on it (a graph never changes after it is built: new ops make new nodes).
 Staleness uses a global clock. Anything that changes a leaf (``assign``, an optimizer step,
 ``train``/``eval``) and every ``backward`` ticks it; a node whose stamp differs from the clock is
 recomputed by the next ``forward``, so a second ``forward`` without changes is free and a
-``forward`` after ``backward`` recomputes, as in the Rust crate.
+``forward`` after ``backward`` recomputes, as in the Rust crate. Handing a leaf's live array to
+the user (``.data``) sets a flag that makes the next ``forward`` tick, so a write into it is seen.
+
+Whether a node is differentiable is fixed when it is built: it is when one of its inputs is,
+unless it is built inside ``with nk.no_grad():`` (``grad_mode.GRAD_ENABLED``). A leaf remembers
+whether an op was built on it while it was a constant (``Leaf.used``), so that promoting it later
+with ``requires_grad()`` can refuse instead of giving partial gradients.
 """
 
 from __future__ import annotations
@@ -23,8 +29,12 @@ from typing import Any, Iterable, Sequence
 from ..backends import Backend, DType
 from ..backends._base import KIND_NAMES
 from .anomaly import build_site, check_gradients, check_value
+from .grad_mode import GRAD_ENABLED
 
 _CLOCK = [1]
+#: set when a leaf's array was handed out through ``.data`` (it may be written in place): the
+#: next ``forward`` then recomputes (see :func:`expose`)
+_EXPOSED = [False]
 #: anomaly detection switch (see anomaly.py), per thread and per async task; read once per
 #: engine call
 ANOMALY: ContextVar[bool] = ContextVar("neuronika_detect_anomaly", default=False)
@@ -33,6 +43,12 @@ ANOMALY: ContextVar[bool] = ContextVar("neuronika_detect_anomaly", default=False
 def tick() -> None:
     """Mark every computed value stale (a leaf changed, or gradients were consumed)."""
     _CLOCK[0] += 1
+
+
+def expose() -> None:
+    """A leaf's live array was handed to the user, who may write into it: the next ``forward``
+    recomputes. (``backward`` does not: it differentiates the values the last forward computed.)"""
+    _EXPOSED[0] = True
 
 
 class Node:
@@ -84,6 +100,10 @@ class Node:
                 raise_kind(self, node)
             if node.differentiable:
                 differentiable = True
+            elif node.is_leaf:
+                node.used = True  # type: ignore[attr-defined]
+        if differentiable and not GRAD_ENABLED.get():
+            differentiable = False  # built inside ``with nk.no_grad():``
         self.differentiable = self.requires_grad = differentiable
         self.stamp = 0
         self._order: tuple[list["Node"], list["Node"]] | None = None
@@ -124,14 +144,20 @@ class Node:
 class Leaf(Node):
     """A node that holds data: a constant, an input batch or a parameter."""
 
-    __slots__ = ("owns_grad",)
+    __slots__ = ("owns_grad", "used")
     is_leaf = True
+
+    #: whether the leaf's ``grad`` is a buffer of its own (else it may alias another array)
+    owns_grad: bool
+    #: whether an op was ever built on this leaf while it was not differentiable
+    used: bool
 
     def __init__(self, value: Any, backend: Backend, dtype: DType, differentiable: bool = False) -> None:
         self._setup((), tuple(int(d) for d in value.shape), dtype, backend)
         self.value = value
         self.differentiable = self.requires_grad = differentiable
         self.owns_grad = False
+        self.used = False
 
     def add_grad(self, grad: Any) -> None:
         # Leaves accumulate across backward calls. The first contribution is kept by reference
@@ -187,6 +213,9 @@ def topological_order(root: Node) -> list[Node]:
 
 def run_forward(root: Node) -> None:
     """Compute every op node of ``root``'s sub-graph whose value is missing or stale."""
+    if _EXPOSED[0]:
+        _EXPOSED[0] = False
+        tick()
     clock = _CLOCK[0]
     if root.stamp == clock:
         return
@@ -251,14 +280,6 @@ def run_backward(root: Node, seed: float | Any) -> None:
                 if node.grad is not None and node.requires_grad:
                     node._backward()
     tick()
-
-
-def set_requires_grad(root: Node, enabled: bool) -> None:
-    """``no_grad`` / ``with_grad``: switch gradient computation of a sub-graph off or on."""
-    for node in root.ancestors():
-        node.requires_grad = enabled and node.differentiable
-        if not node.requires_grad:
-            node.grad = None if not node.is_leaf else node.grad
 
 
 def leaves_of(root: Node, differentiable_only: bool = True) -> list[Node]:

@@ -8,6 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..backends import DType, int64
+from .._args import boolean, integers
 from ._build import normalize_axis
 from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
@@ -25,10 +26,11 @@ def plan_axes(
     if axis is None:
         axes = tuple(range(ndim))
     else:
-        raw = (axis,) if isinstance(axis, int) else tuple(axis)
+        raw = integers(op, "axis", axis)
         axes = tuple(sorted({normalize_axis(op, a, ndim) for a in raw}))
         if len(axes) != len(raw):
             raise ValueError(f"{op}: axis {axis} repeats an axis")
+    keepdims = boolean(op, "keepdims", keepdims)
     kept_shape = tuple(1 if i in axes else d for i, d in enumerate(shape))
     out_shape = kept_shape if keepdims else tuple(d for i, d in enumerate(shape) if i not in axes)
     return (axes if axis is not None else None), kept_shape, out_shape

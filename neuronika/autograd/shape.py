@@ -7,6 +7,7 @@ import itertools
 import math
 from typing import TYPE_CHECKING, Any, Sequence
 
+from .._args import integers
 from ..backends import Backend, DType
 from ._build import check_same_place, normalize_axis
 from .node import Node
@@ -43,9 +44,9 @@ class Reshape(Unsqueeze):
     __slots__ = ()
     name = "reshape"
 
-    def __init__(self, operand: Node, shape: Sequence[int]) -> None:
+    def __init__(self, operand: Node, shape: "int | Sequence[int]") -> None:
         size = math.prod(operand.shape)
-        dims = [int(d) for d in shape]
+        dims = list(integers(self.name, "shape", shape))
         if dims.count(-1) > 1 or any(d < -1 for d in dims):
             raise ValueError(f"reshape: invalid target shape {tuple(dims)} (at most one -1, no other negative sizes)")
         if -1 in dims:
@@ -176,13 +177,16 @@ class Chunk(Node):
 def chunks(operand: Node, chunk_shape: Sequence[int]) -> list[Node]:
     """Splits a variable into chunks of exactly ``chunk_shape``, in row-major order; a remainder
     that does not fill a whole chunk is skipped (as the Rust crate's ``exact_chunks``)."""
-    chunk_shape = tuple(int(d) for d in chunk_shape)
-    if len(chunk_shape) != len(operand.shape) or any(d <= 0 for d in chunk_shape):
+    chunk_shape = integers("chunks", "chunk_shape", chunk_shape)
+    if len(chunk_shape) != len(operand.shape) or any(
+        step < 0 or (step == 0 and size != 0) for size, step in zip(operand.shape, chunk_shape)
+    ):
         raise ValueError(
             f"chunks: chunk shape {chunk_shape} must have one positive size per axis of the "
-            f"variable's shape {operand.shape}"
+            f"variable's shape {operand.shape} (0 only along an empty axis)"
         )
-    counts = [size // step for size, step in zip(operand.shape, chunk_shape)]
+    # an empty axis (a batch of 0) is one chunk of size 0 along it
+    counts = [size // step if step else 1 for size, step in zip(operand.shape, chunk_shape)]
     result: list[Node] = []
     group: list[Any] = [None]
     for position in itertools.product(*(range(c) for c in counts)):
@@ -199,6 +203,7 @@ class Transfer(Node):
     kinds = "fib"
 
     def __init__(self, operand: Node, backend: Backend) -> None:
+        backend.dtype(operand.dtype)  # the target must hold this dtype: raises, naming the fix
         self._setup((operand,), operand.shape, operand.dtype, backend)
 
     def _forward(self) -> None:
@@ -218,6 +223,7 @@ class Cast(Node):
     kinds = "fib"
 
     def __init__(self, operand: Node, dtype: DType) -> None:
+        operand.backend.dtype(dtype)  # the backend must hold the new dtype: raises, naming the fix
         self._setup((operand,), operand.shape, dtype, operand.backend)
         if not dtype.is_floating:
             self.differentiable = self.requires_grad = False
@@ -228,6 +234,23 @@ class Cast(Node):
     def _backward(self) -> None:
         operand = self.inputs[0]
         operand.add_grad(self.xp.astype(self.grad, operand.backend.dtype(operand.dtype)))
+
+
+
+
+class Detach(Node):
+    """``x.detach()``: the value of ``x`` as a non-differentiable node (no gradient flows back
+    through it, whatever ``x`` is). No copy: the value is ``x``'s array."""
+
+    __slots__ = ()
+    name = "detach"
+
+    def __init__(self, operand: Node) -> None:
+        self._setup((operand,), operand.shape, operand.dtype, operand.backend)
+        self.differentiable = self.requires_grad = False
+
+    def _forward(self) -> None:
+        self.value = self.inputs[0].value
 
 
 # --- the public functions, bound to Var as methods (variable.py's table) ----------------------
@@ -250,7 +273,7 @@ def reshape(x: Var, *shape: int | Sequence[int]) -> Var:
 def flatten(x: Var, start_axis: int = 1) -> Var:
     """Merge the axes from ``start_axis`` on into one (default: keep the batch axis):
     ``(2, 3, 4).flatten() → (2, 12)``."""
-    start = start_axis % max(x.ndim, 1)
+    start = normalize_axis("flatten", start_axis, max(x.ndim, 1))
     return reshape(x, x.shape[:start] + (-1,))
 
 

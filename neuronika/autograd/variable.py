@@ -7,12 +7,16 @@ there); nothing is computed until :meth:`Var.forward`.
 
 from __future__ import annotations
 
-from typing import Any, Tuple, Union, cast
+import numbers
+from typing import Any, NoReturn, Tuple, Union, cast
 
 from ..backends import Device, DType, get as get_backend, to_dtype
+from ..backends._values import to_array
 from . import activation, arithmetic, linalg, reduction, shape as shape_ops
 from . import comparison, indexing, selection
-from .node import Leaf, Node, leaves_of, nodes_of_type, run_backward, run_forward, set_requires_grad, tick
+from ._build import broadcast_shapes
+from .grad_mode import GRAPHS_WITHOUT_GRAD
+from .node import Leaf, Node, expose, leaves_of, nodes_of_type, run_backward, run_forward, tick
 
 Axis = Union[int, Tuple[int, ...], None]
 
@@ -29,6 +33,19 @@ class Var:
     """
 
     __slots__ = ("_node",)
+
+    # NumPy must not handle ``ndarray ⊕ Var`` itself (it would build an object array of Vars,
+    # one per element): with ``__array_ufunc__ = None`` NumPy's operators return NotImplemented
+    # and Python calls the Var's reflected operator, which applies the rule for foreign arrays
+    # (see :meth:`_operand`) on either side alike.
+    __array_ufunc__ = None
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> NoReturn:
+        raise TypeError(
+            f"{getattr(func, '__name__', func)}: NumPy functions do not take neuronika variables; "
+            f"use the variable's own methods (x.sum(), x.exp(), ...) to build graph ops, or "
+            f"x.numpy() for a host copy of its value"
+        )
 
     def __init__(self, node: Node) -> None:
         self._node = node
@@ -56,7 +73,17 @@ class Var:
 
     @property
     def data(self) -> Any:
-        """The value, a backend array (available after :meth:`forward` for an op's output)."""
+        """The value, a backend array (available after :meth:`forward` for an op's output).
+
+        A leaf's ``.data`` is its live array: writing into it right away (``x.data[0] = 5``)
+        is seen by the next ``forward()``, which recomputes after any such read. A reference
+        kept across a ``forward()`` is not tracked: write new values with :meth:`assign`."""
+        value = self._value()
+        if self._node.is_leaf:
+            expose()
+        return value
+
+    def _value(self) -> Any:
         value = self._node.value
         if value is None:
             raise RuntimeError(
@@ -67,7 +94,7 @@ class Var:
 
     def numpy(self) -> Any:
         """A NumPy copy of the value, on the host."""
-        return self._node.backend.to_host(self.data)
+        return self._node.backend.to_host(self._value())
 
     def item(self) -> "float | int | bool":
         """The value of a one-element variable as a Python number (``float``; ``int`` or
@@ -104,14 +131,17 @@ class Var:
     def assign(self, array: Any) -> None:
         """Write a new value into a leaf (e.g. the next batch into a graph built once).
 
-        The array is converted to the leaf's dtype and device; its shape must equal the leaf's,
-        since the shapes of the graph were inferred when it was built.
+        The value (an array, nested lists, a number or another variable: see
+        ``from_ndarray`` for what is accepted) is **copied**, converted to the leaf's dtype and
+        device: later writes to the caller's array do not reach the graph, and updates of the
+        leaf (an optimizer step) do not reach the caller's array. Its shape must equal the
+        leaf's, since the shapes of the graph were inferred when it was built.
         """
         node = self._node
         if not node.is_leaf:
             raise TypeError(f"assign: only leaves can be assigned; this variable is the output of {node.name}")
-        value = array.data if isinstance(array, Var) else array
-        value = node.backend.asarray(value, node.dtype)
+        value = array._value() if isinstance(array, Var) else array
+        value = to_array(node.backend, value, node.dtype, "assign")
         if tuple(value.shape) != node.shape:
             raise ValueError(
                 f"assign: new value has shape {tuple(value.shape)} but the leaf has shape {node.shape}; "
@@ -121,7 +151,11 @@ class Var:
         cast(Leaf, node).set_value(value)
 
     def requires_grad(self) -> "VarDiff":
-        """A differentiable leaf with this leaf's data (only leaves can be promoted)."""
+        """This leaf made differentiable, in place (only leaves can be promoted).
+
+        Promote a leaf before building ops on it: ops built while it was a constant would pass
+        it no gradient, so promoting a leaf that already feeds an op raises (rather than give
+        partial gradients)."""
         node = self._node
         if not node.is_leaf:
             raise TypeError(
@@ -133,9 +167,23 @@ class Var:
                 f"requires_grad: a {node.dtype} variable cannot be differentiable; only floating "
                 f"dtypes (float16, float32, float64) can; convert it first with .astype('float32')"
             )
+        if not node.differentiable and cast(Leaf, node).used:
+            raise RuntimeError(
+                f"requires_grad: this {node.shape} leaf already feeds ops built while it was not "
+                f"differentiable, and they would pass it no gradient (the gradient would be "
+                f"partial). Call .requires_grad() before building ops on it, or make a fresh "
+                f"leaf: nk.from_ndarray(x.data).requires_grad()"
+            )
         node.differentiable = node.requires_grad = True
         node._order = None
         return VarDiff(node)
+
+    def detach(self) -> "Var":
+        """The same value as a non-differentiable variable: ops built on it pass no gradient
+        back through it (it shares this variable's node; its value follows it)."""
+        if not self._node.differentiable:
+            return Var(self._node)
+        return Var(shape_ops.Detach(self._node))
 
     def train(self) -> None:
         """Switch the dropout nodes of this sub-graph to training mode."""
@@ -174,26 +222,32 @@ class Var:
     def _convert(self, op: type, target: Any) -> "Var":
         node = self._node
         if node.is_leaf and not node.differentiable:
+            used = cast(Leaf, node).used
             converted = op(node, target)
+            cast(Leaf, node).used = used  # a conversion computed at once is not a consumer
             converted._forward()
             return Var(Leaf(converted.value, converted.backend, converted.dtype))
         return wrap(op(node, target))
 
     # --- operands ----------------------------------------------------------------------------
     def _operand(self, other: Any, op: str) -> Node:
+        """The rule for the other operand of a binary operator, on either side alike: a
+        variable, or a real number (Python or NumPy scalar; it takes this variable's dtype).
+        Arrays, bools, complex numbers and anything else raise a TypeError naming the fix."""
         if isinstance(other, Var):
             return other._node
-        if isinstance(other, (int, float)):
+        is_bool = isinstance(other, bool) or type(other).__name__ == "bool_"
+        if isinstance(other, numbers.Real) or is_bool:
             node = self._node
             kind = node.dtype.kind
-            # a scalar takes the variable's dtype when that loses nothing: any number for a
-            # floating variable, an integral one for an integer variable, True/False for a bool one
-            if kind == "f" and not isinstance(other, bool):
+            # a number takes the variable's dtype when that loses nothing: any real number for a
+            # floating variable, an integral one for an integer variable, a bool for a bool one
+            if kind == "f" and not is_bool:
                 scalar: "float | int | bool" = float(other)
-            elif kind == "i" and not isinstance(other, bool) and float(other).is_integer():
+            elif kind == "i" and not is_bool and float(other).is_integer():
                 scalar = int(other)
-            elif kind == "b" and isinstance(other, bool):
-                scalar = other
+            elif kind == "b" and is_bool:
+                scalar = bool(other)
             else:
                 raise TypeError(
                     f"{op}: cannot combine a {node.dtype} variable with the Python "
@@ -201,10 +255,14 @@ class Var:
                     f"convert the variable with .astype(...)"
                 )
             return Leaf(node.backend.asarray(scalar, node.dtype), node.backend, node.dtype)
-        raise TypeError(
-            f"{op}: cannot combine a variable with {type(other).__name__}; wrap arrays with "
-            f"nk.from_ndarray(array, device={str(self.device)!r})"
-        )
+        if hasattr(other, "shape") and hasattr(other, "dtype"):
+            fix = (
+                f"arrays are not operands of variables (on either side); wrap it first with "
+                f"nk.from_ndarray(array, dtype={str(self.dtype)!r}, device={str(self.device)!r})"
+            )
+        else:
+            fix = "the operands of a variable are variables and real numbers"
+        raise TypeError(f"{op}: cannot combine a {self.shape} variable with {type(other).__name__}; {fix}")
 
     # --- ops ---------------------------------------------------------------------------------
     # Each op is declared whole (shape rule, forward, backward, public function with its
@@ -252,12 +310,24 @@ class VarDiff(Var):
 
     @property
     def grad(self) -> Any:
-        """The gradient accumulated by :meth:`backward` (zeros before any)."""
+        """The gradient accumulated by :meth:`backward` (zeros before any).
+
+        A leaf's gradient is an array of its own, writable, shared with no other variable, no
+        seed and no user array (``w.grad *= 0.5`` touches nothing else); later backward calls
+        accumulate into it. An op's gradient (of the last backward) is returned as a copy."""
         node = self._node
-        if node.grad is None:
-            node.grad = node.xp.zeros(node.shape, dtype=node.backend.dtype(node.dtype), device=node.backend.native_device)
-            if node.is_leaf:
-                node.owns_grad = True  # type: ignore[attr-defined]
+        with node.backend.scope():
+            if node.grad is None:
+                node.grad = node.xp.zeros(node.shape, dtype=node.backend.dtype(node.dtype), device=node.backend.native_device)
+                if node.is_leaf:
+                    cast(Leaf, node).owns_grad = True
+            elif not node.is_leaf:
+                return node.xp.asarray(node.grad, copy=True)
+            elif not cast(Leaf, node).owns_grad:
+                # the engine keeps a leaf's first contribution by reference (it may be another
+                # leaf's, a read-only broadcast view or the seed): copied once, when read
+                node.grad = node.xp.asarray(node.grad, copy=True)
+                cast(Leaf, node).owns_grad = True
         return node.grad
 
     def requires_grad(self) -> "VarDiff":
@@ -266,9 +336,32 @@ class VarDiff(Var):
         return self
 
     def backward(self, seed: "float | Any" = 1.0) -> None:
-        """Seed this variable's gradient with ``seed`` (a scalar, filled to its shape, or an
-        array of its shape) and back-propagate. Leaf gradients accumulate until ``zero_grad``."""
-        run_backward(self._node, seed)
+        """Seed this variable's gradient with ``seed`` (a number, filled to its shape, or an
+        array broadcastable to its shape; ``None`` is the implicit seed 1.0, as PyTorch) and
+        back-propagate. The seed is copied. Leaf gradients accumulate until ``zero_grad``.
+
+        After :meth:`no_grad` on this variable, backward computes nothing."""
+        node = self._node
+        if node in GRAPHS_WITHOUT_GRAD:
+            tick()
+            return
+        if seed is None:
+            seed = 1.0
+        if isinstance(seed, numbers.Real) and not isinstance(seed, bool):
+            seed = float(seed)
+        else:
+            seed = to_array(node.backend, seed._value() if isinstance(seed, Var) else seed, node.dtype, "backward: seed")
+            shape = tuple(int(d) for d in seed.shape)
+            try:
+                fits = broadcast_shapes("backward", shape, node.shape) == node.shape
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ValueError(
+                    f"backward: the seed has shape {shape} but the variable has shape {node.shape}; "
+                    f"give a number, or an array of shape {node.shape} (or broadcastable to it)"
+                )
+        run_backward(node, seed)
 
     def zero_grad(self) -> None:
         """Zero the gradients of the differentiable leaves this variable depends on."""
@@ -280,12 +373,16 @@ class VarDiff(Var):
         return [Param(leaf) for leaf in leaves_of(self._node)]  # type: ignore[arg-type]
 
     def no_grad(self) -> None:
-        """Stop computing gradients for this variable and its ancestors."""
-        set_requires_grad(self._node, False)
+        """Stop computing gradients for this graph: ``backward()`` from this variable computes
+        nothing until :meth:`with_grad`. Only this graph is affected: its leaves (parameters)
+        keep their state, so other graphs built on them, before or after, still differentiate.
+        To build ops that are never differentiable, use ``with nk.no_grad():`` or
+        :meth:`detach`."""
+        GRAPHS_WITHOUT_GRAD.add(self._node)
 
     def with_grad(self) -> None:
-        """Compute gradients again for this variable and its ancestors (undoes :meth:`no_grad`)."""
-        set_requires_grad(self._node, True)
+        """Compute gradients from this variable again (undoes :meth:`no_grad`)."""
+        GRAPHS_WITHOUT_GRAD.discard(self._node)
 
 
 class Param:
@@ -302,13 +399,18 @@ class Param:
 
     @property
     def data(self) -> Any:
+        """The parameter's live array (see ``Var.data``: a write right after reading it is seen
+        by the next ``forward``)."""
+        expose()
         return self._node.value
 
     @data.setter
     def data(self, value: Any) -> None:
+        """Replace the value: the parameter's own array written in place (``param.data -= u``)
+        is kept; anything else is copied (as ``assign``), never kept by reference."""
         node = self._node
         if value is not node.value:
-            value = node.backend.asarray(value, node.dtype)
+            value = to_array(node.backend, value, node.dtype, "Param.data")
             if tuple(value.shape) != node.shape:
                 raise ValueError(f"Param.data: new value has shape {tuple(value.shape)}, the parameter has shape {node.shape}")
         node.set_value(value)
@@ -319,9 +421,15 @@ class Param:
 
     @grad.setter
     def grad(self, value: Any) -> None:
+        """Replace the gradient (a copy of ``value``) or forget it (``None``: reads as zeros)."""
         node = self._node
-        node.grad = None if value is None else node.backend.asarray(value, node.dtype)
-        node.owns_grad = False
+        if value is None:
+            node.grad, node.owns_grad = None, False
+            return
+        grad = to_array(node.backend, value, node.dtype, "Param.grad")
+        if tuple(grad.shape) != node.shape:
+            raise ValueError(f"Param.grad: new gradient has shape {tuple(grad.shape)}, the parameter has shape {node.shape}")
+        node.grad, node.owns_grad = grad, True
 
     @property
     def shape(self) -> tuple[int, ...]:

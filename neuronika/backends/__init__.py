@@ -75,11 +75,15 @@ class Device:
                 f"device must be a string such as 'cpu', 'cuda:0' or 'array_api_strict', "
                 f"or a neuronika Device; got {type(spec).__name__} {spec!r}"
             )
-        name, _, index = spec.strip().partition(":")
-        name = _ALIASES.get(name.lower(), name.lower())
-        if index:
-            if not index.isdigit():
-                raise ValueError(f"device {spec!r}: the index after ':' must be a non-negative integer")
+        written, colon, index = spec.strip().partition(":")
+        name = _ALIASES.get(written.lower(), written.lower())
+        if colon:
+            # "cpu:" (no index) and "cuda:01" (a second spelling of cuda:1) are typos, not devices
+            if not (index.isascii() and index.isdigit()) or (len(index) > 1 and index[0] == "0"):
+                raise ValueError(
+                    f"device {spec!r}: the index after ':' must be a non-negative integer written "
+                    f"without leading zeros (e.g. {written}:0 or {written}:1), or leave out ':' for device 0"
+                )
             idx = int(index)
         else:
             idx = 0
@@ -285,9 +289,17 @@ def _installed(module: str) -> bool:
 
 
 def _cupy_probe() -> bool:
+    """CuPy is installed, sees a GPU and loads its CUDA libraries (creating the cuda:0 backend
+    checks them; the instance is kept)."""
     if not _installed("cupy"):
         return False
-    return bool(importlib.import_module(f"{__name__}.cupy").device_count() > 0)
+    if importlib.import_module(f"{__name__}.cupy").device_count() == 0:
+        return False
+    try:
+        get("cupy")
+    except BackendUnavailableError:
+        return False
+    return True
 
 
 def _strict_factory(index: int) -> Backend:

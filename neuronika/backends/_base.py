@@ -62,11 +62,19 @@ KIND_NAMES = {"f": "floating", "i": "integer", "b": "bool"}
 
 
 def to_dtype(dtype: "DType | str | Any") -> DType:
-    """Normalise ``nk.float32``, ``"float32"`` or a library dtype object to a :class:`DType`."""
+    """Normalise ``nk.float32``, ``"float32"``, a library's dtype object (``np.dtype("float32")``,
+    ``cupy.float32``, ``array_api_strict.float32``) or a NumPy scalar type (``np.float32``) to a
+    :class:`DType`, by name."""
     if isinstance(dtype, DType):
         return dtype
-    name = dtype if isinstance(dtype, str) else getattr(dtype, "name", None) or str(dtype)
-    name = str(name).rsplit(".", 1)[-1]
+    if isinstance(dtype, str):
+        name = dtype
+    elif isinstance(dtype, type):
+        name = dtype.__name__  # np.float64 is a class; its ``name`` attribute is a descriptor
+    else:
+        found = getattr(dtype, "name", None)
+        name = found if isinstance(found, str) else str(dtype)
+    name = name.rsplit(".", 1)[-1]
     try:
         return _DTYPES[name]
     except KeyError:
@@ -122,6 +130,13 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def asarray(self, obj: Any, dtype: DType | None = None) -> Any:
         """An array of this backend holding ``obj`` (array of any library, nested lists, scalar)."""
+
+    def asarray_copy(self, obj: Any, dtype: DType) -> Any:
+        """Like :meth:`asarray`, but the result never shares memory with ``obj`` (what the
+        doors for user values use: a later write on either side is not seen by the other).
+        The generic version copies the converted array; a backend may copy only once."""
+        with self.scope():
+            return self.xp.asarray(self.asarray(obj, dtype), copy=True)
 
     @abc.abstractmethod
     def to_host(self, array: Any) -> Any:

@@ -107,9 +107,10 @@ def strided_kernels(lib: Any, windows: Windows) -> dict[str, Callable[..., Any]]
     def grad_rows(grad: Any, groups: int) -> Any:
         """``grad (N, O, *out)`` -> ``(g, N·P, O/g)``, C-contiguous (a broadcast gradient, e.g.
         from ``sum``, would otherwise reach BLAS with zero strides, which it cannot take)."""
-        batch, out_channels = grad.shape[0], grad.shape[1]
-        rows = grad.reshape(batch, groups, out_channels // groups, -1).transpose(1, 0, 3, 2)
-        return lib.ascontiguousarray(rows).reshape(groups, -1, out_channels // groups)
+        batch, out_channels, points = grad.shape[0], grad.shape[1], math.prod(grad.shape[2:])
+        # sizes spelled out, not -1: an empty batch (N = 0) leaves -1 undetermined
+        rows = grad.reshape(batch, groups, out_channels // groups, points).transpose(1, 0, 3, 2)
+        return lib.ascontiguousarray(rows).reshape(groups, batch * points, out_channels // groups)
 
     def conv_forward(xp: Any, x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
         batch, out_channels = x.shape[0], w.shape[0]

@@ -38,6 +38,14 @@ class StrictBackend(Backend):
         host = np.asarray(obj, dtype=None if dtype is None else dtype.name)
         return strict.asarray(host, device=self.native_device)
 
+    def asarray_copy(self, obj: Any, dtype: DType) -> Any:
+        if isinstance(obj, StrictArray):
+            return strict.astype(strict.asarray(obj, device=self.native_device, copy=True), self.dtype(dtype), copy=False)
+        if hasattr(obj, "get") and type(obj).__module__.startswith("cupy"):
+            obj = obj.get()
+        # strict.asarray wraps a NumPy array without copying: the host copy is the private one
+        return strict.asarray(np.array(obj, dtype=dtype.name, copy=True), device=self.native_device)
+
     def to_host(self, array: Any) -> Any:
         on_cpu = strict.asarray(array, device=_DEVICES[0], copy=True)
         return np.from_dlpack(on_cpu)

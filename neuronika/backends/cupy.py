@@ -1,20 +1,33 @@
 """CuPy backend (devices ``"cuda"`` and ``"cuda:N"``).
 
-``xp`` is array-api-compat's CuPy namespace. Every kernel runs inside ``cupy.cuda.Device(N)``
-(see :meth:`CupyBackend.scope`), so arrays land on the GPU the device string names. CuPy 14 has no
-cuDNN bindings: convolution is neuronika's own (im2col + one cuBLAS GEMM, registered below).
+Placement is structural: CuPy 14's creation functions have no ``device=`` argument (they allocate
+on the *current* GPU) and array-api-compat's wrappers accept ``device=`` and ignore it, so the
+backend's ``xp`` is array-api-compat's CuPy namespace with every function run inside
+``cupy.cuda.Device(N)`` (:class:`DeviceNamespace`). The same holds for :meth:`CupyBackend.asarray`,
+the random generator and the kernel overrides: whatever the backend makes lands on the GPU the
+device string names, whichever GPU the caller has current. Array *methods and operators*
+(``a + b``, ``a.reshape``) run on the current GPU, as CuPy runs them: the graph engine and the
+optimizers run their kernels inside :meth:`CupyBackend.scope`.
+
+CuPy 14 has no cuDNN bindings: convolution is neuronika's own (im2col + one cuBLAS GEMM,
+registered below). A CuPy installed without its CUDA libraries (no ``[ctk]`` extra and no CUDA
+Toolkit) imports and counts GPUs but fails at the first cuRAND, NVRTC or cuBLAS use; the backend
+makes that first use when it is created and turns the failure into one
+:class:`BackendUnavailableError` line with the install hint.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any, ContextManager, Sequence
+import types
+from typing import Any, Callable, ContextManager, Sequence
 
 from ._base import Backend, BackendUnavailableError, DType
 
 _HINT = (
-    'install CuPy for your CUDA version with pip install "neuronika[cuda12]" or '
-    '"neuronika[cuda13]", on a machine with an NVIDIA GPU and driver'
+    'install CuPy with its CUDA libraries for your CUDA version, pip install "neuronika[cuda12]" or '
+    '"neuronika[cuda13]" (cupy-cuda12x[ctk] / cupy-cuda13x[ctk]), on a machine with an NVIDIA GPU and driver'
 )
 
 try:
@@ -38,11 +51,49 @@ def device_count() -> int:
         return 0
 
 
+def on_device(function: Callable[..., Any], index: int) -> Callable[..., Any]:
+    """``function`` run inside ``cupy.cuda.Device(index)`` (a fresh context object per call, so
+    threads do not share its stack of previous devices)."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with cupy.cuda.Device(index):
+            return function(*args, **kwargs)
+
+    return run
+
+
+class DeviceNamespace:
+    """An Array API namespace whose every function runs inside ``cupy.cuda.Device(index)``.
+
+    Attributes are looked up once on the wrapped namespace and cached: functions come back wrapped
+    by :func:`on_device`, sub-namespaces (``linalg``, ``fft``) as ``DeviceNamespace`` themselves,
+    dtypes and constants unchanged.
+    """
+
+    def __init__(self, namespace: Any, index: int) -> None:
+        self._namespace = namespace
+        self._index = index
+        self.__name__ = namespace.__name__
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._namespace, name)
+        if isinstance(value, types.ModuleType):
+            value = DeviceNamespace(value, self._index)
+        elif callable(value) and not isinstance(value, type):
+            value = on_device(value, self._index)
+        setattr(self, name, value)
+        return value
+
+    def __repr__(self) -> str:
+        return f"<{self.__name__} on cuda:{self._index}>"
+
+
 class CupyBackend(Backend):
     name = "cupy"
 
     def __init__(self, index: int) -> None:
-        self.xp = cupy_namespace
+        self.xp = DeviceNamespace(cupy_namespace, index)
         super().__init__()
         self.index = index
         self.native_device = cupy.cuda.Device(index)
@@ -53,15 +104,16 @@ class CupyBackend(Backend):
         self._rng_key, self._rng_draws = int.from_bytes(os.urandom(8), "little"), 0
         from . import _cupy_kernels
 
-        self.kernels.update(_cupy_kernels.KERNELS)
+        self.kernels.update({name: on_device(kernel, index) for name, kernel in _cupy_kernels.KERNELS.items()})
 
     def scope(self) -> ContextManager[Any]:
-        return self.native_device  # type: ignore[no-any-return]
+        return cupy.cuda.Device(self.index)  # type: ignore[no-any-return]
 
     def asarray(self, obj: Any, dtype: DType | None = None) -> Any:
-        with self.native_device:
+        with cupy.cuda.Device(self.index):
             if isinstance(obj, cupy.ndarray):
-                out = obj if obj.device.id == self.index else cupy.array(obj, copy=True)
+                # CuPy copies between GPUs only from a contiguous array: order "C" makes one first
+                out = obj if obj.device.id == self.index else cupy.array(obj, copy=True, order="C")
             elif isinstance(obj, (np.ndarray, np.generic, list, tuple, int, float)):
                 out = cupy.asarray(obj)
             elif hasattr(obj, "__dlpack__") and "numpy" not in type(obj).__module__:
@@ -69,9 +121,19 @@ class CupyBackend(Backend):
                     out = cupy.from_dlpack(obj)
                 except Exception:
                     out = cupy.asarray(np.from_dlpack(obj))
+                # a zero-copy import stays on the producer's GPU
+                if out.device.id != self.index:
+                    out = cupy.array(out, copy=True, order="C")
             else:
                 out = cupy.asarray(np.asarray(obj))
             return out if dtype is None else out.astype(dtype.name, copy=False)
+
+    def asarray_copy(self, obj: Any, dtype: DType) -> Any:
+        with self.native_device:
+            out = self.asarray(obj, dtype)
+            if isinstance(obj, (np.ndarray, np.generic, list, tuple, int, float)):
+                return out  # copied from the host: device memory of its own
+            return cupy.array(out, copy=True)  # a CuPy or DLPack source may share memory
 
     def to_host(self, array: Any) -> Any:
         return array.get()
@@ -86,7 +148,7 @@ class CupyBackend(Backend):
         self._rng_key, self._rng_draws = int(seed) % _UINT64, 0
 
     def _generator(self) -> Any:
-        """The cuRAND generator, seeded for the next draw (call inside ``native_device``)."""
+        """The cuRAND generator, seeded for the next draw (call inside the device scope)."""
         self._rng.seed(np.uint64(_mix(self._rng_key, self._rng_draws)))
         self._rng_draws += 1
         return self._rng
@@ -110,21 +172,21 @@ class CupyBackend(Backend):
         self._rng_key, self._rng_draws = state["key"], state["draws"]
 
     def uniform(self, shape: Sequence[int], dtype: DType, low: float = 0.0, high: float = 1.0) -> Any:
-        with self.native_device:
+        with cupy.cuda.Device(self.index):
             sample = self._generator().random_sample(tuple(shape), dtype=cupy.float64 if dtype.name == "float64" else cupy.float32)
             if low != 0.0 or high != 1.0:
                 sample = sample * (high - low) + low
             return sample.astype(dtype.name, copy=False)
 
     def normal(self, shape: Sequence[int], dtype: DType, mean: float = 0.0, std: float = 1.0) -> Any:
-        with self.native_device:
+        with cupy.cuda.Device(self.index):
             sample = self._generator().standard_normal(tuple(shape), dtype=cupy.float64 if dtype.name == "float64" else cupy.float32)
             if mean != 0.0 or std != 1.0:
                 sample = sample * std + mean
             return sample.astype(dtype.name, copy=False)
 
     def permutation(self, n: int) -> list[int]:
-        with self.native_device:
+        with cupy.cuda.Device(self.index):
             return [int(i) for i in self._generator().permutation(n).get()]
 
 
@@ -139,6 +201,17 @@ def _mix(key: int, counter: int) -> int:
     return z ^ (z >> 31)
 
 
+
+def _first_use(index: int) -> CupyBackend:
+    """Create the backend and run one cuRAND draw, one compiled (NVRTC) kernel and one cuBLAS GEMM
+    on the GPU: the CUDA libraries CuPy loads lazily are then known to be present."""
+    backend = CupyBackend(index)
+    with cupy.cuda.Device(index):
+        ones = backend._rng.random_sample((2, 2), dtype=cupy.float32) * 0 + 1
+        cupy.matmul(ones, ones).get()
+    return backend
+
+
 def create(index: int) -> CupyBackend:
     if cupy is None:
         raise BackendUnavailableError(f"device 'cuda:{index}' needs CuPy, which is not installed: {_HINT}")
@@ -150,6 +223,10 @@ def create(index: int) -> CupyBackend:
             f"device 'cuda:{index}' does not exist: this machine has {count} CUDA device(s), "
             f"cuda:0 to cuda:{count - 1}"
         )
-    return CupyBackend(index)
-
-
+    try:
+        return _first_use(index)
+    except (ImportError, OSError, RuntimeError) as error:  # cuda.pathfinder's DynamicLibNotFoundError is a RuntimeError
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BackendUnavailableError(
+            f"device 'cuda:{index}': CuPy cannot load a CUDA library it needs ({reason}); {_HINT}"
+        ) from None

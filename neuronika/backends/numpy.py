@@ -29,15 +29,10 @@ class NumpyBackend(Backend):
         self.kernels.update(_numpy_scatter.KERNELS)
 
     def asarray(self, obj: Any, dtype: DType | None = None) -> Any:
-        if not isinstance(obj, (np.ndarray, np.generic, list, tuple, int, float)):
-            if hasattr(obj, "get") and type(obj).__module__.startswith("cupy"):
-                obj = obj.get()  # CuPy -> host
-            elif hasattr(obj, "__dlpack__"):
-                try:
-                    obj = np.from_dlpack(obj)
-                except (BufferError, TypeError, RuntimeError):
-                    obj = np.asarray(obj)
-        return np.asarray(obj, dtype=None if dtype is None else dtype.name)
+        return np.asarray(_host(obj), dtype=None if dtype is None else dtype.name)
+
+    def asarray_copy(self, obj: Any, dtype: DType) -> Any:
+        return np.array(_host(obj), dtype=dtype.name, copy=True)  # one copy, a plain ndarray
 
     def to_host(self, array: Any) -> Any:
         return np.array(array, copy=True)
@@ -76,6 +71,20 @@ class NumpyBackend(Backend):
     def host_rng(seed: int | None = None) -> np.random.Generator:
         """An independent host generator (test probes, data shuffling), never the graph's."""
         return np.random.default_rng(seed)
+
+
+def _host(obj: Any) -> Any:
+    """``obj`` as something ``np.asarray`` reads: CuPy arrays are copied to the host, other
+    DLPack arrays are wrapped without a copy where possible."""
+    if not isinstance(obj, (np.ndarray, np.generic, list, tuple, int, float)):
+        if hasattr(obj, "get") and type(obj).__module__.startswith("cupy"):
+            return obj.get()  # CuPy -> host
+        if hasattr(obj, "__dlpack__"):
+            try:
+                return np.from_dlpack(obj)
+            except (BufferError, TypeError, RuntimeError):
+                return np.asarray(obj)
+    return obj
 
 
 def create(index: int) -> NumpyBackend:

@@ -14,6 +14,7 @@ import codecs
 import csv
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from ..backends._values import inspect
 from ..backends import host
 
 
@@ -159,6 +160,13 @@ def _convert(cells: list[str], fn: RowFn | None, source: str, line: int, header:
         out = fn(list(cells))
     except Exception as error:
         raise ValueError(f"{source}, line {line}: fn raised {type(error).__name__}: {error} on the cells {cells!r}") from error
+    try:
+        inspect("fn", out)  # None, complex, text...: a TypeError, never a NaN or a dropped part
+    except TypeError as error:
+        raise TypeError(
+            f"{source}, line {line}: fn must return a flat sequence of numbers, it returned {out!r} "
+            f"for the cells {cells!r} ({str(error).partition('; ')[2] or error})"
+        ) from None
     try:
         values = host.float64_values(out)
     except (TypeError, ValueError):

@@ -13,10 +13,11 @@ dataset.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Generic, Iterator, Sequence, TypeVar
 
 
+from .._args import is_integer
+from ..backends._values import inspect, to_array
 from .. import backends
 from ..autograd import Var, from_ndarray
 from ..backends import Backend, Device, DType, float32, host, to_dtype
@@ -30,15 +31,13 @@ def _on_device(name: str, array: Any, backend: Backend, dtype: DType) -> Any:
     """``array`` (a Var, any backend's array, nested lists) as ``backend``'s array of ``dtype``."""
     if isinstance(array, Var):
         array = array.data
+    inspect(name, array)  # before any host copy, which would drop a mask or hide a dtype
     if not backend.owns(array):
         try:
             array = backends.to_host(array)
         except TypeError:
             pass  # nested lists, scalars or a foreign array: the backend converts them
-    try:
-        value = backend.asarray(array, dtype)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name}: cannot convert {type(array).__name__} to a {dtype} array: {error}") from error
+    value = to_array(backend, array, dtype, name, copy=False)
     if len(value.shape) == 0:
         raise ValueError(f"{name}: must have at least one axis (the samples), got a 0-d value")
     return value
@@ -128,8 +127,10 @@ class Dataset:
         if seed is None:
             order = self._backend.permutation(n)
         else:
-            if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            if not is_integer(seed):
                 raise TypeError(f"shuffle: seed must be an int or None, got {seed!r}")
+            if seed < 0:
+                raise ValueError(f"shuffle: seed must be a non-negative int (or None), got {seed}")
             order = host.permutation(n, int(seed))
         self._arrays = self._take(order)
         return self
@@ -222,7 +223,7 @@ def _split_sizes(lengths: Sequence[int | float], n: int) -> list[int]:
     lengths = list(lengths)
     if not lengths:
         raise ValueError("split: lengths is empty; give sample counts (e.g. [120, 30]) or fractions (e.g. [0.8, 0.2])")
-    if all(isinstance(x, int) and not isinstance(x, bool) for x in lengths):
+    if all(is_integer(x) for x in lengths):
         counts = [int(x) for x in lengths]
         if any(c < 0 for c in counts) or sum(counts) != n:
             raise ValueError(
@@ -258,10 +259,10 @@ class Batch:
     """
 
     def __init__(self, dataset: Dataset, size: int, drop_last: bool = False) -> None:
-        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        if not is_integer(size) or size <= 0:
             raise ValueError(f"batch: the batch size must be a positive int, got {size!r}")
         self.dataset = dataset
-        self.size = size
+        self.size = int(size)
         self._drop_last = drop_last
 
     def drop_last(self) -> "Batch":
@@ -298,8 +299,9 @@ class KFold(Generic[_T]):
 
     def __init__(self, dataset: _T, k: int) -> None:
         n = len(dataset)
-        if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+        if not is_integer(k) or k < 2:
             raise ValueError(f"kfold: k must be an int >= 2, got {k!r}")
+        k = int(k)
         if k > n:
             raise ValueError(f"kfold: k={k} folds need at least {k} samples, the dataset has {n}")
         self.dataset = dataset
@@ -314,7 +316,7 @@ class KFold(Generic[_T]):
 
     def compute_fold(self, i: int) -> tuple[_T, _T]:
         """Pair ``i`` (``0 ≤ i < k``): ``(train, test)``, test being fold ``i``."""
-        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < self.k:
+        if not is_integer(i) or not 0 <= i < self.k:
             raise IndexError(f"compute_fold: fold index must be an int in [0, {self.k}), got {i!r}")
         dataset = self.dataset
         start, stop = self.fold_bounds(i)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from .._args import boolean, integer, is_integer, real
 from ..autograd import Var
 from ..autograd.convolution import convolution
 from ..backends import DType
@@ -21,12 +22,12 @@ IntOrTuple = "int | Sequence[int]"
 
 
 def _tuple(layer: str, name: str, value: Any, dims: int, minimum: int) -> tuple[int, ...]:
-    values = (value,) * dims if isinstance(value, int) and not isinstance(value, bool) else tuple(value)
-    if len(values) != dims or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in values):
+    values = (value,) * dims if is_integer(value) else tuple(value) if isinstance(value, (tuple, list)) else ()
+    if len(values) != dims or any(not is_integer(v) or v < minimum for v in values):
         raise ValueError(
             f"{layer}: {name} must be an int >= {minimum} or a tuple of {dims} of them, got {value!r}"
         )
-    return values
+    return tuple(int(v) for v in values)
 
 
 class _ConvNd(Module):
@@ -49,9 +50,10 @@ class _ConvNd(Module):
         device: Any = None,
     ) -> None:
         layer = type(self).__name__
-        for name, size in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-                raise ValueError(f"{layer}: {name} must be a positive int, got {size!r}")
+        in_channels = integer(layer, "in_channels", in_channels, minimum=1)
+        out_channels = integer(layer, "out_channels", out_channels, minimum=1)
+        groups = integer(layer, "groups", groups, minimum=1)
+        bias = boolean(layer, "bias", bias)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{layer}: groups={groups} must divide both in_channels ({in_channels}) and "
@@ -67,7 +69,7 @@ class _ConvNd(Module):
         self.stride = _tuple(layer, "stride", stride, self.dims, 1)
         self.dilation = _tuple(layer, "dilation", dilation, self.dims, 1)
         self.padding_mode = padding_mode
-        self.padding_value = float(padding_value)
+        self.padding_value = real(layer, "padding_value", padding_value)
         self.groups = groups
         fan_in = in_channels // groups * math.prod(self.kernel_size)
         bound = 1.0 / math.sqrt(fan_in)

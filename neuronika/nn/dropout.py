@@ -6,6 +6,7 @@ import weakref
 
 from ..autograd import Var
 from ..autograd.activation import Dropout as DropoutNode
+from .._args import real
 from ..autograd.variable import wrap
 from .module import Module
 
@@ -22,7 +23,8 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5) -> None:
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        p = real("Dropout", "probability p", p)
+        if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: probability p must be a number in [0, 1], got {p!r}")
         super().__init__()
         self.p = float(p)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence, TypeVar, Union
 
+from .._args import is_integer, is_real
 from ..autograd import Param, Var, VarDiff
 from ..autograd.node import Leaf
 from ..backends import DType, get as get_backend, float32, to_dtype
@@ -52,7 +53,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if name == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+        elif is_real(param):
             slope = float(param)
         else:
             raise ValueError(f"calculate_gain: leaky_relu's negative slope must be a number, got {param!r}")
@@ -95,6 +96,12 @@ def _leaf(op: str, param: Any) -> Leaf:
 
 def _write(node: Leaf, array: Any) -> None:
     Param(node).data = array
+
+
+def _no_elements(node: Leaf) -> bool:
+    """A parameter with no element has nothing to draw (and a fan of 0): the fan-based
+    initialisers leave it as it is, as PyTorch's do."""
+    return 0 in node.shape
 
 
 def _fan(op: str, node: Leaf, mode: str) -> int:
@@ -140,14 +147,15 @@ def dirac(param: Parameter, groups: int = 1) -> Parameter:
     shape = node.shape
     if not 3 <= len(shape) <= 5:
         raise ValueError(f"init.dirac: needs a 3-, 4- or 5-d convolution weight, got shape {shape}")
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 or shape[0] % groups:
+    if not is_integer(groups) or groups < 1 or shape[0] % groups:
         raise ValueError(f"init.dirac: groups ({groups!r}) must be a positive divisor of the output channels {shape[0]}")
     per_group = shape[0] // groups
     centre = tuple(size // 2 for size in shape[2:])
     array = node.xp.zeros(shape, dtype=node.backend.dtype(node.dtype), device=node.backend.native_device)
-    for group in range(groups):
-        for channel in range(min(per_group, shape[1])):
-            array[(group * per_group + channel, channel) + centre] = 1.0
+    with node.backend.scope():  # item assignment is a kernel of the current device
+        for group in range(groups):
+            for channel in range(min(per_group, shape[1])):
+                array[(group * per_group + channel, channel) + centre] = 1.0
     _write(node, array)
     return param
 
@@ -172,6 +180,8 @@ def normal(param: Parameter, mean: float = 0.0, std: float = 1.0) -> Parameter:
 
 def xavier_uniform(param: Parameter, gain: float = 1.0) -> Parameter:
     """Glorot uniform: U(-a, a) with ``a = gain · √(6 / (fan_in + fan_out))``."""
+    if _no_elements(_leaf("xavier_uniform", param)):
+        return param
     fan_in, fan_out = calculate_fan_in_fan_out(_leaf("xavier_uniform", param).shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform(param, -bound, bound)
@@ -179,6 +189,8 @@ def xavier_uniform(param: Parameter, gain: float = 1.0) -> Parameter:
 
 def xavier_normal(param: Parameter, gain: float = 1.0) -> Parameter:
     """Glorot normal: N(0, std²) with ``std = gain · √(2 / (fan_in + fan_out))``."""
+    if _no_elements(_leaf("xavier_normal", param)):
+        return param
     fan_in, fan_out = calculate_fan_in_fan_out(_leaf("xavier_normal", param).shape)
     return normal(param, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
@@ -188,6 +200,8 @@ def kaiming_uniform(
 ) -> Parameter:
     """He uniform: U(-b, b) with ``b = gain · √(3 / fan)``, ``gain = calculate_gain(nonlinearity,
     a)`` and ``fan`` the fan-in (default) or fan-out. PyTorch's defaults."""
+    if _no_elements(_leaf("kaiming_uniform", param)):
+        return param
     fan = _fan("kaiming_uniform", _leaf("kaiming_uniform", param), mode)
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform(param, -bound, bound)
@@ -197,6 +211,8 @@ def kaiming_normal(
     param: Parameter, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Parameter:
     """He normal: N(0, std²) with ``std = gain / √fan`` (see :func:`kaiming_uniform`)."""
+    if _no_elements(_leaf("kaiming_normal", param)):
+        return param
     fan = _fan("kaiming_normal", _leaf("kaiming_normal", param), mode)
     return normal(param, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .._args import boolean, integer
 from ..autograd import Var
 from ..autograd.linalg import affine
 from ..autograd.variable import wrap
@@ -33,9 +34,9 @@ class Linear(Module):
         dtype: "DType | str | None" = None,
         device: Any = None,
     ) -> None:
-        for name, size in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-                raise ValueError(f"Linear: {name} must be a positive int, got {size!r}")
+        in_features = integer("Linear", "in_features", in_features, minimum=1)
+        out_features = integer("Linear", "out_features", out_features, minimum=1)
+        bias = boolean("Linear", "bias", bias)
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features

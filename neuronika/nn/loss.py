@@ -16,18 +16,24 @@ function                    element-wise loss ℓ                          "mean
 Input and target must have the same shape (no broadcasting), checked when the loss is built.
 Gradients flow to the input, and to a differentiable target (except for ``nll_loss``, whose
 target holds class indices). A target may also be given as an array or nested lists: it becomes
-a constant on the input's device and dtype.
+a constant on the input's device and dtype (a copy; what ``from_ndarray`` accepts).
+
+Empty batches: "sum" over no elements is 0; "mean" over an empty batch is 0/0, so every loss
+refuses it with the same ValueError when the loss is built (use "sum", or skip empty batches).
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from typing import Any
 
 from ..autograd import Var
 from ..autograd import loss as nodes
 from ..autograd.node import Leaf
 from ..autograd.variable import wrap
+from ..backends import DType, float32, float64
+from ..backends._values import to_array
 
 __all__ = ["Reduction", "mse_loss", "mae_loss", "bce_loss", "bce_with_logits_loss", "nll_loss", "kldiv_loss"]
 
@@ -53,18 +59,25 @@ def _input(op: str, input: Any) -> Var:
     return input
 
 
-def _target(op: str, input: Var, target: Any) -> Var:
-    """The target as a variable; arrays and lists become constants beside the input."""
+def _target(op: str, input: Var, target: Any, dtype: "DType | None" = None) -> Var:
+    """The target as a variable; arrays and lists become constants (copies) beside the input,
+    in the input's dtype unless ``dtype`` is given."""
     if isinstance(target, Var):
         return target
     node = input._node
-    try:
-        value = node.backend.asarray(target, node.dtype)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{op}: cannot use a {type(target).__name__} as the target: {error}") from error
-    if value is target:
-        value = node.xp.asarray(value, copy=True)
-    return Var(Leaf(value, node.backend, node.dtype))
+    dtype = dtype or node.dtype
+    return Var(Leaf(to_array(node.backend, target, dtype, f"{op}: target"), node.backend, dtype))
+
+
+def _check_mean(op: str, mode: str, input: Var, divisor: "int | None" = None) -> None:
+    """"mean" over an empty batch is 0/0: one error for every loss, when the loss is built.
+    ``divisor`` is what the mean divides by (default: the number of elements of the input)."""
+    count = math.prod(input.shape) if divisor is None else divisor
+    if mode == "mean" and count == 0:
+        raise ValueError(
+            f"{op}: reduction='mean' over an empty batch (input shape {input.shape}) divides by "
+            f"zero; use reduction='sum' (0 for an empty batch) or skip empty batches"
+        )
 
 
 def _same_shape(op: str, input: Var, target: Var) -> None:
@@ -79,6 +92,7 @@ def mse_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> 
     """Mean squared error: ``Σ (x - t)²``, divided by the number of elements for "mean"."""
     mode = _reduction("mse_loss", reduction)
     input = _input("mse_loss", input)
+    _check_mean("mse_loss", mode, input)
     target = _target("mse_loss", input, target)
     _same_shape("mse_loss", input, target)
     squared = (input - target).pow(2)
@@ -90,6 +104,7 @@ def mae_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> 
     (the gradient at ``x = t`` is 0)."""
     mode = _reduction("mae_loss", reduction)
     input = _input("mae_loss", input)
+    _check_mean("mae_loss", mode, input)
     target = _target("mae_loss", input, target)
     _same_shape("mae_loss", input, target)
     absolute = (input - target).abs()
@@ -99,9 +114,10 @@ def mae_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> 
 def _fused(op: str, node_type: type, input: Any, target: Any, reduction: "str | Reduction", per_batch: bool = False) -> Var:
     mode = _reduction(op, reduction)
     input = _input(op, input)
+    divisor = (input.shape[0] if input.shape else 1) if per_batch else None
+    _check_mean(op, mode, input, divisor)
     target = _target(op, input, target)
     node = node_type(input._node, target._node)
-    divisor = (input.shape[0] if input.shape else 1) if per_batch else None
     return wrap(nodes.reduce(node, mode, divisor))
 
 
@@ -131,11 +147,19 @@ def nll_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> 
     "mean". Extra axes follow PyTorch: ``x (N, C, *d)`` with ``t (N, *d)``.
 
     The indices are floats holding integers (the crate's way: a ``Var`` such as a batch of
-    labels) or any integer array or list, converted to a constant. Indices known when the loss is
-    built (a leaf target) must be integers in ``[0, C)``, else ``ValueError``; values assigned to
-    the target later are not checked (an index out of range then matches no class and adds 0).
+    labels) or any integer array or list, converted to a constant (float32 or wider when the
+    input's dtype cannot hold every class index exactly, e.g. float16 with more than 2049
+    classes). Indices must be integers in ``[0, C)``, else ``ValueError``: checked when the loss
+    is built (a leaf target) and by every ``forward`` (so values assigned later are checked too).
     """
     mode = _reduction("nll_loss", reduction)
     input = _input("nll_loss", input)
+    if len(input.shape) >= 2:
+        _check_mean("nll_loss", mode, input, math.prod(input.shape[:1] + input.shape[2:]))
+    if not isinstance(target, Var) and len(input.shape) >= 2:
+        needed = input.shape[1] - 1
+        exact = nodes.EXACT_INTEGERS[input.dtype.name]
+        dtype = input.dtype if needed <= exact else float32 if needed <= nodes.EXACT_INTEGERS["float32"] else float64
+        target = _target("nll_loss", input, target, dtype)
     target = _target("nll_loss", input, target)
     return wrap(nodes.reduce(nodes.NLL(input._node, target._node), mode))

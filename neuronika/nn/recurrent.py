@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .._args import integer
 from ..autograd import Var
 from ..autograd.linalg import affine
 from ..autograd.shape import Chunk
@@ -44,9 +45,8 @@ class _Cell(Module):
 
     def __init__(self, input_size: int, hidden_size: int, dtype: "DType | str | None", device: Any) -> None:
         kind = type(self).__name__
-        for name, size in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-                raise ValueError(f"{kind}: {name} must be a positive int, got {size!r}")
+        input_size = integer(kind, "input_size", input_size, minimum=1)
+        hidden_size = integer(kind, "hidden_size", hidden_size, minimum=1)
         super().__init__()
         self.input_size = input_size
         self.hidden_size = hidden_size

@@ -14,14 +14,15 @@
 
 from . import lr_scheduler
 from .adagrad import Adagrad
-from .adam import AMSGrad, Adam
+from .adam import AMSGrad, Adam, AdamW
+from .groups import ParamGroup
 from .optimizer import Optimizer
 from .penalty import L1, L2, ElasticNet, Penalty
 from .rmsprop import RMSProp
 from .sgd import SGD
 
 __all__ = [
-    "Optimizer", "SGD", "Adam", "AMSGrad", "Adagrad", "RMSProp",
+    "Optimizer", "ParamGroup", "SGD", "Adam", "AdamW", "AMSGrad", "Adagrad", "RMSProp",
     "Penalty", "L1", "L2", "ElasticNet",
     "lr_scheduler",
 ]

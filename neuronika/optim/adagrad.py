@@ -32,9 +32,6 @@ class Adagrad(Optimizer):
     _names = ("lr_decay", "eps")
     _buffers = ("sum",)
 
-    _lr_decay: float
-    _eps: float
-
     def __init__(
         self,
         params: Any,
@@ -54,14 +51,14 @@ class Adagrad(Optimizer):
         values["eps"] = check_real("Adagrad", "eps", values["eps"])
         return values
 
-    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any]) -> None:
+    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:
         squares = state.get("sum")
         if squares is None:
             squares = state["sum"] = xp.zeros_like(param._node.value)
         squares += grad * grad
         denominator = xp.sqrt(squares)
-        denominator += self._eps
+        denominator += hyper["eps"]
         update = grad / denominator
         del denominator
-        update *= self._lr / (1.0 + (self._steps - 1) * self._lr_decay)
+        update *= hyper["lr"] / (1.0 + (step - 1) * hyper["lr_decay"])
         param.data -= update

@@ -8,13 +8,19 @@ Call ``scheduler.step()`` once per epoch, after that epoch's optimizer steps::
             ...; optimizer.step(); optimizer.zero_grad()
         scheduler.step()
 
-The epoch counter starts at 0 and ``step()`` advances it to ``t`` and sets the optimizer's
-``lr`` for epoch ``t``; the schedules are PyTorch's, epoch by epoch. Like PyTorch's, every
-scheduler but :class:`LambdaLR` updates the optimizer's *current* rate, so schedulers chain.
+The epoch counter starts at 0 and ``step()`` advances it to ``t`` and sets the ``lr`` of every
+parameter group for epoch ``t``; the schedules are PyTorch's, epoch by epoch. Like PyTorch's,
+every scheduler but :class:`LambdaLR` and :class:`OneCycleLR` updates the optimizer's *current*
+rates, so schedulers chain. A step computes and checks every new rate before writing any: a
+step that fails changes nothing.
 
 The methods are the Rust crate's: :meth:`~LRScheduler.get_current_lr` is the rate in force now
-(what PyTorch's ``get_last_lr()[0]`` returns); :meth:`~LRScheduler.get_last_lr` is the rate
-before the latest ``step()`` (the crate's meaning).
+(what PyTorch's ``get_last_lr()`` returns); :meth:`~LRScheduler.get_last_lr` is the rate
+before the latest ``step()`` (the crate's meaning); both are floats for an optimizer with one
+parameter group and lists with one rate per group otherwise.
+
+:class:`CosineAnnealingLR`, :class:`LinearLR`, :class:`OneCycleLR`, :class:`SequentialLR` and
+:class:`ReduceLROnPlateau` live in :mod:`neuronika.optim.schedules` and are imported here.
 """
 
 from __future__ import annotations
@@ -22,15 +28,19 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable, Iterable
 
+from .._args import is_integer
 from .optimizer import Optimizer, check_real
 
-__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ExponentialLR"]
+__all__ = [
+    "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ExponentialLR",
+    "CosineAnnealingLR", "LinearLR", "OneCycleLR", "ReduceLROnPlateau", "SequentialLR",
+]
 
 
 def _check_epoch(owner: str, name: str, value: Any, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+    if not is_integer(value) or value < low:
         raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
-    return value
+    return int(value)
 
 
 def _check_callable(owner: str, function: Any) -> Callable[[int], float]:
@@ -40,7 +50,14 @@ def _check_callable(owner: str, function: Any) -> Callable[[int], float]:
 
 
 class LRScheduler:
-    """Base class: holds the optimizer and the epoch counter; subclasses give ``_next_lr``."""
+    """Base class: holds the optimizer and the epoch counter; subclasses give ``_next_lr``.
+
+    Every rate is per parameter group; ``base_lrs`` holds each group's rate when the first
+    scheduler was attached to the optimizer (PyTorch's ``initial_lr``). A ``step()`` computes
+    and checks the new rate of every group before writing any, so a step that fails (a lambda
+    returning a negative rate, OneCycleLR past its last step) changes nothing: neither the
+    optimizer's rates nor the epoch counter.
+    """
 
     def __init__(self, optimizer: Optimizer) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -49,32 +66,95 @@ class LRScheduler:
                 f"{type(optimizer).__name__}"
             )
         self.optimizer = optimizer
-        self.initial_lr = optimizer.lr
+        self.base_lrs: list[float] = []
+        self._sync_groups()
         self._epoch = 0
-        self._last_lr = self._current_lr = optimizer.lr
+        self._last_lrs = self._current_lrs = self._rates()
 
-    def _next_lr(self, lr: float, epoch: int) -> float:
-        """The rate for ``epoch`` given the optimizer's current rate ``lr``."""
+    def _sync_groups(self) -> None:
+        """Take on parameter groups added to the optimizer (``add_param_group``) since the last
+        step: their rate now is their base rate, as PyTorch's ``initial_lr``."""
+        groups = self.optimizer.param_groups
+        if len(groups) == len(self.base_lrs):
+            return
+        if self.base_lrs:  # groups added after the scheduler was made
+            self._grow(len(groups) - len(self.base_lrs))
+        for group in groups[len(self.base_lrs):]:
+            if group.initial_lr is None:
+                group.initial_lr = group["lr"]
+            self.base_lrs.append(group.initial_lr)
+
+    def _grow(self, count: int) -> None:
+        """Extend per-group settings to ``count`` new groups, or raise if they cannot be."""
+
+    def _rates(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def _next_lr(self, lr: float, epoch: int, group: int) -> float:
+        """The rate of parameter group ``group`` for ``epoch`` given its current rate ``lr``."""
         return lr
 
-    def _apply(self, lr: float) -> None:
-        self._last_lr = self.optimizer.lr
-        self.optimizer.lr = lr
-        self._current_lr = self.optimizer.lr
+    def _closed_form(self, epoch: int, group: int) -> float | None:
+        """The rate of ``group`` at ``epoch`` from ``base_lrs`` alone, where the schedule has
+        one (used when :class:`SequentialLR` hands over to this scheduler); None otherwise."""
+        return None
+
+    def _apply(self, lrs: list[float], epoch: int, changes: "list[dict[str, Any]] | None" = None) -> None:
+        """Check every group's new rate (and other ``changes``, e.g. a cycled momentum), then
+        write them all and move to ``epoch``; on a bad value nothing is written."""
+        optimizer = self.optimizer
+        owner = type(self).__name__
+        checked = []
+        for index, (group, lr) in enumerate(zip(optimizer.param_groups, lrs)):
+            label = "the learning rate" if len(lrs) == 1 else f"the learning rate of parameter group {index}"
+            rate = check_real(owner, f"{label} for epoch {epoch}", lr)
+            extra = changes[index] if changes else {}
+            checked.append(optimizer._validated({**group.hyper, **extra, "lr": rate}))
+        self._last_lrs = self._rates()
+        for group, values in zip(optimizer.param_groups, checked):
+            group.hyper = values
+        self._current_lrs = self._rates()
+        self._epoch = epoch
+
+    def _at_start(self, lr: float, group: int) -> float:
+        """The rate of ``group`` at epoch 0 given its rate ``lr`` before (schedules that act at
+        once, such as LinearLR's warm-up factor, override it)."""
+        return lr
+
+    def _start(self) -> None:
+        """Apply the rates of epoch 0 (what making the scheduler does in PyTorch)."""
+        self._apply([self._at_start(lr, index) for index, lr in enumerate(self._rates())], 0)
 
     def step(self) -> None:
-        """Advance to the next epoch and set the optimizer's learning rate for it."""
-        self._epoch += 1
-        self._apply(self._next_lr(self.optimizer.lr, self._epoch))
+        """Advance to the next epoch and set the optimizer's learning rates for it."""
+        self._sync_groups()
+        epoch = self._epoch + 1
+        self._apply([self._next_lr(lr, epoch, index) for index, lr in enumerate(self._rates())], epoch)
 
-    def get_last_lr(self) -> float:
+    def _restart(self) -> None:
+        """Go to epoch 0 with the rates of epoch 0 (when :class:`SequentialLR` hands over)."""
+        self._sync_groups()
+        lrs = [self._closed_form(0, index) for index in range(len(self.base_lrs))]
+        self._apply([lr if lr is not None else current for lr, current in zip(lrs, self._rates())], 0)
+
+    @staticmethod
+    def _one_or_all(rates: list[float]) -> "float | list[float]":
+        return rates[0] if len(rates) == 1 else list(rates)
+
+    @property
+    def initial_lr(self) -> "float | list[float]":
+        """The optimizer's rate when the first scheduler was attached (a list with several groups)."""
+        return self._one_or_all(self.base_lrs)
+
+    def get_last_lr(self) -> "float | list[float]":
         """The learning rate before the latest :meth:`step` (at first, the optimizer's rate when
-        the scheduler was made)."""
-        return self._last_lr
+        the scheduler was made); a list with one rate per group when there are several."""
+        return self._one_or_all(self._last_lrs)
 
-    def get_current_lr(self) -> float:
-        """The learning rate this scheduler set last (at first, the optimizer's rate)."""
-        return self._current_lr
+    def get_current_lr(self) -> "float | list[float]":
+        """The learning rate this scheduler set last (at first, the optimizer's rate); a list
+        with one rate per group when there are several (PyTorch's ``get_last_lr()``)."""
+        return self._one_or_all(self._current_lrs)
 
     def get_current_epoch(self) -> int:
         """The epoch counter (0 before the first :meth:`step`)."""
@@ -87,54 +167,106 @@ class LRScheduler:
 
     def print_lr(self) -> None:
         """Print the epoch and the learning rate (call it after :meth:`step`)."""
-        print(f"epoch {self._epoch}: learning rate adjusted to [{self._current_lr}]")
+        print(f"epoch {self._epoch}: learning rate adjusted to {self._current_lrs}")
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's counters as plain data (functions are not saved)."""
         return {
             "scheduler": type(self).__name__,
             "epoch": self._epoch,
-            "initial_lr": self.initial_lr,
-            "last_lr": self._last_lr,
-            "current_lr": self._current_lr,
+            "base_lrs": list(self.base_lrs),
+            "last_lr": list(self._last_lrs),
+            "current_lr": list(self._current_lrs),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the counters saved by :meth:`state_dict` (the optimizer's own ``lr`` is
-        restored by the optimizer's ``load_state_dict``)."""
+        restored by the optimizer's ``load_state_dict``). Nothing changes if the state does not fit."""
+        owner = f"{type(self).__name__}.load_state_dict"
         if state.get("scheduler") != type(self).__name__:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the state was saved by {state.get('scheduler')}")
-        self._epoch = _check_epoch(type(self).__name__, "epoch", state["epoch"])
-        self.initial_lr = float(state["initial_lr"])
-        self._last_lr, self._current_lr = float(state["last_lr"]), float(state["current_lr"])
+            raise ValueError(f"{owner}: the state was saved by {state.get('scheduler')}")
+        groups = len(self.optimizer.param_groups)
+
+        def rates(key: str) -> list[float]:
+            value = state[key]
+            values = [float(value)] * groups if isinstance(value, (int, float)) else [float(v) for v in value]
+            if len(values) != groups:
+                raise ValueError(f"{owner}: {key} has {len(values)} rates, the optimizer {groups} parameter groups")
+            return values
+
+        epoch = _check_epoch(owner, "epoch", state["epoch"])
+        base = rates("base_lrs" if "base_lrs" in state else "initial_lr")
+        last, current = rates("last_lr"), rates("current_lr")
+        self._load_extra(state)
+        self._epoch, self.base_lrs, self._last_lrs, self._current_lrs = epoch, base, last, current
+
+    def _load_extra(self, state: dict[str, Any]) -> None:
+        """Subclasses restore their own counters here (checked before anything is written)."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(epoch={self._epoch}, lr={self._current_lr})"
+        return f"{type(self).__name__}(epoch={self._epoch}, lr={self.get_current_lr()})"
 
 
-class LambdaLR(LRScheduler):
-    """``lr_t = lr₀ · lr_lambda(t)``, where ``lr₀`` is the optimizer's rate when the scheduler
-    is made. As in PyTorch, making the scheduler already sets ``lr₀ · lr_lambda(0)``."""
+class _PerGroupLambdas(LRScheduler):
+    """LambdaLR and MultiplicativeLR: one function for every group, or one per group."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
+    lr_lambdas: list[Callable[[int], float]]
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Any) -> None:
+        owner = type(self).__name__
+        self._shared = not isinstance(lr_lambda, (list, tuple))
+        self.lr_lambdas = _per_group(owner, optimizer, lr_lambda)
         super().__init__(optimizer)
-        self.lr_lambda = _check_callable("LambdaLR", lr_lambda)
-        self._apply(self._next_lr(optimizer.lr, 0))
-        self._last_lr = self.initial_lr
 
-    def _next_lr(self, lr: float, epoch: int) -> float:
-        return self.initial_lr * self.lr_lambda(epoch)
+    @property
+    def lr_lambda(self) -> Callable[[int], float]:
+        """The function of the first group."""
+        return self.lr_lambdas[0]
+
+    def _grow(self, count: int) -> None:
+        if not self._shared:
+            raise ValueError(
+                f"{type(self).__name__}: the optimizer gained {count} parameter group(s) but the "
+                f"scheduler has one lr_lambda per group; make a new scheduler"
+            )
+        self.lr_lambdas += [self.lr_lambdas[0]] * count
 
 
-class MultiplicativeLR(LRScheduler):
-    """``lr_t = lr_{t−1} · lr_lambda(t)`` for ``t >= 1``."""
+def _per_group(owner: str, optimizer: Any, function: Any) -> list[Callable[[int], float]]:
+    groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 1
+    functions = list(function) if isinstance(function, (list, tuple)) else [function] * groups
+    if len(functions) != groups:
+        raise ValueError(f"{owner}: expected {groups} lr_lambda functions (one per parameter group), got {len(functions)}")
+    return [_check_callable(owner, f) for f in functions]
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
-        super().__init__(optimizer)
-        self.lr_lambda = _check_callable("MultiplicativeLR", lr_lambda)
 
-    def _next_lr(self, lr: float, epoch: int) -> float:
-        return lr * self.lr_lambda(epoch)
+class LambdaLR(_PerGroupLambdas):
+    """``lr_t = lr₀ · lr_lambda(t)``, where ``lr₀`` is the group's rate when the first scheduler
+    was made (``lr_lambda`` may be a list with one function per group). As in PyTorch, making
+    the scheduler already sets ``lr₀ · lr_lambda(0)``."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: "Callable[[int], float] | list[Callable[[int], float]]") -> None:
+        super().__init__(optimizer, lr_lambda)
+        self._start()
+
+    def _at_start(self, lr: float, group: int) -> float:
+        return self._next_lr(lr, 0, group)
+
+    def _next_lr(self, lr: float, epoch: int, group: int) -> float:
+        return self.base_lrs[group] * self.lr_lambdas[group](epoch)
+
+    def _closed_form(self, epoch: int, group: int) -> float | None:
+        return self._next_lr(0.0, epoch, group)
+
+
+class MultiplicativeLR(_PerGroupLambdas):
+    """``lr_t = lr_{t−1} · lr_lambda(t)`` for ``t >= 1`` (one function, or one per group)."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: "Callable[[int], float] | list[Callable[[int], float]]") -> None:
+        super().__init__(optimizer, lr_lambda)
+
+    def _next_lr(self, lr: float, epoch: int, group: int) -> float:
+        return lr * self.lr_lambdas[group](epoch)
 
 
 class StepLR(LRScheduler):
@@ -164,8 +296,11 @@ class StepLR(LRScheduler):
     def gamma(self, value: float) -> None:
         self._gamma = check_real("StepLR", "gamma", value)
 
-    def _next_lr(self, lr: float, epoch: int) -> float:
+    def _next_lr(self, lr: float, epoch: int, group: int) -> float:
         return lr * self._gamma if epoch % self._step_size == 0 else lr
+
+    def _closed_form(self, epoch: int, group: int) -> float | None:
+        return self.base_lrs[group] * self._gamma ** (epoch // self._step_size)
 
 
 class MultiStepLR(LRScheduler):
@@ -199,9 +334,12 @@ class MultiStepLR(LRScheduler):
     def gamma(self, value: float) -> None:
         self._gamma = check_real("MultiStepLR", "gamma", value)
 
-    def _next_lr(self, lr: float, epoch: int) -> float:
+    def _next_lr(self, lr: float, epoch: int, group: int) -> float:
         count = self._milestones.get(epoch, 0)
         return lr * self._gamma**count if count else lr
+
+    def _closed_form(self, epoch: int, group: int) -> float | None:
+        return self.base_lrs[group] * self._gamma ** sum(m <= epoch for m in self._milestones.elements())
 
 
 class ExponentialLR(LRScheduler):
@@ -220,6 +358,11 @@ class ExponentialLR(LRScheduler):
     def gamma(self, value: float) -> None:
         self._gamma = check_real("ExponentialLR", "gamma", value)
 
-    def _next_lr(self, lr: float, epoch: int) -> float:
+    def _next_lr(self, lr: float, epoch: int, group: int) -> float:
         return lr * self._gamma
 
+    def _closed_form(self, epoch: int, group: int) -> float | None:
+        return self.base_lrs[group] * self._gamma**epoch
+
+
+from .schedules import CosineAnnealingLR, LinearLR, OneCycleLR, ReduceLROnPlateau, SequentialLR  # noqa: E402

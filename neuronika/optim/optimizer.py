@@ -1,75 +1,34 @@
-"""The :class:`Optimizer` base class: parameters, the step loop, hyper-parameters and state.
+"""The :class:`Optimizer` base class: parameter groups, the step loop, hyper-parameters and state.
 
-An optimizer holds a list of :class:`~neuronika.Param` and, per parameter, a dict of state arrays
-(moment buffers) that it creates on the parameter's device at the first step. ``step()`` is the
-hot path: for every parameter it reads the gradient (zeros when the parameter received none),
-adds the penalty's gradient, and lets the subclass's ``_update`` apply one set of Array API
-expressions that ends with ``param.data -= update`` (in place where the backend allows; the
-``Param`` setter marks the graphs that use the parameter stale). Nothing is validated there:
-hyper-parameters are checked when they are set.
+An optimizer holds its parameters in :attr:`~Optimizer.param_groups` (each group with its own
+hyper-parameters) and, per parameter, a dict of state arrays (moment buffers) that it creates on
+the parameter's device at the first step. ``step()`` is the hot path: for every parameter it
+reads the gradient (zeros when the parameter received none) and adds the penalty's gradient;
+then the subclass's ``_update`` applies one set of Array API expressions that ends with
+``param.data -= update`` (in place where the backend allows; the ``Param`` setter marks the
+graphs that use the parameter stale). Nothing is validated there: hyper-parameters are checked
+when they are set; the step's only per-parameter check is one identity test that notices a
+parameter moved to another device (its state then follows it).
 """
 
 from __future__ import annotations
 
 import abc
 import math
+import numbers
 from typing import Any, Mapping
 
-from ..autograd import Param, Var, VarDiff
+from .._args import boolean, real
+from ..autograd import Param, Var
+from ..backends._values import to_array
+from .groups import ParamGroup, collect_params, split_groups
 from .penalty import Penalty, penalty_from_state
-
-
-def collect_params(owner: str, params: Any) -> list[Param]:
-    """``params`` (Params or differentiable leaves, or one of them) as a de-duplicated list of
-    :class:`~neuronika.Param`, in first-seen order."""
-    if isinstance(params, (Param, Var)):
-        params = [params]
-    try:
-        items = list(params)
-    except TypeError:
-        raise TypeError(
-            f"{owner}: params must be an iterable of parameters (model.parameters() or "
-            f"loss.parameters()), got {type(params).__name__}"
-        ) from None
-    collected: list[Param] = []
-    seen: set[int] = set()
-    for index, item in enumerate(items):
-        if isinstance(item, Param):
-            param = item
-        elif isinstance(item, VarDiff) and item.is_leaf:
-            param = Param(item._node)  # type: ignore[arg-type]
-        elif isinstance(item, VarDiff):
-            raise TypeError(
-                f"{owner}: params[{index}] is the output of {item._node.name}, not a parameter; "
-                f"pass its differentiable leaves with var.parameters()"
-            )
-        elif isinstance(item, Var):
-            raise TypeError(
-                f"{owner}: params[{index}] is a non-differentiable variable of shape {item.shape}; "
-                f"make it a parameter with .requires_grad() before building the graph"
-            )
-        else:
-            raise TypeError(
-                f"{owner}: params[{index}] is a {type(item).__name__}; expected neuronika.Param "
-                f"(from model.parameters() or loss.parameters()) or a differentiable leaf"
-            )
-        if id(param._node) not in seen:
-            seen.add(id(param._node))
-            collected.append(param)
-    if not collected:
-        raise ValueError(
-            f"{owner}: got an empty parameter list; pass model.parameters() (or "
-            f"loss.parameters() for a graph of your own)"
-        )
-    return collected
 
 
 def check_real(owner: str, name: str, value: Any, low: float = 0.0, high: float = math.inf,
                high_open: bool = False) -> float:
     """``value`` as a float in ``[low, high]`` (``[low, high)`` with ``high_open``), or raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{owner}: {name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    value = real(owner, name, value)  # Python or NumPy scalars; never bools or strings
     inside = low <= value and (value < high if high_open else value <= high)
     if not (math.isfinite(value) and inside):
         bound = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{')' if high_open else ']'}"
@@ -77,17 +36,23 @@ def check_real(owner: str, name: str, value: Any, low: float = 0.0, high: float 
     return value
 
 
+def check_count(owner: str, name: str, value: Any) -> int:
+    """``value`` as an int >= 0 (a step or epoch counter), or raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{owner}: {name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
 def check_flag(owner: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
-    return value
+    return boolean(owner, name, value)
 
 
 def hyperparameter(name: str, doc: str) -> property:
-    """A property reading ``self._<name>`` and writing through :meth:`Optimizer._set` (checked)."""
+    """A property reading the hyper-parameter ``name`` shared by every group and writing it
+    into every group through :meth:`Optimizer._set` (checked)."""
 
     def get(self: "Optimizer") -> Any:
-        return getattr(self, "_" + name)
+        return self._common(name)
 
     def set(self: "Optimizer", value: Any) -> None:
         self._set(**{name: value})
@@ -98,9 +63,19 @@ def hyperparameter(name: str, doc: str) -> property:
 class Optimizer(abc.ABC):
     """Base class of the optimizers.
 
-    Subclasses list their hyper-parameters in ``_names`` (each stored as ``self._<name>``,
-    exposed as a property, checked by ``_validated``) and their per-parameter state arrays in
-    ``_buffers``, and implement ``_update``.
+    Subclasses list their hyper-parameters in ``_names`` (checked by ``_validated``, exposed as
+    properties) and their per-parameter state arrays in ``_buffers``, and implement ``_update``.
+
+    ``params`` is an iterable of parameters or a list of parameter-group dicts
+    (:mod:`neuronika.optim.groups`); :attr:`param_groups` holds the groups, each with its own
+    hyper-parameters, and :attr:`defaults` the constructor's. A hyper-parameter property such as
+    ``optimizer.lr`` reads the value all groups share (it raises when they differ: read
+    ``param_groups[i]["lr"]`` then) and writes every group.
+
+    ``step()`` first moves each parameter's state to the parameter's device if the parameter
+    moved since (``Module.to``), and computes every penalised gradient; only then does it
+    write. So a step whose penalty raises, or that meets state on another device, changes
+    nothing: no parameter, buffer or step counter.
 
     Updates work in place on a fresh temporary where that rounds identically (``t = a * b;
     t *= c`` rather than ``c * (a * b)``): with large NumPy parameters, every extra live
@@ -113,14 +88,50 @@ class Optimizer(abc.ABC):
     #: names of the per-parameter state arrays this optimizer may keep
     _buffers: tuple[str, ...] = ()
 
-    _lr: float
-    _penalty: Penalty | None
-
     def __init__(self, params: Any, lr: float, penalty: Penalty | None, **hyper: Any) -> None:
-        self._params = collect_params(type(self).__name__, params)
-        self._state: list[dict[str, Any]] = [{} for _ in self._params]
+        owner = type(self).__name__
+        self.defaults: dict[str, Any] = self._validated({"lr": lr, "penalty": penalty, **hyper})
+        self.param_groups: list[ParamGroup] = []
+        self._params: list[Param] = []
+        self._state: list[dict[str, Any]] = []
+        self._homes: list[Any] = []
         self._steps = 0
-        self._assign(self._validated({"lr": lr, "penalty": penalty, **hyper}))
+        for index, (items, overrides) in enumerate(split_groups(owner, params)):
+            label = "params" if overrides is None else f"param_groups[{index}]['params']"
+            self._add_group(index, items, overrides or {}, label)
+
+    def _add_group(self, index: int, items: Any, overrides: dict[str, Any], label: str) -> None:
+        """Check a group (parameters new to this optimizer, known hyper-parameters) and add it."""
+        owner = type(self).__name__
+        members = collect_params(owner, items, label)
+        seen = {id(param._node) for param in self._params}
+        for param in members:
+            if id(param._node) in seen:
+                raise ValueError(f"{owner}: a parameter of shape {param.shape} is in more than one parameter group")
+            seen.add(id(param._node))
+        unknown = sorted(set(overrides) - set(self.defaults))
+        if unknown:
+            raise ValueError(
+                f"{owner}: parameter group {index} has unknown hyper-parameters {unknown}; "
+                f"{owner} takes {', '.join(self.defaults)}"
+            )
+        group = ParamGroup(self, members, self._validated({**self.defaults, **overrides}))
+        group.first_step = self._steps
+        self.param_groups.append(group)
+        self._params.extend(members)
+        self._state.extend({} for _ in members)
+        self._homes.extend(param._node.backend for param in members)
+
+    def add_param_group(self, param_group: Mapping[str, Any]) -> None:
+        """Add a parameter group (a dict with ``"params"`` and hyper-parameters that differ from
+        :attr:`defaults`), e.g. layers unfrozen while fine-tuning. Its parameters start at their
+        own step 1 (Adam's bias correction counts from when they joined), as in PyTorch.
+        Schedulers attached before start scheduling the group at their next step."""
+        if not isinstance(param_group, Mapping) or "params" not in param_group:
+            raise TypeError(f"{type(self).__name__}.add_param_group: expected a dict with 'params', got {type(param_group).__name__}")
+        index = len(self.param_groups)
+        overrides = {key: value for key, value in param_group.items() if key != "params"}
+        self._add_group(index, param_group["params"], overrides, f"param_groups[{index}]['params']")
 
     # --- hyper-parameters ---------------------------------------------------------------------
     lr = hyperparameter("lr", "The learning rate (a float >= 0; schedulers set it every epoch).")
@@ -128,16 +139,25 @@ class Optimizer(abc.ABC):
 
     def get_lr(self) -> float:
         """The learning rate (the crate's getter; same as :attr:`lr`)."""
-        return self._lr
+        return self._common("lr")  # type: ignore[no-any-return]
 
     def set_lr(self, lr: float) -> None:
-        """Set the learning rate (the crate's setter; same as assigning :attr:`lr`)."""
+        """Set the learning rate of every group (the crate's setter; same as assigning :attr:`lr`)."""
         self._set(lr=lr)
 
     def hyperparameters(self) -> dict[str, Any]:
-        """The current hyper-parameters by name (``lr``, ``penalty`` and the optimizer's own)."""
-        names = ("lr", "penalty", *self._names)
-        return {name: getattr(self, "_" + name) for name in names}
+        """The hyper-parameters by name (``lr``, ``penalty`` and the optimizer's own) that every
+        group shares; raises when the groups differ in one of them."""
+        return {name: self._common(name) for name in self.defaults}
+
+    def _common(self, name: str) -> Any:
+        values = [group.hyper[name] for group in self.param_groups]
+        if any(value != values[0] for value in values[1:]):
+            raise ValueError(
+                f"{type(self).__name__}.{name}: the {len(values)} parameter groups have different "
+                f"values {values}; read optimizer.param_groups[i][{name!r}]"
+            )
+        return values[0]
 
     def _validated(self, values: dict[str, Any]) -> dict[str, Any]:
         """Every hyper-parameter checked (subclasses extend this); raises on a bad value."""
@@ -151,18 +171,16 @@ class Optimizer(abc.ABC):
             )
         return values
 
-    def _assign(self, values: Mapping[str, Any]) -> None:
-        for name, value in values.items():
-            setattr(self, "_" + name, value)
-
     def _set(self, **changes: Any) -> None:
-        """Change some hyper-parameters, checking the whole new set before writing any."""
-        self._assign(self._validated({**self.hyperparameters(), **changes}))
+        """Change some hyper-parameters in every group, checking all new sets before writing any."""
+        checked = [self._validated({**group.hyper, **changes}) for group in self.param_groups]
+        for group, values in zip(self.param_groups, checked):
+            group.hyper = values
 
     # --- parameters and the step --------------------------------------------------------------
     @property
     def params(self) -> list[Param]:
-        """The optimized parameters, in order."""
+        """The optimized parameters, in order (group by group)."""
         return list(self._params)
 
     @property
@@ -173,20 +191,56 @@ class Optimizer(abc.ABC):
     def step(self) -> None:
         """Update every parameter once from its accumulated gradient (see the class docstring
         of each optimizer for its rule)."""
+        grads = self._gradients()  # everything that can fail happens before the first write
         self._steps += 1
-        penalty, update = self._penalty, self._update
-        for param, state in zip(self._params, self._state):
-            node = param._node
-            with node.backend.scope():
-                grad = node.grad if node.grad is not None else param.grad
-                if penalty is not None:
-                    grad = grad + penalty(node.xp, node.value)
-                update(param, node.xp, grad, state)
+        try:
+            update, index = self._update, 0
+            for group in self.param_groups:
+                hyper, step = group.hyper, self._steps - group.first_step
+                for param in group.params:
+                    node = param._node
+                    with node.backend.scope():
+                        update(param, node.xp, grads[index], self._state[index], hyper, step)
+                    grads[index] = None
+                    index += 1
+        except BaseException:
+            self._steps -= 1
+            raise
+
+    def _gradients(self) -> list[Any]:
+        """Each parameter's gradient, penalty included, with its state moved to the parameter's
+        device first (one identity check per parameter when nothing moved)."""
+        grads: list[Any] = []
+        index = 0
+        for group in self.param_groups:
+            penalty = group.hyper["penalty"]
+            for param in group.params:
+                node = param._node
+                if self._homes[index] is not node.backend:
+                    self._follow(index, node)
+                grad = node.grad
+                if grad is None or penalty is not None:
+                    with node.backend.scope():
+                        if grad is None:
+                            grad = param.grad
+                        if penalty is not None:
+                            grad = grad + penalty(node.xp, node.value)
+                grads.append(grad)
+                index += 1
+        return grads
+
+    def _follow(self, index: int, node: Any) -> None:
+        """Move parameter ``index``'s state to the device its parameter now lives on."""
+        backend = node.backend
+        state = self._state[index]
+        self._state[index] = {name: backend.asarray(array, node.dtype) for name, array in state.items()}
+        self._homes[index] = backend
 
     @abc.abstractmethod
-    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any]) -> None:
-        """Apply one update to ``param`` from ``grad`` (penalty included; never written in
-        place), keeping this parameter's buffers in ``state`` (created on first use)."""
+    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:
+        """Apply update number ``step`` (1, 2, … for this parameter) to ``param`` from ``grad``
+        (penalty included; never written in place) with its group's hyper-parameters ``hyper``,
+        keeping this parameter's buffers in ``state`` (created on first use)."""
 
     def zero_grad(self) -> None:
         """Forget every parameter's accumulated gradient (it reads as zeros until the next
@@ -196,32 +250,48 @@ class Optimizer(abc.ABC):
 
     # --- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """The optimizer's state as plain data: ``{"optimizer": name, "hyperparameters": {...},
-        "step": int, "state": [ {buffer name: array}, ... one dict per parameter ]}``.
+        """The optimizer's state as plain data: ``{"optimizer": name, "param_groups": [{hyper-
+        parameters..., "params": [indices], "step": the group's own step count}, ...], "step":
+        int, "state": [ {buffer name: array}, ... one dict per parameter ]}``.
 
-        Arrays are copies on their parameter's device, so later steps leave the dict unchanged;
-        the penalty is saved as a dict (``{"kind": "L2", "lambda": 0.1}``). ``nk.save`` writes it.
+        Parameters are numbered across the groups in order, as PyTorch does. Arrays are copies
+        on their parameter's device, so later steps leave the dict unchanged; a penalty is
+        saved as a dict (``{"kind": "L2", "lambda": 0.1}``). ``nk.save`` writes it.
         """
-        hyper = self.hyperparameters()
-        penalty = hyper["penalty"]
-        hyper["penalty"] = None if penalty is None else penalty.state()
+        groups, start = [], 0
+        for group in self.param_groups:
+            values = dict(group.hyper)
+            penalty = values["penalty"]
+            values["penalty"] = None if penalty is None else penalty.state()
+            values["params"] = list(range(start, start + len(group.params)))
+            values["step"] = self._steps - group.first_step
+            start += len(group.params)
+            groups.append(values)
         state = []
-        for param, buffers in zip(self._params, self._state):
+        for index, (param, buffers) in enumerate(zip(self._params, self._state)):
+            if self._homes[index] is not param._node.backend:
+                self._follow(index, param._node)
+                buffers = self._state[index]
             xp = param._node.xp
             state.append({name: xp.asarray(array, copy=True) for name, array in buffers.items()})
-        return {"optimizer": type(self).__name__, "hyperparameters": hyper, "step": self._steps, "state": state}
+        return {"optimizer": type(self).__name__, "param_groups": groups, "step": self._steps, "state": state}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore what :meth:`state_dict` saved: hyper-parameters, step count and buffers.
+        """Restore what :meth:`state_dict` saved: each group's hyper-parameters, the step count
+        and the buffers.
 
         The state must come from the same kind of optimizer over as many parameters with the
-        same shapes; otherwise a ``ValueError`` says what differs and nothing is changed.
-        Arrays of any backend (or NumPy) are copied onto each parameter's device and dtype.
+        same shapes, in as many groups of the same sizes; otherwise a ``ValueError`` says what
+        differs and nothing is changed. Arrays of any backend (or NumPy) are copied onto each
+        parameter's device and dtype. (A state saved before parameter groups existed, with one
+        ``"hyperparameters"`` dict, loads into every group.)
         """
         owner = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state, Mapping) or not {"hyperparameters", "step", "state"} <= set(state):
+        if not isinstance(state, Mapping) or not {"step", "state"} <= set(state) or not (
+            "param_groups" in state or "hyperparameters" in state
+        ):
             raise ValueError(f"{owner}: expected a dict made by optimizer.state_dict(), with keys "
-                             f"'optimizer', 'hyperparameters', 'step' and 'state'")
+                             f"'optimizer', 'param_groups', 'step' and 'state'")
         kind = state.get("optimizer")
         if kind != type(self).__name__:
             raise ValueError(f"{owner}: the state was saved by {kind}, not by {type(self).__name__}")
@@ -232,38 +302,65 @@ class Optimizer(abc.ABC):
                 f"{len(self._params)}; build the optimizer over the same parameters, in the same order"
             )
         problems: list[str] = []
-        converted: list[dict[str, Any]] = []
-        for index, (param, saved) in enumerate(zip(self._params, buffers)):
-            backend, arrays = param._node.backend, {}
-            for name, array in dict(saved).items():
-                if name not in self._buffers:
-                    problems.append(f"parameter {index}: unknown buffer {name!r} (expected {', '.join(self._buffers)})")
-                    continue
-                original = array.data if isinstance(array, Var) else array
-                value = backend.asarray(original, param.dtype)
-                if tuple(value.shape) != param.shape:
-                    problems.append(f"parameter {index}: {name} has shape {tuple(value.shape)}, the parameter {param.shape}")
-                    continue
-                arrays[name] = param._node.xp.asarray(value, copy=True) if value is original else value
-            converted.append(arrays)
-        hyper = dict(state["hyperparameters"])
-        saved_penalty = hyper.get("penalty")
-        current = self._penalty
-        if current is not None and saved_penalty == current.state():
-            hyper["penalty"] = current  # keeps a custom penalty object
+        converted = [self._converted_buffers(index, saved, problems) for index, saved in enumerate(buffers)]
+        saved_groups = state.get("param_groups")
+        if saved_groups is None:
+            saved_groups = [dict(state["hyperparameters"]) for _ in self.param_groups]
         else:
-            hyper["penalty"] = penalty_from_state(saved_penalty)
-        unknown = set(hyper) - {"lr", "penalty", *self._names}
-        if unknown:
-            problems.append(f"unknown hyper-parameters {sorted(unknown)}")
+            sizes = [len(group.params) for group in self.param_groups]
+            saved_sizes = [len(group.get("params", ())) for group in saved_groups]
+            if saved_sizes != sizes:
+                raise ValueError(f"{owner}: the state has parameter groups of sizes {saved_sizes}, this optimizer {sizes}")
+        steps = check_count(owner, "step", state["step"])
+        values: list[dict[str, Any]] = []
+        firsts: list[int] = []
+        for group, saved in zip(self.param_groups, saved_groups):
+            hyper = {key: value for key, value in dict(saved).items() if key not in ("params", "step")}
+            group_steps = check_count(owner, "a group's step", dict(saved).get("step", steps))
+            if group_steps > steps:
+                problems.append(f"a group has taken {group_steps} steps, more than the optimizer's {steps}")
+            firsts.append(steps - group_steps)
+            current = group.hyper["penalty"]
+            if current is not None and hyper.get("penalty") == current.state():
+                hyper["penalty"] = current  # keeps a custom penalty object
+            else:
+                hyper["penalty"] = penalty_from_state(hyper.get("penalty"))
+            unknown = set(hyper) - set(self.defaults)
+            if unknown:
+                problems.append(f"unknown hyper-parameters {sorted(unknown)}")
+                continue
+            values.append(self._validated({**group.hyper, **hyper}))
         if problems:
             raise ValueError(f"{owner}: the state does not fit this optimizer:\n  " + "\n  ".join(problems))
-        values = self._validated({**self.hyperparameters(), **hyper})
-        steps = int(state["step"])
-        self._assign(values)
+        for group, hyper, first in zip(self.param_groups, values, firsts):
+            group.hyper, group.first_step = hyper, first
         self._steps = steps
         self._state = converted
+        self._homes = [param._node.backend for param in self._params]
+
+    def _converted_buffers(self, index: int, saved: Any, problems: list[str]) -> dict[str, Any]:
+        param = self._params[index]
+        backend, arrays = param._node.backend, {}
+        for name, array in dict(saved).items():
+            if name not in self._buffers:
+                problems.append(f"parameter {index}: unknown buffer {name!r} (expected {', '.join(self._buffers)})")
+                continue
+            original = array.data if isinstance(array, Var) else array
+            try:
+                value = to_array(backend, original, param.dtype, f"{type(self).__name__}.load_state_dict: parameter {index}: {name}")
+            except TypeError as error:
+                problems.append(str(error))
+                continue
+            if tuple(value.shape) != param.shape:
+                problems.append(f"parameter {index}: {name} has shape {tuple(value.shape)}, the parameter {param.shape}")
+                continue
+            arrays[name] = value  # to_array made a private copy
+        return arrays
 
     def __repr__(self) -> str:
-        hyper = ", ".join(f"{name}={value!r}" for name, value in self.hyperparameters().items())
+        groups = len(self.param_groups)
+        try:
+            hyper = ", ".join(f"{name}={value!r}" for name, value in self.hyperparameters().items())
+        except ValueError:
+            hyper = f"{groups} parameter groups with different hyper-parameters"
         return f"{type(self).__name__}({len(self._params)} parameters, {hyper})"

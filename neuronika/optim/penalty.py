@@ -18,11 +18,11 @@ import abc
 import math
 from typing import Any, Mapping
 
+from .._args import real
+
 
 def _check_strength(penalty: str, name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{penalty}: {name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    value = real(penalty, name, value)
     if not math.isfinite(value) or value < 0.0:
         raise ValueError(f"{penalty}: {name} must be a finite number >= 0, got {value}")
     return value

@@ -40,11 +40,6 @@ class RMSProp(Optimizer):
     _names = ("alpha", "eps", "centered", "momentum")
     _buffers = ("square_avg", "grad_avg", "momentum_buffer")
 
-    _alpha: float
-    _eps: float
-    _centered: bool
-    _momentum: float
-
     def __init__(
         self,
         params: Any,
@@ -64,7 +59,7 @@ class RMSProp(Optimizer):
     @property
     def is_centered(self) -> bool:
         """Whether this is the centered variant (settable; see also :meth:`centered`)."""
-        return self._centered
+        return self._common("centered")  # type: ignore[no-any-return]
 
     @is_centered.setter
     def is_centered(self, value: bool) -> None:
@@ -93,8 +88,8 @@ class RMSProp(Optimizer):
         values["momentum"] = check_real("RMSProp", "momentum", values["momentum"])
         return values
 
-    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any]) -> None:
-        alpha = self._alpha
+    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:
+        alpha = hyper["alpha"]
         square_avg = state.get("square_avg")
         if square_avg is None:
             square_avg = state["square_avg"] = xp.zeros_like(param._node.value)
@@ -103,7 +98,7 @@ class RMSProp(Optimizer):
         square_avg *= alpha
         square_avg += square
         del square
-        if self._centered:
+        if hyper["centered"]:
             grad_avg = state.get("grad_avg")
             if grad_avg is None:
                 grad_avg = state["grad_avg"] = xp.zeros_like(square_avg)
@@ -112,17 +107,17 @@ class RMSProp(Optimizer):
             denominator = xp.sqrt(square_avg - grad_avg * grad_avg)
         else:
             denominator = xp.sqrt(square_avg)
-        denominator += self._eps
-        momentum = self._momentum
+        denominator += hyper["eps"]
+        momentum = hyper["momentum"]
         if momentum > 0.0:
             buffer = state.get("momentum_buffer")
             if buffer is None:
                 buffer = state["momentum_buffer"] = xp.zeros_like(square_avg)
             buffer *= momentum
             buffer += grad / denominator
-            param.data -= self._lr * buffer
+            param.data -= hyper["lr"] * buffer
         else:
             update = grad / denominator
             del denominator
-            update *= self._lr
+            update *= hyper["lr"]
             param.data -= update

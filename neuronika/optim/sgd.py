@@ -36,10 +36,6 @@ class SGD(Optimizer):
     _names = ("momentum", "dampening", "nesterov")
     _buffers = ("momentum_buffer",)
 
-    _momentum: float
-    _dampening: float
-    _nesterov: bool
-
     def __init__(
         self,
         params: Any,
@@ -72,21 +68,21 @@ class SGD(Optimizer):
             )
         return values
 
-    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any]) -> None:
-        momentum = self._momentum
+    def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:
+        momentum = hyper["momentum"]
         if momentum == 0.0:
-            param.data -= self._lr * grad
+            param.data -= hyper["lr"] * grad
             return
         buffer = state.get("momentum_buffer")
         if buffer is None:
             buffer = state["momentum_buffer"] = xp.asarray(grad, copy=True)
         else:
             buffer *= momentum
-            buffer += (1.0 - self._dampening) * grad
-        if self._nesterov:
-            step = momentum * buffer
-            step += grad
-            step *= self._lr
+            buffer += (1.0 - hyper["dampening"]) * grad
+        if hyper["nesterov"]:
+            direction = momentum * buffer
+            direction += grad
+            direction *= hyper["lr"]
         else:
-            step = self._lr * buffer
-        param.data -= step
+            direction = hyper["lr"] * buffer
+        param.data -= direction

@@ -1,0 +1,168 @@
+"""Activation layers and the shape layers ``Identity`` and ``Flatten``, with PyTorch's names
+and defaults: each wraps the variable method of the same maths, so ``nn.Sequential(nn.Linear(4,
+8), nn.ReLU(), ...)`` reads as in PyTorch. They hold no parameters.
+
+``SiLU``, ``ELU`` and ``Mish`` are composed from existing differentiable ops (exact maths,
+numerically safe: no exponential of a positive argument); ``GELU`` needs ``erf``, which is not an
+op yet, and is not provided here. ``inplace=`` is accepted for PyTorch compatibility and has no
+effect (graph values are never overwritten).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Var
+from .module import Module
+
+__all__ = ["Identity", "Flatten", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "SiLU", "ELU", "Mish"]
+
+
+def _check_dim(owner: str, dim: Any) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{owner}: dim must be an int (the axis to normalise over), got {dim!r}")
+    return dim
+
+
+class Identity(Module):
+    """Returns its input unchanged (arguments to the constructor are accepted and ignored, as in
+    PyTorch): a placeholder when a layer is switched off, e.g. ``model.fc = nn.Identity()``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, input: Any) -> Any:
+        return input
+
+
+class Flatten(Module):
+    """Merges the axes ``start_dim`` to ``end_dim`` (inclusive; negative counts from the end)
+    into one: ``(N, C, H, W) → (N, C·H·W)`` with the defaults ``start_dim=1, end_dim=-1``.
+
+    >>> nk.nn.Flatten()(nk.zeros((2, 3, 4, 5))).shape, nk.nn.Flatten(0, 1)(nk.zeros((2, 3, 4))).shape
+    ((2, 60), (6, 4))
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = _check_dim("Flatten", start_dim)
+        self.end_dim = _check_dim("Flatten", end_dim)
+
+    def forward(self, input: Var) -> Var:
+        shape = input.shape
+        rank = max(len(shape), 1)
+        start, end = self.start_dim, self.end_dim
+        if not (-rank <= start < rank and -rank <= end < rank) or start % rank > end % rank:
+            raise ValueError(
+                f"Flatten(start_dim={start}, end_dim={end}): cannot flatten an input of shape {shape} "
+                f"(axes must lie in [-{rank}, {rank - 1}] with start_dim before end_dim)"
+            )
+        start, end = start % rank, end % rank
+        if not shape or start == end:
+            return input
+        merged = 1
+        for size in shape[start : end + 1]:
+            merged *= size
+        return input.reshape(shape[:start] + (merged,) + shape[end + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class _Activation(Module):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+
+class ReLU(_Activation):
+    """``max(0, x)``, element-wise."""
+
+    def forward(self, input: Var) -> Var:
+        return input.relu()
+
+
+class LeakyReLU(_Activation):
+    """``x`` for ``x >= 0``, ``negative_slope·x`` otherwise (default slope 0.01)."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
+            raise TypeError(f"LeakyReLU: negative_slope must be a real number, got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, input: Var) -> Var:
+        return input.leaky_relu(self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Tanh(Module):
+    """``tanh(x)``, element-wise."""
+
+    def forward(self, input: Var) -> Var:
+        return input.tanh()
+
+
+class Sigmoid(Module):
+    """``1 / (1 + e^(−x))``, element-wise."""
+
+    def forward(self, input: Var) -> Var:
+        return input.sigmoid()
+
+
+class Softmax(Module):
+    """``e^(x_i) / Σ_j e^(x_j)`` along ``dim`` (required: PyTorch's implicit choice of axis is
+    deprecated there and refused here)."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        if dim is None:
+            raise TypeError(f"{type(self).__name__}: give the axis to normalise over, e.g. {type(self).__name__}(dim=1) for (N, C) logits")
+        self.dim = _check_dim(type(self).__name__, dim)
+
+    def forward(self, input: Var) -> Var:
+        return input.softmax(self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """``x_i − log Σ_j e^(x_j)`` along ``dim`` (computed stably)."""
+
+    def forward(self, input: Var) -> Var:
+        return input.log_softmax(self.dim)
+
+
+class SiLU(_Activation):
+    """``x·σ(x)`` (also called swish)."""
+
+    def forward(self, input: Var) -> Var:
+        return input * input.sigmoid()
+
+
+class ELU(_Activation):
+    """``x`` for ``x > 0``, ``α·(e^x − 1)`` otherwise (default α = 1), computed as
+    ``relu(x) + α·(e^(x − relu(x)) − 1)`` so that no exponential overflows."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+            raise TypeError(f"ELU: alpha must be a real number, got {alpha!r}")
+        self.alpha = float(alpha)
+
+    def forward(self, input: Var) -> Var:
+        negative_part = (input - input.relu()).exp() - 1.0  # min(x, 0): slope α at 0, as PyTorch
+        return input.relu() + negative_part * self.alpha
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class Mish(_Activation):
+    """``x·tanh(softplus(x))`` (Misra, 2019)."""
+
+    def forward(self, input: Var) -> Var:
+        return input * input.softplus().tanh()
