@@ -55,7 +55,7 @@ def test_astype_converts_between_all_dtypes(device):
 
 
 def test_casting_a_differentiable_variable_to_int_stops_the_gradient(device):
-    x = nk.from_ndarray([1.5, 2.5], device=device).requires_grad()
+    x = nk.from_ndarray([1.5, 2.5], dtype="float32", device=device).requires_grad()
     as_int = x.astype("int64")
     assert type(as_int) is nk.Var
     y = (x * 2.0).sum() + as_int.astype("float32").sum()

@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import cupy
-import cupyx
 from cupy.lib.stride_tricks import as_strided
 
 from ._numpy_kernels import strided_kernels
@@ -37,6 +36,8 @@ def index_add(xp: Any, source: Any, index: Any, size: int) -> Any:
     """Scatter-add (contract: ``neuronika/kernels/scatter.py``) by ``cupyx.scatter_add``: one
     kernel of atomic adds into zeros. float16 rows are accumulated in float32 (atomic adds on
     halves round at every step and are not available on every GPU) and cast back once."""
+    import cupyx  # here, not at import: the backend loads without it until a scatter runs
+
     wide = cupy.float32 if source.dtype == cupy.float16 else source.dtype
     out = cupy.zeros((size,) + tuple(source.shape[1:]), dtype=wide)
     if index.shape[0]:
