@@ -389,7 +389,8 @@ def getitem(x: Var, key: Any) -> Var:
     >>> x[1, ::-1].forward().numpy().tolist(), x[:, [2, 0]].forward().numpy().tolist()
     ([5.0, 4.0, 3.0], [[2.0, 0.0], [5.0, 3.0]])
     """
-    return _handles.wrap(Index(x._node, key))
+    with x._node.backend.scope():  # the build-time checks and index arrays run on x's device
+        return _handles.wrap(Index(x._node, key))
 
 
 def _index_node(op: str, index: Any, like: Var) -> Node:
@@ -413,7 +414,8 @@ def gather(x: Var, axis: int, index: Var | Any) -> Var:
     >>> x.gather(1, nk.from_ndarray([[0, 0], [1, 0]], dtype="int64")).forward().numpy().tolist()
     [[1.0, 1.0], [4.0, 3.0]]
     """
-    return _handles.wrap(Gather(x._node, axis, _index_node("gather", index, x)))
+    with x._node.backend.scope():
+        return _handles.wrap(Gather(x._node, axis, _index_node("gather", index, x)))
 
 
 def index_select(x: Var, axis: int, index: Var | Any) -> Var:
@@ -424,11 +426,12 @@ def index_select(x: Var, axis: int, index: Var | Any) -> Var:
     [[3.0, 1.0]]
     """
     axis = normalize_axis("index_select", axis, x.ndim)
-    node = _index_node("index_select", index, x)
-    if len(node.shape) != 1:
-        raise ValueError(f"index_select: the index must be 1-d, got shape {node.shape}")
-    key = (slice(None),) * axis + (_handles.wrap(node),)
-    return _handles.wrap(Index(x._node, key, op="index_select", allow_negative=False))
+    with x._node.backend.scope():
+        node = _index_node("index_select", index, x)
+        if len(node.shape) != 1:
+            raise ValueError(f"index_select: the index must be 1-d, got shape {node.shape}")
+        key = (slice(None),) * axis + (_handles.wrap(node),)
+        return _handles.wrap(Index(x._node, key, op="index_select", allow_negative=False))
 
 
 def one_hot(index: Var, num_classes: int, dtype: DType | str = "int64") -> Var:
@@ -442,4 +445,5 @@ def one_hot(index: Var, num_classes: int, dtype: DType | str = "int64") -> Var:
     """
     if not isinstance(index, _handles.Var):
         raise TypeError(f"one_hot: expected an integer variable, got {type(index).__name__}")
-    return _handles.Var(OneHot(index._node, num_classes, to_dtype(dtype)))
+    with index._node.backend.scope():
+        return _handles.Var(OneHot(index._node, num_classes, to_dtype(dtype)))
