@@ -187,3 +187,13 @@ def test_comparing_variables_on_different_devices_raises(device):
         pytest.skip("array_api_strict is not installed")
     with pytest.raises(ValueError, match="different devices"):
         nk.ones(2, device=device) < nk.ones(2, device=other)
+
+
+def test_integer_labels_feed_nll_loss_as_float_labels_do(device, rng):
+    from neuronika import nn
+
+    logits = nk.from_ndarray(rng.standard_normal((4, 3)), dtype="float64", device=device)
+    labels = np.array([0, 2, 1, 1])
+    as_int = nn.loss.nll_loss(logits.log_softmax(axis=1), nk.from_ndarray(labels, device=device))
+    as_float = nn.loss.nll_loss(logits.log_softmax(axis=1), nk.from_ndarray(labels, dtype="float64", device=device))
+    assert as_int.forward().item() == pytest.approx(as_float.forward().item(), rel=1e-12)
