@@ -61,6 +61,7 @@ _LAZY = {
     "nn": ("neuronika.nn", None),
     "optim": ("neuronika.optim", None),
     "data": ("neuronika.data", None),
+    "distributed": ("neuronika.distributed", None),
     "testing": ("neuronika.testing", None),
     "convolution": ("neuronika.autograd.convolution", "convolution"),
     "save": ("neuronika.io", "save"),
@@ -69,6 +70,19 @@ _LAZY = {
     "no_grad": ("neuronika.autograd.grad_mode", "no_grad"),
     "enable_grad": ("neuronika.autograd.grad_mode", "enable_grad"),
     "is_grad_enabled": ("neuronika.autograd.grad_mode", "is_grad_enabled"),
+    "max_pool1d": ("neuronika.autograd.pooling", "max_pool1d"),
+    "max_pool2d": ("neuronika.autograd.pooling", "max_pool2d"),
+    "max_pool3d": ("neuronika.autograd.pooling", "max_pool3d"),
+    "avg_pool1d": ("neuronika.autograd.pooling", "avg_pool1d"),
+    "avg_pool2d": ("neuronika.autograd.pooling", "avg_pool2d"),
+    "avg_pool3d": ("neuronika.autograd.pooling", "avg_pool3d"),
+    "adaptive_avg_pool1d": ("neuronika.autograd.pooling", "adaptive_avg_pool1d"),
+    "adaptive_avg_pool2d": ("neuronika.autograd.pooling", "adaptive_avg_pool2d"),
+    "adaptive_avg_pool3d": ("neuronika.autograd.pooling", "adaptive_avg_pool3d"),
+    "adaptive_max_pool2d": ("neuronika.autograd.pooling", "adaptive_max_pool2d"),
+    "layer_norm": ("neuronika.autograd.normalization", "layer_norm"),
+    "group_norm": ("neuronika.autograd.normalization", "group_norm"),
+    "batch_norm": ("neuronika.autograd.normalization", "batch_norm"),
 }
 
 
@@ -90,6 +104,9 @@ __all__ = [
     "full", "geomspace", "get_default_device", "get_rng_state", "int32", "int64", "linspace", "logspace",
     "manual_seed", "ones", "rand", "randn", "range", "set_default_device", "set_rng_state", "stack", "zeros",
     "logical_and", "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "one_hot", "where",
-    "nn", "optim", "data", "testing", "convolution", "save", "load", "detect_anomaly",
+    "nn", "optim", "data", "distributed", "testing", "convolution", "save", "load", "detect_anomaly",
     "no_grad", "enable_grad", "is_grad_enabled",
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+    "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",
+    "layer_norm", "group_norm", "batch_norm",
 ]

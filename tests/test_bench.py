@@ -3,6 +3,7 @@ writes a JSON report with every field (no timing is asserted)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import pathlib
 import subprocess
@@ -64,3 +65,15 @@ def test_cuda_without_a_gpu_exits_with_one_line(tmp_path):
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "cuda" in lines[0], done.stderr
+
+
+def test_layers_benchmark_runs_every_case_and_prints_ratios():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "layers.py"), "--quick"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line and not line.startswith("(")}
+    assert set(lines) == {"lstm", "pool_bn"}
+    if importlib.util.find_spec("torch") is not None:
+        assert all("ratio" in line for line in lines.values())

@@ -10,7 +10,7 @@ import pytest
 
 import neuronika
 
-SKIP = ("neuronika.backends.cupy", "neuronika.backends._cupy_kernels")  # need CuPy and a GPU
+SKIP = ("neuronika.backends.cupy", "neuronika.backends._cupy_kernels", "neuronika.backends._nccl")  # need CuPy and a GPU
 MODULES = sorted(
     info.name
     for info in pkgutil.walk_packages(neuronika.__path__, "neuronika.")

@@ -29,7 +29,7 @@ def run_example(name: str, *args: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("name, epochs", [("digits_mlp", 5), ("digits_cnn", 3)])
+@pytest.mark.parametrize("name, epochs", [("digits_mlp", 5), ("digits_cnn", 3), ("digits_resnet", 2)])
 def test_digits_examples_train_and_save_a_plot_and_a_checkpoint(tmp_path, name, epochs):
     out = run_example(f"{name}.py", "--epochs", str(epochs), "--limit", "512", "--no-progress", "--output", str(tmp_path))
     assert "final test accuracy" in out
@@ -40,7 +40,10 @@ def test_digits_examples_train_and_save_a_plot_and_a_checkpoint(tmp_path, name, 
     assert checkpoint["epoch"] == epochs
     assert set(checkpoint) == {"model", "optimizer", "epoch", "rng", "shuffler"}
     nk.set_rng_state(checkpoint["rng"])  # the generators' state comes back usable
-    assert all(tuple(array.shape) for array in checkpoint["model"].values())
+    parameters = {k: v for k, v in checkpoint["model"].items() if k.rsplit(".", 1)[-1] != "num_batches_tracked"}
+    assert all(tuple(array.shape) for array in parameters.values())
+    if name == "digits_resnet":  # BatchNorm's buffers are saved with the parameters
+        assert {"stem_bn.running_mean", "stem_bn.running_var", "block3.project_bn.num_batches_tracked"} <= set(checkpoint["model"])
 
 
 def test_iris_csv_example(tmp_path):

@@ -349,3 +349,10 @@ def test_nll_target_assigned_out_of_range_raises_on_forward(device):
         loss.forward()
     target.assign([3.0, 0.0])
     assert loss.forward().item() == pytest.approx(np.log(4.0))
+
+
+def test_nested_lists_of_python_numbers_become_the_default_float32(device):
+    # nested Python floats have no dtype of their own (as torch.tensor([[1.0]]) is float32)
+    assert nk.from_ndarray([[1.0, 2.0]], device=device).dtype == nk.float32
+    assert nk.from_ndarray([1, 2], device=device).dtype == nk.float32
+    assert nk.from_ndarray([[1.0]], dtype="float64", device=device).dtype == nk.float64

@@ -180,6 +180,19 @@ class Backend(abc.ABC):
         """Make the generator continue from ``state`` (from :meth:`get_rng_state`)."""
         raise NotImplementedError(f"the {self.name} backend cannot restore its random generator's state")
 
+    # collective communication (neuronika.distributed) ------------------------------------------
+    def host_view(self, array: Any) -> Any | None:
+        """A writable, C-contiguous host buffer that *is* ``array`` (so MPI can reduce into it in
+        place), or None when the array does not live in host memory as one (the caller then goes
+        through :meth:`to_host` and :meth:`asarray`)."""
+        return None
+
+    def communicator(self, world: Any) -> Any | None:
+        """A device-side communicator for this backend's arrays over the processes of ``world``
+        (an mpi4py communicator), e.g. NCCL for CuPy; None: the arrays take the host MPI
+        communicator. See ``neuronika.distributed`` for the interface."""
+        return None
+
     # kernels ---------------------------------------------------------------------------------
     def kernel(self, name: str, generic: Callable[..., Any]) -> Callable[..., Any]:
         """The override registered under ``name``, or ``generic`` when the backend has none."""

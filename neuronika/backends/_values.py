@@ -104,7 +104,8 @@ def inspect(op: str, obj: Any) -> Value:
             host = np.asarray(obj)
         except (TypeError, ValueError) as error:
             raise TypeError(f"{op}: cannot read the nested list as a rectangular array of numbers ({error}). Accepted: {ACCEPTED}") from None
-        return inspect(op, host)._replace(obj=host)
+        # nested Python numbers have no dtype of their own: like a Python number, the default
+        return inspect(op, host)._replace(obj=host, dtype=None)
     dtype = getattr(obj, "dtype", None)
     if dtype is not None and not isinstance(dtype, (str, bytes)):
         return _kind_of_dtype(op, obj, dtype)

@@ -141,6 +141,11 @@ class CupyBackend(Backend):
     def owns(self, array: Any) -> bool:
         return isinstance(array, cupy.ndarray) and array.device.id == self.index
 
+    def communicator(self, world: Any) -> Any:
+        from ._nccl import NcclCommunicator
+
+        return NcclCommunicator(world, self)
+
     # random numbers: cuRAND's position in its stream cannot be read back, so the generator's
     # whole state is (key, number of draws): draw k reseeds cuRAND with mix(key, k). The state
     # is two ints, restored exactly in any process.

@@ -198,3 +198,13 @@ class NpzReader:
 def kind(array: Any) -> str:
     """NumPy's dtype kind letter of a host array ('f' float, 'i' int, 'u' unsigned, 'b' bool, 'O' object …)."""
     return str(np.asarray(array).dtype.kind)
+
+
+def contiguous(array: Any) -> Any:
+    """``array`` (a host array) as a C-contiguous NumPy array (a copy only when it is not one)."""
+    return np.ascontiguousarray(array)
+
+
+def empty(shape: Sequence[int], like: Any) -> Any:
+    """An uninitialised C-contiguous host array of ``shape`` with ``like``'s dtype."""
+    return np.empty(tuple(shape), dtype=np.asarray(like).dtype)

@@ -40,6 +40,11 @@ class NumpyBackend(Backend):
     def owns(self, array: Any) -> bool:
         return isinstance(array, (np.ndarray, np.generic))
 
+    def host_view(self, array: Any) -> Any | None:
+        if isinstance(array, np.ndarray) and array.flags.c_contiguous and array.flags.writeable:
+            return array
+        return None
+
     def seed(self, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
 

@@ -13,6 +13,7 @@ dataset.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Generic, Iterator, Sequence, TypeVar
 
 
@@ -143,6 +144,30 @@ class Dataset:
 
     def _slice(self, start: int, stop: int) -> tuple[Any, ...]:
         return tuple(a[start:stop, ...] for a in self._arrays)
+
+    def shard(self: _D, rank: int, world_size: int, seed: int | None = None) -> _D:
+        """The part of the samples that process ``rank`` of ``world_size`` trains on.
+
+        Shards are disjoint and of equal length ``⌊N / world_size⌋``: shard ``r`` holds samples
+        ``r, r + W, r + 2W, …`` (W = ``world_size``) of the dataset, or of a permutation drawn
+        from ``seed`` when one is given (the same on every rank, so the shards still partition
+        the data; pass ``seed + epoch`` to reshuffle every epoch). The ``N mod W`` samples left
+        over are dropped (a different few each epoch when shuffled), so every rank makes the same
+        number of steps. The dataset itself is left unchanged.
+        """
+        for name, value in (("rank", rank), ("world_size", world_size)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"shard: {name} must be an int, got {value!r}")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"shard: need world_size >= 1 and 0 <= rank < world_size, got rank={rank}, world_size={world_size}")
+        n = len(self)
+        if n < world_size:
+            raise ValueError(f"shard: {n} samples cannot give each of {world_size} ranks at least one")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise TypeError(f"shard: seed must be an int or None, got {seed!r}")
+        order = host.permutation(n, int(seed)) if seed is not None else list(range(n))
+        per_rank = n // world_size
+        return self._new(self._take(order[rank : per_rank * world_size : world_size]))
 
     def split(self: _D, lengths: Sequence[int | float]) -> list[_D]:
         """Split into consecutive, non-overlapping datasets (in order, without shuffling:

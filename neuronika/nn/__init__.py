@@ -15,7 +15,13 @@ from .conv import Conv1d, Conv2d, Conv3d, GroupedConv1d, GroupedConv2d, GroupedC
 from .dropout import Dropout
 from .linear import Linear
 from .module import LoadResult, Module
+from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
+from .pooling import (
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool2d,
+    AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d,
+)
 from .recurrent import GRUCell, LSTMCell
+from .rnn import GRU, LSTM, RNN
 from .status import ModelStatus
 from .summary import Summary
 
@@ -24,6 +30,9 @@ __all__ = [
     "Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "SiLU", "ELU", "Mish",
     "Linear", "Conv1d", "Conv2d", "Conv3d", "GroupedConv1d", "GroupedConv2d", "GroupedConv3d",
-    "Dropout", "LSTMCell", "GRUCell",
+    "Dropout", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
+    "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool2d",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm",
     "init", "loss", "utils",
 ]

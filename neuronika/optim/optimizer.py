@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import math
 import numbers
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .._args import boolean, real
 from ..autograd import Param, Var
@@ -60,6 +60,18 @@ def hyperparameter(name: str, doc: str) -> property:
     return property(get, set, doc=doc)
 
 
+class HookHandle:
+    """What ``register_step_pre_hook`` returns: ``remove()`` unregisters the hook (idempotent)."""
+
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: dict[int, Any], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
 class Optimizer(abc.ABC):
     """Base class of the optimizers.
 
@@ -96,6 +108,7 @@ class Optimizer(abc.ABC):
         self._state: list[dict[str, Any]] = []
         self._homes: list[Any] = []
         self._steps = 0
+        self._step_pre_hooks: dict[int, Callable[..., Any]] = {}
         for index, (items, overrides) in enumerate(split_groups(owner, params)):
             label = "params" if overrides is None else f"param_groups[{index}]['params']"
             self._add_group(index, items, overrides or {}, label)
@@ -190,7 +203,11 @@ class Optimizer(abc.ABC):
 
     def step(self) -> None:
         """Update every parameter once from its accumulated gradient (see the class docstring
-        of each optimizer for its rule)."""
+        of each optimizer for its rule). Step pre-hooks run first (see
+        :meth:`register_step_pre_hook`)."""
+        if self._step_pre_hooks:
+            for hook in list(self._step_pre_hooks.values()):
+                hook(self, (), {})
         grads = self._gradients()  # everything that can fail happens before the first write
         self._steps += 1
         try:
@@ -235,6 +252,17 @@ class Optimizer(abc.ABC):
         state = self._state[index]
         self._state[index] = {name: backend.asarray(array, node.dtype) for name, array in state.items()}
         self._homes[index] = backend
+
+    def register_step_pre_hook(self, hook: Callable[["Optimizer", tuple, dict], Any]) -> "HookHandle":
+        """Call ``hook(optimizer, args, kwargs)`` at the start of every :meth:`step`, before any
+        parameter is updated (PyTorch's signature; the return value is ignored). Hooks run in
+        registration order. ``neuronika.distributed.GradientAllReduce`` averages the gradients
+        across processes here. Returns a handle whose ``remove()`` unregisters the hook."""
+        if not callable(hook):
+            raise TypeError(f"register_step_pre_hook: hook must be callable, got {type(hook).__name__}")
+        key = max(self._step_pre_hooks, default=-1) + 1
+        self._step_pre_hooks[key] = hook
+        return HookHandle(self._step_pre_hooks, key)
 
     @abc.abstractmethod
     def _update(self, param: Param, xp: Any, grad: Any, state: dict[str, Any], hyper: dict[str, Any], step: int) -> None:

@@ -1,6 +1,7 @@
-"""The part of ``cupyx`` that neuronika uses, for the CuPy stand-in: ``scatter_add`` (CuPy 14's
-``cupyx.scatter_add(a, slices, value)``: ``a[slices] += value`` unbuffered, repeated indices
-accumulating), run by NumPy's ``add.at`` on the current device under the stand-in's rules."""
+"""``cupyx`` of the CuPy stand-in: ``cupyx.distributed`` (see its docstring) and ``scatter_add``
+(CuPy 14's ``cupyx.scatter_add(a, slices, value)``: ``a[slices] += value`` unbuffered, repeated
+indices accumulating), run by NumPy's ``add.at`` on the current device under the stand-in's
+rules."""
 
 from __future__ import annotations
 

@@ -1,0 +1,140 @@
+"""Pooling layers with PyTorch's names, arguments and defaults: ``MaxPool1d/2d/3d``,
+``AvgPool1d/2d/3d``, ``AdaptiveAvgPool1d/2d/3d`` and ``AdaptiveMaxPool2d``. They hold no
+parameters; each call builds one pooling node (:mod:`neuronika.autograd.pooling`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Var
+from ..autograd import pooling as F
+from .module import Module
+
+
+class _MaxPoolNd(Module):
+    dims = 0
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False) -> None:
+        super().__init__()
+        layer = type(self).__name__
+        self.kernel_size = F.per_axis(layer, "kernel_size", kernel_size, self.dims, 1)
+        self.stride = self.kernel_size if stride is None else F.per_axis(layer, "stride", stride, self.dims, 1)
+        self.padding = F.per_axis(layer, "padding", padding, self.dims, 0)
+        self.dilation = F.per_axis(layer, "dilation", dilation, self.dims, 1)
+        self.ceil_mode = bool(ceil_mode)
+
+    def forward(self, input: Var) -> Var:
+        return F.max_pool(input, self.dims, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    """Max pooling over ``(N, C, L)``: ``(N, C, L_out)``, ``L_out = ⌊(L + 2p - d(k-1) - 1)/s⌋ + 1``
+    (⌈·⌉ with ``ceil_mode``); ``stride`` defaults to ``kernel_size`` (``torch.nn.MaxPool1d``)."""
+
+    dims = 1
+
+
+class MaxPool2d(_MaxPoolNd):
+    """Max pooling over ``(N, C, H, W)`` → ``(N, C, H_out, W_out)`` (``torch.nn.MaxPool2d``).
+
+    >>> nk.nn.MaxPool2d(2)(nk.rand((8, 3, 28, 28))).shape
+    (8, 3, 14, 14)
+    """
+
+    dims = 2
+
+
+class MaxPool3d(_MaxPoolNd):
+    """Max pooling over ``(N, C, D, H, W)`` (``torch.nn.MaxPool3d``)."""
+
+    dims = 3
+
+
+class _AvgPoolNd(Module):
+    dims = 0
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+        super().__init__()
+        layer = type(self).__name__
+        self.kernel_size = F.per_axis(layer, "kernel_size", kernel_size, self.dims, 1)
+        self.stride = self.kernel_size if stride is None else F.per_axis(layer, "stride", stride, self.dims, 1)
+        self.padding = F.per_axis(layer, "padding", padding, self.dims, 0)
+        self.ceil_mode = bool(ceil_mode)
+        self.count_include_pad = bool(count_include_pad)
+
+    def forward(self, input: Var) -> Var:
+        return F.avg_pool(input, self.dims, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}")
+
+
+class AvgPool1d(_AvgPoolNd):
+    """Average pooling over ``(N, C, L)`` (``torch.nn.AvgPool1d``)."""
+
+    dims = 1
+
+
+class AvgPool2d(_AvgPoolNd):
+    """Average pooling over ``(N, C, H, W)`` (``torch.nn.AvgPool2d``); the zero padding counts in
+    the divisor unless ``count_include_pad=False``.
+
+    >>> nk.nn.AvgPool2d(2)(nk.ones((1, 1, 4, 4))).shape
+    (1, 1, 2, 2)
+    """
+
+    dims = 2
+
+
+class AvgPool3d(_AvgPoolNd):
+    """Average pooling over ``(N, C, D, H, W)`` (``torch.nn.AvgPool3d``)."""
+
+    dims = 3
+
+
+class _AdaptivePool(Module):
+    function: Any = None
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Var) -> Var:
+        return type(self).function(input, self.output_size)  # type: ignore[misc]
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptivePool):
+    """Adaptive average pooling ``(N, C, L)`` → ``(N, C, output_size)``."""
+
+    function = staticmethod(F.adaptive_avg_pool1d)
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
+    """Adaptive average pooling ``(N, C, H, W)`` → ``(N, C, *output_size)`` (``None`` keeps an
+    axis), as ``torch.nn.AdaptiveAvgPool2d``; ``AdaptiveAvgPool2d(1)`` is global average pooling.
+
+    >>> nk.nn.AdaptiveAvgPool2d(1)(nk.rand((2, 16, 7, 7))).shape
+    (2, 16, 1, 1)
+    """
+
+    function = staticmethod(F.adaptive_avg_pool2d)
+
+
+class AdaptiveAvgPool3d(_AdaptivePool):
+    """Adaptive average pooling ``(N, C, D, H, W)`` → ``(N, C, *output_size)``."""
+
+    function = staticmethod(F.adaptive_avg_pool3d)
+
+
+class AdaptiveMaxPool2d(_AdaptivePool):
+    """Adaptive max pooling ``(N, C, H, W)`` → ``(N, C, *output_size)`` (values only)."""
+
+    function = staticmethod(F.adaptive_max_pool2d)
