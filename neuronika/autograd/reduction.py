@@ -379,7 +379,7 @@ def var(x: Var, axis: int | tuple[int, ...] | None = None, correction: float = 1
     """The variance ``Σ (x - mean)² / (n - correction)`` over ``axis`` (all axes when None);
     ``correction=1`` (the default, as PyTorch) is the unbiased estimate, ``0`` the population's.
 
-    >>> nk.from_ndarray([1.0, 2.0, 3.0, 4.0]).var().forward().item()
+    >>> nk.from_ndarray([1.0, 2.0, 3.0, 4.0], dtype="float64").var().forward().item()
     1.6666666666666667
     """
     return _handles.wrap(Variance(x._node, axis, correction, keepdims))
@@ -398,8 +398,8 @@ def logsumexp(x: Var, axis: int | tuple[int, ...] | None = None, keepdims: bool 
     """``ln Σ exp(x)`` over ``axis`` (all axes when None), computed stably (inputs of ±1e4 stay
     finite); the gradient is the softmax over the same axes.
 
-    >>> nk.from_ndarray([10000.0, 10000.0]).logsumexp().forward().item()
-    10000.69314718056
+    >>> nk.from_ndarray([10000.0, 10000.0], dtype="float32").logsumexp().forward().item()
+    10000.693359375
     """
     return _handles.wrap(LogSumExp(x._node, axis, keepdims))
 
