@@ -122,9 +122,8 @@ def from_ndarray(array: Any, dtype: "DType | str | None" = None, device: "str | 
     """A leaf holding a copy of ``array``: a NumPy, CuPy, Array API or DLPack array, nested
     lists or a number, holding real numbers (floats, integers or bools). An array keeps its dtype
     (float16/32/64, int32/64 or bool) unless ``dtype`` says otherwise, and other integer arrays
-    (int8, uint16, ...) become int64; nested lists keep NumPy's floating dtype, and lists of
-    integers or bools and Python numbers become the default ``float32`` (give ``dtype="int64"``
-    for indices). ``None``, complex numbers, datetimes, strings, objects, masked arrays and
+    (int8, uint16, ...) become int64; nested lists and Python numbers become the default
+    ``float32``, as in ``torch.tensor`` for floats (give ``dtype="int64"`` for indices). ``None``, complex numbers, datetimes, strings, objects, masked arrays and
     ``longdouble`` raise a TypeError (none of them is a real number neuronika can hold).
 
     >>> import numpy as np
@@ -133,7 +132,7 @@ def from_ndarray(array: Any, dtype: "DType | str | None" = None, device: "str | 
     """
     backend = get_backend(device)
     value = inspect("from_ndarray", array)
-    is_array = hasattr(array, "dtype")  # lists and Python numbers have no integer dtype to keep
+    is_array = hasattr(array, "dtype")  # lists and Python numbers have no dtype to keep
     if dtype is not None:
         dt = to_dtype(dtype)
     elif value.dtype is not None and (value.dtype.is_floating or is_array):
