@@ -64,10 +64,17 @@ def test_every_op_bound_to_var_keeps_the_operands_kind_for_checkers():
         if inspect.isfunction(function) and function.__module__ != "neuronika.autograd.variable"
     }
     assert {"relu", "sum", "mm", "__add__", "reshape", "cat"} <= set(bound)
+    # results that are never differentiable (bool and int values, Python truth) are typed Var
+    never_differentiable = {
+        "__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__", "__bool__", "__and__", "__or__",
+        "__xor__", "__rand__", "__ror__", "__rxor__", "__invert__", "any", "all", "argmax", "argmin",
+    }
+    kind_keeping = ("V", "list[V]", "tuple[V, ...]")
     loose = [
         f"{name} ({function.__module__}.{function.__name__} -> {function.__annotations__.get('return')})"
         for name, function in bound.items()
-        if function.__annotations__.get("return") not in ("V", "list[V]") and not get_overloads(function)
+        if name not in never_differentiable
+        and function.__annotations__.get("return") not in kind_keeping and not get_overloads(function)
     ]
     assert not loose, f"ops typed without the operand's kind (use V or overloads, see docs/typing.md): {loose}"
 

@@ -7,7 +7,7 @@ import itertools
 import math
 from typing import TYPE_CHECKING, Any, Sequence, overload
 
-from .._args import integers
+from .._args import integer, integers, is_integer
 from ..backends import Backend, DType
 from ._build import check_same_place, normalize_axis
 from .node import Node
@@ -24,6 +24,7 @@ class Unsqueeze(Node):
 
     __slots__ = ()
     name = "unsqueeze"
+    kinds = "fib"
 
     def __init__(self, operand: Node, axis: int) -> None:
         axis = normalize_axis(self.name, axis, len(operand.shape), extra=1)
@@ -35,6 +36,20 @@ class Unsqueeze(Node):
 
     def _backward(self) -> None:
         self.inputs[0].add_grad(self.xp.reshape(self.grad, self.inputs[0].shape))
+
+
+class Squeeze(Unsqueeze):
+    """Removes axes of size 1: all of them (``axis=None``) or those named (an axis named whose size
+    is not 1 is kept, as PyTorch does)."""
+
+    __slots__ = ()
+    name = "squeeze"
+
+    def __init__(self, operand: Node, axis: "int | Sequence[int] | None") -> None:
+        ndim = len(operand.shape)
+        named = range(ndim) if axis is None else [normalize_axis(self.name, a, ndim) for a in integers(self.name, "axis", axis)]
+        shape = tuple(d for i, d in enumerate(operand.shape) if not (i in named and d == 1))
+        self._setup((operand,), shape, operand.dtype, operand.backend)
 
 
 class Reshape(Unsqueeze):
@@ -66,6 +81,7 @@ class Concatenate(Node):
 
     __slots__ = ("axis", "slices")
     name = "cat"
+    kinds = "fib"
 
     def __init__(self, operands: Sequence[Node], axis: int) -> None:
         operands = list(operands)
@@ -108,6 +124,7 @@ class Stack(Node):
 
     __slots__ = ("axis", "slices")
     name = "stack"
+    kinds = "fib"
 
     def __init__(self, operands: Sequence[Node], axis: int) -> None:
         operands = list(operands)
@@ -145,6 +162,7 @@ class Chunk(Node):
 
     __slots__ = ("index", "group")
     name = "chunk"
+    kinds = "fib"
 
     group: list[Any]
 
@@ -196,6 +214,7 @@ class Transfer(Node):
 
     __slots__ = ()
     name = "to"
+    kinds = "fib"
 
     def __init__(self, operand: Node, backend: Backend) -> None:
         backend.dtype(operand.dtype)  # the target must hold this dtype: raises, naming the fix
@@ -210,14 +229,18 @@ class Transfer(Node):
 
 
 class Cast(Node):
-    """Converts a variable to another floating dtype; the gradient is converted back."""
+    """Converts a variable to another dtype; the gradient is converted back (a conversion to an
+    integer or bool dtype ends the gradient's path: its output is not differentiable)."""
 
     __slots__ = ()
     name = "astype"
+    kinds = "fib"
 
     def __init__(self, operand: Node, dtype: DType) -> None:
         operand.backend.dtype(dtype)  # the backend must hold the new dtype: raises, naming the fix
         self._setup((operand,), operand.shape, dtype, operand.backend)
+        if not dtype.is_floating:
+            self.differentiable = self.requires_grad = False
 
     def _forward(self) -> None:
         self.value = self.xp.astype(self.inputs[0].value, self.backend.dtype(self.dtype))
@@ -254,6 +277,46 @@ def unsqueeze(x: V, axis: int) -> V:
     (2, 1, 3)
     """
     return _handles.same(x, Unsqueeze(x._node, axis))
+
+
+def squeeze(x: V, axis: int | Sequence[int] | None = None) -> V:
+    """``x`` without its size-1 axes (``axis=None``) or without the named ones (an int or a tuple;
+    a named axis whose size is not 1 is kept, as PyTorch): ``(2, 1, 3).squeeze() → (2, 3)``.
+
+    >>> nk.zeros((2, 1, 3, 1)).squeeze(1).shape
+    (2, 3, 1)
+    """
+    return _handles.same(x, Squeeze(x._node, axis))
+
+
+def split(x: V, split_size_or_sections: int | Sequence[int], axis: int = 0) -> tuple[V, ...]:
+    """``x`` cut along ``axis`` into a tuple of variables, as PyTorch's ``split``: an int is the
+    size of every piece (the last one smaller when it does not divide the axis; NumPy's
+    ``split`` reads an int as the number of pieces instead), a sequence gives each piece's size
+    (they must add up to the axis size). The pieces' gradients are written into one buffer.
+
+    >>> tuple(piece.shape for piece in nk.zeros((5, 2)).split(2))
+    ((2, 2), (2, 2), (1, 2))
+    """
+    node = x._node
+    axis = normalize_axis("split", axis, len(node.shape))
+    total = node.shape[axis]
+    if is_integer(split_size_or_sections):
+        step = integer("split", "the piece size", split_size_or_sections, 1)
+        sizes = [step] * (total // step) + ([total % step] if total % step else [])
+    else:
+        sizes = list(integers("split", "split_size_or_sections", split_size_or_sections))
+        if any(s < 0 for s in sizes) or sum(sizes) != total:
+            raise ValueError(
+                f"split: piece sizes {tuple(sizes)} must be non-negative and add up to {total}, the "
+                f"size of axis {axis} of {node.shape}"
+            )
+    pieces, start, group = [], 0, [None]
+    for size in sizes:
+        index = tuple(slice(start, start + size) if i == axis else slice(0, d) for i, d in enumerate(node.shape))
+        pieces.append(_handles.same(x, Chunk(node, index, group)))
+        start += size
+    return tuple(pieces)
 
 
 def reshape(x: V, *shape: int | Sequence[int]) -> V:

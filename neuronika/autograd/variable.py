@@ -8,11 +8,12 @@ there); nothing is computed until :meth:`Var.forward`.
 from __future__ import annotations
 
 import numbers
-from typing import TYPE_CHECKING, Any, Mapping, NoReturn, Tuple, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Literal, Mapping, NoReturn, Tuple, TypeVar, Union, cast, overload
 
 from ..backends import Device, DType, get as get_backend, to_dtype
 from ..backends._values import to_array
 from . import activation, arithmetic, linalg, reduction, shape as shape_ops
+from . import activation_torch, comparison, contraction, indexing, rearrange, selection, unary
 from ._build import broadcast_shapes
 from .grad_mode import GRAPHS_WITHOUT_GRAD
 from .node import Leaf, Node, expose, leaves_of, nodes_of_type, run_backward, run_forward, tick
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from ..nn import Module
 
 Axis = Union[int, Tuple[int, ...], None]
+#: the floating dtypes by name: a conversion to one of them keeps a VarDiff differentiable
+FloatName = Literal["float16", "float32", "float64"]
 #: what the right side of an arithmetic operator may be
 Operand = Union["Var", float]
 #: a variable's kind, kept by unary ops (``relu`` of a VarDiff is a VarDiff; docs/typing.md)
@@ -143,8 +146,9 @@ class Var:
         """
         return self._node.backend.to_host(self._value())
 
-    def item(self) -> float:
-        """The value of a one-element variable (any shape of size 1) as a Python float.
+    def item(self) -> "float | int | bool":
+        """The value of a one-element variable as a Python number (``float``; ``int`` or
+        ``bool`` for integer and bool variables).
 
         >>> nk.full((1, 1), 2.5).item()
         2.5
@@ -154,7 +158,8 @@ class Var:
             size *= dim
         if size != 1:
             raise ValueError(f"item: only one-element variables convert to a Python number, this one has shape {self.shape}")
-        return float(self.numpy().reshape(()))
+        value = self.numpy().reshape(()).item()
+        return float(value) if self.dtype.is_floating else value
 
     def __len__(self) -> int:
         """The size of the first axis, as for arrays (a 0-d variable has no length)."""
@@ -232,6 +237,11 @@ class Var:
                 f"requires_grad: only a leaf can become differentiable; this variable is the "
                 f"output of {node.name}. Make the leaves it is computed from differentiable instead"
             )
+        if not node.dtype.is_floating:
+            raise TypeError(
+                f"requires_grad: a {node.dtype} variable cannot be differentiable; only floating "
+                f"dtypes (float16, float32, float64) can; convert it first with .astype('float32')"
+            )
         if not node.differentiable and cast(Leaf, node).used:
             raise RuntimeError(
                 f"requires_grad: this {node.shape} leaf already feeds ops built while it was not "
@@ -272,7 +282,13 @@ class Var:
         for node in nodes_of_type(self._node, (activation.Dropout,)):
             cast(activation.Dropout, node).set_training(False)
 
-    def to(self, device: "str | Device | None" = None, dtype: "DType | str | None" = None) -> Self:
+    # Typing: a conversion to a floating dtype named by a string (or none) keeps the kind; to
+    # another dtype (an integer or bool one stops gradients) the result is typed Var.
+    @overload
+    def to(self, device: "str | Device | None" = None, dtype: "FloatName | None" = None) -> Self: ...
+    @overload
+    def to(self, device: "str | Device | None" = None, dtype: "DType | str | None" = None) -> Var: ...
+    def to(self, device: "str | Device | None" = None, dtype: "DType | str | None" = None) -> Var:
         """This variable on another device and/or with another dtype.
 
         A non-differentiable leaf is copied into a new leaf; otherwise a differentiable
@@ -281,7 +297,7 @@ class Var:
         >>> nk.ones(2).to(dtype="float64").dtype
         neuronika.float64
         """
-        result = self
+        result: Var = self
         if dtype is not None and to_dtype(dtype) != self.dtype:
             result = result._convert(shape_ops.Cast, to_dtype(dtype))
         if device is not None:
@@ -290,11 +306,16 @@ class Var:
                 result = result._convert(shape_ops.Transfer, backend)
         return result
 
-    def astype(self, dtype: "DType | str") -> Self:
-        """This variable converted to another floating dtype (shape kept); as ``to(dtype=...)``.
+    @overload
+    def astype(self, dtype: FloatName) -> Self: ...
+    @overload
+    def astype(self, dtype: "DType | str") -> Var: ...
+    def astype(self, dtype: "DType | str") -> Var:
+        """This variable converted to another dtype (any of float16/32/64, int32/64, bool;
+        converting to an integer or bool dtype truncates / tests ``!= 0`` and stops gradients).
 
-        >>> nk.ones(2).astype("float16").dtype
-        neuronika.float16
+        >>> nk.from_ndarray([1.5, -2.0, 0.0]).astype("int64").forward().numpy().tolist()
+        [1, -2, 0]
         """
         return self.to(dtype=dtype)
 
@@ -315,9 +336,25 @@ class Var:
         Arrays, bools, complex numbers and anything else raise a TypeError naming the fix."""
         if isinstance(other, Var):
             return other._node
-        if isinstance(other, numbers.Real) and not isinstance(other, bool) and type(other).__name__ != "bool_":
+        is_bool = isinstance(other, bool) or type(other).__name__ == "bool_"
+        if isinstance(other, numbers.Real) or is_bool:
             node = self._node
-            return Leaf(node.backend.asarray(float(other), node.dtype), node.backend, node.dtype)
+            kind = node.dtype.kind
+            # a number takes the variable's dtype when that loses nothing: any real number for a
+            # floating variable, an integral one for an integer variable, a bool for a bool one
+            if kind == "f" and not is_bool:
+                scalar: "float | int | bool" = float(other)
+            elif kind == "i" and not is_bool and float(other).is_integer():
+                scalar = int(other)
+            elif kind == "b" and is_bool:
+                scalar = bool(other)
+            else:
+                raise TypeError(
+                    f"{op}: cannot combine a {node.dtype} variable with the Python "
+                    f"{type(other).__name__} {other!r}; neuronika does not promote silently, "
+                    f"convert the variable with .astype(...)"
+                )
+            return Leaf(node.backend.asarray(scalar, node.dtype), node.backend, node.dtype)
         if hasattr(other, "shape") and hasattr(other, "dtype"):
             fix = (
                 f"arrays are not operands of variables (on either side); wrap it first with "
@@ -347,6 +384,37 @@ class Var:
     unsqueeze, reshape, flatten = shape_ops.unsqueeze, shape_ops.reshape, shape_ops.flatten
     chunks = shape_ops.chunks_of
     cat, stack = shape_ops.cat_method, shape_ops.stack_method
+    # element-wise maths (unary.py), PyTorch's activations (activation_torch.py), shape
+    # (rearrange.py, shape.py), padding (padding.py) and contractions (linalg.py, contraction.py)
+    log1p, expm1, log2, log10 = unary.log1p, unary.expm1, unary.log2, unary.log10
+    sin, cos, tan, square, rsqrt, reciprocal = unary.sin, unary.cos, unary.tan, unary.square, unary.rsqrt, unary.reciprocal
+    sign, floor, ceil, round, erf = unary.sign, unary.floor, unary.ceil, unary.round, unary.erf
+    gelu, silu, mish = activation_torch.gelu, activation_torch.silu, activation_torch.mish
+    elu, selu, celu = activation_torch.elu, activation_torch.selu, activation_torch.celu
+    hardtanh, relu6 = activation_torch.hardtanh, activation_torch.relu6
+    hardsigmoid, hardswish = activation_torch.hardsigmoid, activation_torch.hardswish
+    softsign, log_sigmoid = activation_torch.softsign, activation_torch.log_sigmoid
+    permute, transpose, expand = rearrange.permute, rearrange.transpose, rearrange.expand
+    flip, roll, tile, repeat_interleave = rearrange.flip, rearrange.roll, rearrange.tile, rearrange.repeat_interleave
+    squeeze, split = shape_ops.squeeze, shape_ops.split
+    matmul, outer = linalg.matmul, contraction.outer
+    # issue 13, integer/bool values and indexing (comparison.py, indexing.py, selection.py,
+    # reduction.py): comparisons give bool Vars; & | ^ ~ on bool Vars; x[key] with gradients
+    __lt__, __le__, __gt__, __ge__ = comparison.lt, comparison.le, comparison.gt, comparison.ge
+    __eq__, __ne__ = comparison.eq, comparison.ne
+    __hash__ = object.__hash__  # defining __eq__ would otherwise make variables unhashable
+    __bool__ = comparison.truth_value
+    __and__, __or__, __xor__ = comparison.logical_and, comparison.logical_or, comparison.logical_xor
+    __rand__, __ror__, __rxor__ = comparison.rlogical_and, comparison.rlogical_or, comparison.rlogical_xor
+    __invert__ = comparison.logical_not
+    any, all = comparison.any, comparison.all
+    __getitem__ = indexing.getitem
+    gather, index_select = indexing.gather, indexing.index_select
+    clip = clamp = selection.clip
+    max, min, argmax, argmin = reduction.max, reduction.min, reduction.argmax, reduction.argmin
+    amax, amin = reduction.max, reduction.min
+    prod, var, std = reduction.prod, reduction.var, reduction.std
+    logsumexp, norm, cumsum = reduction.logsumexp, reduction.norm, reduction.cumsum
 
     # --- pictures ----------------------------------------------------------------------------
     def graph_summary(self, module: "Module | None" = None, names: "Mapping[str, Var] | None" = None) -> str:

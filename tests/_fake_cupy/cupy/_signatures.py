@@ -93,6 +93,7 @@ SIGNATURES = {
     'cupy.less': "ufunc(x1, x2, /, out=None, *, casting='same_kind', dtype=None)",
     'cupy.less_equal': "ufunc(x1, x2, /, out=None, *, casting='same_kind', dtype=None)",
     'cupy.lib.stride_tricks.as_strided': 'function(x, shape=None, strides=None)',
+    'cupyx.scatter_add': 'function(a, slices, value)',
     'cupy.linalg.cholesky': 'function(a)',
     'cupy.linalg.det': 'function(a)',
     'cupy.linalg.eigh': "function(a, UPLO='L')",
@@ -185,6 +186,7 @@ SIGNATURES = {
     'cupy.reshape': "function(a, newshape, order='C', *, copy=None)",
     'cupy.result_type': 'function(*arrays_and_dtypes)',
     'cupy.right_shift': "ufunc(x1, x2, /, out=None, *, casting='same_kind', dtype=None)",
+    'cupy.roll': 'function(a, shift, axis=None)',
     'cupy.round': 'function(a, decimals=0, out=None)',
     'cupy.searchsorted': "function(a, v, side='left', sorter=None)",
     'cupy.sign': "ufunc(x, /, out=None, *, casting='same_kind', dtype=None)",
@@ -214,4 +216,5 @@ SIGNATURES = {
     'cupy.where': 'function(condition, x=None, y=None)',
     'cupy.zeros': "function(shape, dtype=None, order='C')",
     'cupy.zeros_like': "function(a, dtype=None, order='K', subok=None, shape=None)",
+    'cupyx.scipy.special.erf': "ufunc(x, /, out=None, *, casting='same_kind', dtype=None)",
 }
