@@ -197,3 +197,22 @@ def test_integer_labels_feed_nll_loss_as_float_labels_do(device, rng):
     as_int = nn.loss.nll_loss(logits.log_softmax(axis=1), nk.from_ndarray(labels, device=device))
     as_float = nn.loss.nll_loss(logits.log_softmax(axis=1), nk.from_ndarray(labels, dtype="float64", device=device))
     assert as_int.forward().item() == pytest.approx(as_float.forward().item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("name, rearrange", [
+    ("permute", lambda v: v.permute(1, 0)), ("transpose", lambda v: v.transpose(0, 1)), ("t", lambda v: v.t()),
+    ("expand", lambda v: v.reshape(1, 4).expand(3, 4)), ("flip", lambda v: v.flip(0)), ("roll", lambda v: v.roll(1, 1)),
+    ("tile", lambda v: v.tile((2, 1))), ("repeat_interleave", lambda v: v.repeat_interleave(2, 0)),
+])
+def test_rearranging_ops_keep_integer_and_bool_values(device, name, rearrange):
+    torch = pytest.importorskip("torch")
+    values = np.array([[1, -2], [3, 4]], dtype=np.int64)
+    torch_ops = {
+        "permute": lambda t: t.permute(1, 0), "transpose": lambda t: t.transpose(0, 1), "t": lambda t: t.t(),
+        "expand": lambda t: t.reshape(1, 4).expand(3, 4), "flip": lambda t: t.flip(0), "roll": lambda t: t.roll(1, 1),
+        "tile": lambda t: t.tile((2, 1)), "repeat_interleave": lambda t: t.repeat_interleave(2, 0),
+    }
+    for host in (values, values > 0):
+        out = rearrange(nk.from_ndarray(host, device=device)).forward()
+        assert out.dtype == (nk.bool if host.dtype == bool else nk.int64)
+        np.testing.assert_array_equal(out.numpy(), torch_ops[name](torch.from_numpy(host)).numpy())
