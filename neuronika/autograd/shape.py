@@ -303,7 +303,7 @@ def split(x: V, split_size_or_sections: int | Sequence[int], axis: int = 0) -> t
     total = node.shape[axis]
     if is_integer(split_size_or_sections):
         step = integer("split", "the piece size", split_size_or_sections, 1)
-        sizes = [step] * (total // step) + ([total % step] if total % step else [])
+        sizes = [step] * (total // step) + ([total % step] if total % step else []) or [0]  # PyTorch: one empty piece
     else:
         sizes = list(integers("split", "split_size_or_sections", split_size_or_sections))
         if any(s < 0 for s in sizes) or sum(sizes) != total:
