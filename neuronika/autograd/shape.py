@@ -286,7 +286,7 @@ def squeeze(x: V, axis: int | Sequence[int] | None = None) -> V:
     >>> nk.zeros((2, 1, 3, 1)).squeeze(1).shape
     (2, 3, 1)
     """
-    return _handles.same(x, Squeeze(x._node, axis))
+    return _handles.same(x, Squeeze(_handles.node_of(x, "squeeze"), axis))
 
 
 def split(x: V, split_size_or_sections: int | Sequence[int], axis: int = 0) -> tuple[V, ...]:
@@ -298,7 +298,7 @@ def split(x: V, split_size_or_sections: int | Sequence[int], axis: int = 0) -> t
     >>> tuple(piece.shape for piece in nk.zeros((5, 2)).split(2))
     ((2, 2), (2, 2), (1, 2))
     """
-    node = x._node
+    node = _handles.node_of(x, "split")
     axis = normalize_axis("split", axis, len(node.shape))
     total = node.shape[axis]
     if is_integer(split_size_or_sections):

@@ -37,6 +37,16 @@ def wrap(node: Node) -> "Var":
     return VarDiff(node) if node.differentiable else Var(node)
 
 
+def node_of(x: Any, op: str) -> Node:
+    """``x``'s graph node; a TypeError naming ``op`` when ``x`` is not a variable (``nk.sin`` of a
+    NumPy array would otherwise fail inside the op with an AttributeError)."""
+    if isinstance(x, Var):
+        return x._node
+    raise TypeError(
+        f"{op}: expected a neuronika variable, got {type(x).__name__}; wrap arrays with nk.from_ndarray"
+    )
+
+
 def same(like: V, node: Node) -> V:
     """The handle for ``node``, typed as ``like``: the output of a unary op on ``like`` (a
     VarDiff's op is differentiable, a Var's is not)."""
