@@ -5,8 +5,11 @@ They are the reference implementations: they run on every backend, including
 ``Backend.kernel``). Every override is tested against the generic kernel on the same inputs.
 """
 
-from .convolution import conv_backward_input, conv_backward_weight, conv_forward, output_size
-from .padding import PADDING_MODES, pad, pad_backward
+from . import pooling as _pooling
+from .convolution import (
+    conv_backward_input, conv_backward_input_functional, conv_backward_weight, conv_forward, output_size,
+)
+from .padding import PADDING_MODES, pad, pad_backward, pad_backward_functional, pad_functional
 
 #: kernel name -> generic implementation (the names a backend's ``kernels`` dict may override)
 GENERIC = {
@@ -15,9 +18,25 @@ GENERIC = {
     "conv_backward_weight": conv_backward_weight,
     "pad": pad,
     "pad_backward": pad_backward,
+    "max_pool_forward": _pooling.max_pool_forward,
+    "max_pool_backward": _pooling.max_pool_backward,
+    "window_sum": _pooling.window_sum,
+    "window_sum_backward": _pooling.window_sum_backward,
+}
+
+#: kernel name -> the generic kernel's functional form (no write into an array), which
+#: ``Backend.kernel`` hands to backends that declare ``mutable_arrays = False``
+FUNCTIONAL = {
+    "conv_backward_input": conv_backward_input_functional,
+    "pad": pad_functional,
+    "pad_backward": pad_backward_functional,
+    "max_pool_forward": _pooling.max_pool_forward_functional,
+    "max_pool_backward": _pooling.max_pool_backward_functional,
+    "window_sum": _pooling.window_sum_functional,
+    "window_sum_backward": _pooling.window_sum_backward_functional,
 }
 
 __all__ = [
-    "GENERIC", "PADDING_MODES",
+    "FUNCTIONAL", "GENERIC", "PADDING_MODES",
     "conv_backward_input", "conv_backward_weight", "conv_forward", "output_size", "pad", "pad_backward",
 ]

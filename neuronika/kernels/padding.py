@@ -19,11 +19,17 @@ Kernel signatures (the names under which a backend may register overrides):
 
 ``padding`` is a tuple with one width per trailing (spatial) axis of ``x``; leading axes (batch,
 channels) are never padded.
+
+Both kernels write into buffers through a writer (:mod:`neuronika.kernels.writes`): ``pad`` and
+``pad_backward`` write in place, ``pad_functional`` and ``pad_backward_functional`` (what an
+immutable backend gets) build new arrays; the values are the same.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
+
+from .writes import FUNCTIONAL, IN_PLACE
 
 PADDING_MODES = ("zero", "constant", "reflective", "replicative")
 
@@ -38,13 +44,35 @@ def pad(xp: Any, x: Any, padding: Sequence[int], mode: str, value: float = 0.0) 
 
     ``x``: ``(*lead, *spatial)``; returns ``(*lead, *(s + 2p for s, p in zip(spatial, padding)))``.
     """
+    return _pad(IN_PLACE, xp, x, padding, mode, value)
+
+
+def pad_functional(xp: Any, x: Any, padding: Sequence[int], mode: str, value: float = 0.0) -> Any:
+    """:func:`pad` without writing into an array (immutable backends)."""
+    return _pad(FUNCTIONAL, xp, x, padding, mode, value)
+
+
+def pad_backward(xp: Any, grad: Any, padding: Sequence[int], mode: str) -> Any:
+    """The adjoint of :func:`pad`: the gradient with respect to the unpadded ``x``.
+
+    ``grad``: the gradient of the padded array; returns an array of ``x``'s shape. Border
+    gradients are folded back (reflective: onto the mirrored elements; replicative: onto the
+    edge element), so ``<pad(x), g> == <x, pad_backward(g)>`` for every ``x`` and ``g``.
+    """
+    return _pad_backward(IN_PLACE, xp, grad, padding, mode)
+
+
+def pad_backward_functional(xp: Any, grad: Any, padding: Sequence[int], mode: str) -> Any:
+    """:func:`pad_backward` without writing into an array (immutable backends)."""
+    return _pad_backward(FUNCTIONAL, xp, grad, padding, mode)
+
+
+def _pad(write: Any, xp: Any, x: Any, padding: Sequence[int], mode: str, value: float) -> Any:
     lead = x.ndim - len(padding)
     if mode in ("zero", "constant"):
         shape = tuple(x.shape[:lead]) + tuple(s + 2 * p for s, p in zip(x.shape[lead:], padding))
         fill = float(value) if mode == "constant" else 0.0
-        out = xp.full(shape, fill, dtype=x.dtype, device=x.device)
-        out[(...,) + tuple(slice(p, p + s) for s, p in zip(x.shape[lead:], padding))] = x
-        return out
+        return write.place(xp, x, shape, (...,) + tuple(slice(p, p + s) for s, p in zip(x.shape[lead:], padding)), fill)
     for offset, width in enumerate(padding):
         if width == 0:
             continue
@@ -62,13 +90,7 @@ def pad(xp: Any, x: Any, padding: Sequence[int], mode: str, value: float = 0.0) 
     return x
 
 
-def pad_backward(xp: Any, grad: Any, padding: Sequence[int], mode: str) -> Any:
-    """The adjoint of :func:`pad`: the gradient with respect to the unpadded ``x``.
-
-    ``grad``: the gradient of the padded array; returns an array of ``x``'s shape. Border
-    gradients are folded back (reflective: onto the mirrored elements; replicative: onto the
-    edge element), so ``<pad(x), g> == <x, pad_backward(g)>`` for every ``x`` and ``g``.
-    """
+def _pad_backward(write: Any, xp: Any, grad: Any, padding: Sequence[int], mode: str) -> Any:
     lead = grad.ndim - len(padding)
     if mode in ("zero", "constant"):
         return grad[(...,) + tuple(slice(p, s - p) for s, p in zip(grad.shape[lead:], padding))]
@@ -84,12 +106,12 @@ def pad_backward(xp: Any, grad: Any, padding: Sequence[int], mode: str) -> Any:
         if mode == "reflective":
             head = _along(axis, slice(1, width + 1))
             tail = _along(axis, slice(size - 1 - width, size - 1))
-            folded[head] = folded[head] + xp.flip(left, axis=axis)
-            folded[tail] = folded[tail] + xp.flip(right, axis=axis)
+            folded = write.add_at(xp, folded, head, xp.flip(left, axis=axis))
+            folded = write.add_at(xp, folded, tail, xp.flip(right, axis=axis))
         else:
             head = _along(axis, slice(0, 1))
             tail = _along(axis, slice(size - 1, size))
-            folded[head] = folded[head] + xp.sum(left, axis=axis, keepdims=True)
-            folded[tail] = folded[tail] + xp.sum(right, axis=axis, keepdims=True)
+            folded = write.add_at(xp, folded, head, xp.sum(left, axis=axis, keepdims=True))
+            folded = write.add_at(xp, folded, tail, xp.sum(right, axis=axis, keepdims=True))
         grad = folded
     return grad
