@@ -38,7 +38,7 @@ import sys
 from typing import Any, Callable, Iterable, Sequence
 
 from .. import backends
-from ._report import AREAS, Check, Outcome, Report, Skip, fallback, provided
+from ._report import AREAS, Check, Outcome, Report, Skip, fallback, passed, provided
 
 __all__ = ["AREAS", "Outcome", "Report", "Skip", "load", "run"]
 
@@ -103,4 +103,4 @@ def run(spec: str, areas: Iterable[str] | None = None, quick: bool = False,
     return report
 
 
-__all__ += ["fallback", "provided"]
+__all__ += ["fallback", "passed", "provided"]

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 #: the areas, in the order they run and print
 AREAS = ("capabilities", "kernels", "ops", "training", "state", "checkpoints", "errors")
-STATUSES = ("provided", "fallback", "skipped", "failed")
+STATUSES = ("provided", "fallback", "passed", "skipped", "failed")
 
 
 class Skip(Exception):
@@ -32,6 +32,12 @@ def provided(detail: str = "") -> tuple[str, str]:
     return "provided", detail
 
 
+def passed(detail: str = "") -> tuple[str, str]:
+    """What a check of neuronika's own code running on the backend (ops, training, state,
+    checkpoints, errors) returns when it passed."""
+    return "passed", detail
+
+
 def fallback(detail: str = "") -> tuple[str, str]:
     """What a check returns when neuronika's generic path ran on the backend and passed."""
     return "fallback", detail
@@ -50,7 +56,7 @@ class Check:
         start = time.perf_counter()
         try:
             result = function(self)
-            status, detail = result if isinstance(result, tuple) else ("provided", "")
+            status, detail = result if isinstance(result, tuple) else ("passed", "")
         except Skip as reason:
             status, detail = "skipped", str(reason)
         except Exception as error:  # a failed check is reported, never raised
@@ -104,8 +110,10 @@ class Report:
             if not outcomes:
                 continue
             counts = ", ".join(f"{sum(o.status == s for o in outcomes)} {s}" for s in STATUSES if any(o.status == s for o in outcomes))
-            lines.append(f"{area} ({counts})")
-            for status in ("provided", "fallback"):
+            lines.append(f"{area} ({counts}) [{sum(o.seconds for o in outcomes):.1f}s]")
+            notes = [o for o in outcomes if o.status == "passed" and o.detail and area == "training" and "learns" in o.name]
+            lines.extend(f"  {o.name}: {o.detail}" for o in notes)
+            for status in ("provided", "fallback", "passed"):
                 names = [o.name for o in outcomes if o.status == status]
                 if names:
                     lines.extend(_wrapped(f"  {status}: ", names, width))
