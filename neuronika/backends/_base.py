@@ -44,6 +44,9 @@ class DType:
         return (to_dtype, (self.name,))
 
 
+#: the capabilities the standard lacks that a backend provides by registering a kernel of that name
+_CAPABILITY_KERNELS = frozenset({"einsum", "erf", "scatter_add"})
+
 float16 = DType("float16", 2)
 float32 = DType("float32", 4)
 float64 = DType("float64", 8)
@@ -100,9 +103,10 @@ class Backend(abc.ABC):
     #: ``xp`` names). A library that names a dtype it silently demotes (JAX without x64) lists
     #: the ones it keeps.
     float_dtypes: tuple[str, ...] | None = None
-    #: operations the library runs natively, beyond the Array API standard (e.g. ``"einsum"``,
-    #: ``"erf"``, ``"fft"``, ``"scatter_add"``); the others take neuronika's generic Array API
-    #: form. Reported by :meth:`capabilities` and the conformance suite.
+    #: operations the library runs natively, beyond the Array API standard, that are not kernel
+    #: overrides (e.g. ``"fft"``). The capabilities that *are* kernels (``"einsum"``, ``"erf"``,
+    #: ``"scatter_add"``) are native exactly when ``kernels`` has them; without them the op
+    #: takes neuronika's generic Array API form. Reported by :meth:`capabilities`.
     native_ops: frozenset[str] = frozenset()
 
     def __init__(self) -> None:
@@ -232,7 +236,7 @@ class Backend(abc.ABC):
         return {
             "mutable_arrays": self.mutable_arrays,
             "float_dtypes": sorted(self._xp_dtypes),
-            "native_ops": sorted(self.native_ops),
+            "native_ops": sorted(self.native_ops | (_CAPABILITY_KERNELS & set(self.kernels))),
             "kernel_overrides": sorted(self.kernels),
             "rng_state": type(self).get_rng_state is not Backend.get_rng_state,
         }

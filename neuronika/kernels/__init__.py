@@ -10,14 +10,19 @@ from .convolution import (
     conv_backward_input, conv_backward_input_functional, conv_backward_weight, conv_forward, output_size,
 )
 from .padding import PADDING_MODES, pad, pad_backward, pad_backward_functional, pad_functional
+from .special import erf
 
-#: kernel name -> generic implementation (the names a backend's ``kernels`` dict may override)
+#: kernel name -> generic implementation (the names a backend's ``kernels`` dict may override).
+#: One more name is a pure capability, without a generic kernel: ``einsum(xp, subscripts,
+#: *arrays)``; where a backend lacks it, ``nk.einsum`` composes the contraction from
+#: permute / reshape / matmul nodes (``autograd/contraction.py``).
 GENERIC = {
     "conv_forward": conv_forward,
     "conv_backward_input": conv_backward_input,
     "conv_backward_weight": conv_backward_weight,
     "pad": pad,
     "pad_backward": pad_backward,
+    "erf": erf,
     "max_pool_forward": _pooling.max_pool_forward,
     "max_pool_backward": _pooling.max_pool_backward,
     "window_sum": _pooling.window_sum,
@@ -38,5 +43,5 @@ FUNCTIONAL = {
 
 __all__ = [
     "FUNCTIONAL", "GENERIC", "PADDING_MODES",
-    "conv_backward_input", "conv_backward_weight", "conv_forward", "output_size", "pad", "pad_backward",
+    "conv_backward_input", "conv_backward_weight", "conv_forward", "erf", "output_size", "pad", "pad_backward",
 ]
