@@ -5,7 +5,8 @@ For each kernel name the backend runs ``backend.kernel(name, generic)``: its own
 functional form (*fallback*). That is compared, on the same float64 inputs (float32 where the
 backend has no float64), with the generic kernel run on the reference device. An override
 registered under a name this table has no case for is reported as failed ("unchecked"), so a
-backend never ships an override nobody compared.
+backend never ships an override nobody compared. ``einsum``, a capability without a generic
+kernel, is compared with the same contraction written in Array API functions.
 """
 
 from __future__ import annotations
@@ -80,6 +81,40 @@ def _relu_cases(rng: Any) -> dict[str, list[tuple[Any, ...]]]:
     return {"relu_forward": [(x,)], "relu_backward": [(rng.standard_normal((4, 33)), x * (x > 0))]}
 
 
+def _erf_cases(rng: Any) -> dict[str, list[tuple[Any, ...]]]:
+    x = rng.standard_normal((6, 7)) * 3.0
+    x[0, :3] = (0.0, 1e-8, 7.0)
+    return {"erf": [(x,)]}
+
+
+# einsum has no generic kernel (without one, nk.einsum composes matmul nodes): each case is
+# checked against the same contraction written with Array API functions on the reference
+_EINSUM = [
+    ("ij,jk->ik", ((3, 4), (4, 2)), lambda xp, a, b: xp.matmul(a, b)),
+    ("bij,bkj->bik", ((2, 3, 4), (2, 5, 4)), lambda xp, a, b: xp.matmul(a, xp.permute_dims(b, (0, 2, 1)))),
+    ("ij->j", ((3, 4),), lambda xp, a: xp.sum(a, axis=0)),
+    ("i,j->ij", ((3,), (4,)), lambda xp, a, b: xp.reshape(a, (3, 1)) * xp.reshape(b, (1, 4))),
+]
+
+
+def _einsum(ctx: Check) -> tuple[str, str]:
+    backend, reference = ctx.backend, backends.get(ctx.reference)
+    override = backend.kernels.get("einsum")
+    if override is None:
+        return fallback("no einsum: nk.einsum composes permute/reshape/matmul nodes")
+    dtype = backends.float64 if backend.has_dtype("float64") else backends.float32
+    rtol, atol = tolerance(dtype.name)
+    rng = host_rng(12)
+    for subscripts, shapes, written in _EINSUM[:2] if ctx.quick else _EINSUM:
+        values = [rng.standard_normal(shape) for shape in shapes]
+        with reference.scope():
+            expected = host(written(reference.xp, *(reference.asarray(v, dtype) for v in values)))
+        with backend.scope():
+            actual = host(override(backend.xp, subscripts, *(backend.asarray(v, dtype) for v in values)))
+        assert_close(actual, expected, f"einsum {subscripts!r}", rtol, atol)
+    return provided("override agrees with the Array API contraction")
+
+
 class _Int:
     """An integer host array that goes to the device as it is (not converted to floating)."""
 
@@ -113,7 +148,7 @@ def _checker(name: str) -> Callable[[Check], tuple[str, str]]:
         rtol, atol = tolerance(dtype.name)
         chosen = backend.kernel(name, generic)
         rng = host_rng(11)
-        cases = {**_conv_cases(rng), **_pad_cases(rng), **_pool_cases(rng), **_relu_cases(rng)}[name]
+        cases = {**_conv_cases(rng), **_pad_cases(rng), **_pool_cases(rng), **_relu_cases(rng), **_erf_cases(rng)}[name]
         for index, args in enumerate(cases[:1] if ctx.quick else cases):
             with reference.scope():
                 expected = _outputs(generic(reference.xp, *_on(reference, args, dtype)))
@@ -140,8 +175,8 @@ def _unchecked(name: str) -> Callable[[Check], tuple[str, str]]:
 def checks(ctx: Check) -> list[tuple[str, Callable[[Check], Any]]]:
     """The area's checks on this backend: one per kernel name, and one failing entry per
     override under a name the table has no case for."""
-    unknown = sorted(set(ctx.backend.kernels) - set(KERNELS))
-    return [(name, _checker(name)) for name in KERNELS] + [(name, _unchecked(name)) for name in unknown]
+    unknown = sorted(set(ctx.backend.kernels) - set(KERNELS) - {"einsum"})
+    return [(name, _checker(name)) for name in KERNELS] + [("einsum", _einsum)] + [(name, _unchecked(name)) for name in unknown]
 
 
 CHECKS = {"kernels": checks}
