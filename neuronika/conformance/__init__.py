@@ -93,7 +93,7 @@ def run(spec: str, areas: Iterable[str] | None = None, quick: bool = False,
     for area in chosen:
         if progress is not None:
             progress(area)
-        state = backends.get_rng_state()
+        state = _rng_states()
         try:
             entries = modules[area].CHECKS[area]
             for name, function in entries(check) if callable(entries) else entries:
@@ -101,6 +101,18 @@ def run(spec: str, areas: Iterable[str] | None = None, quick: bool = False,
         finally:
             backends.set_rng_state(state)
     return report
+
+
+def _rng_states() -> dict[str, Any]:
+    """The generator state of every device in use that can capture it (the suite reseeds; the
+    caller's random streams are restored afterwards)."""
+    states = {}
+    for backend in list(backends._INSTANCES.values()):
+        try:
+            states[str(backend.device)] = backend.get_rng_state()
+        except NotImplementedError:
+            continue
+    return states
 
 
 __all__ += ["fallback", "passed", "provided"]

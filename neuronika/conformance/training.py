@@ -76,7 +76,8 @@ def _mlp_trains(check: Check) -> tuple[str, str]:
     model = _mlp(check.device)
     optimizer = optim.Adam(model.parameters(), lr=0.02)
     train, test = slice(0, 1400), slice(1400, None)
-    losses = [_epoch(model, optimizer, images[train], labels[train], check.device, 50) for _ in range(3 if check.quick else 5)]
+    batch, epochs = (100, 3) if check.quick else (50, 5)
+    losses = [_epoch(model, optimizer, images[train], labels[train], check.device, batch) for _ in range(epochs)]
     accuracy = _accuracy(model, images[test], labels[test], check.device)
     if not losses[-1] < 0.5 * losses[0]:
         raise AssertionError(f"loss did not fall by half: epoch losses {[round(v, 3) for v in losses]}")

@@ -41,7 +41,7 @@ def embed(xp: Any, value: Any, shape: Sequence[int], key: tuple[Any, ...], fill:
             slab = xp.full(tuple(out.shape), fill, dtype=out.dtype, device=out.device)
             spread = xp.stack([out] + [slab] * (step - 1), axis=axis + 1)
             dims = tuple(out.shape[:axis]) + (count * step,) + tuple(out.shape[axis + 1:])
-            out = xp.reshape(spread, dims)[(slice(None),) * axis + (slice(0, (count - 1) * step + 1),)]
+            out = xp.reshape(spread, dims)[(slice(None),) * axis + (slice(0, (count - 1) * step + 1), ...)]
         after = shape[axis] - start - out.shape[axis]
         parts = []
         for width in (start, None, after):
