@@ -51,6 +51,9 @@ class JaxBackend(Backend):
         # the two capabilities the standard lacks that JAX has natively
         self.kernels["erf"] = lambda xp, x: jax.scipy.special.erf(x)
         self.kernels["einsum"] = lambda xp, subscripts, *operands: jnp.einsum(subscripts, *operands)
+        # scatter-add, functionally: zeros(size, *rest).at[index].add(source)
+        self.kernels["index_add"] = lambda xp, source, index, size: jnp.zeros(
+            (size,) + tuple(source.shape[1:]), dtype=source.dtype).at[index].add(source)
         self.native_device = jax.devices("cpu")[index]
         self._seed, self._draws = int.from_bytes(os.urandom(4), "little"), 0
 

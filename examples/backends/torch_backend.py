@@ -8,7 +8,8 @@ native kernels replace neuronika's generic ones where it has them:
 * ``conv_forward`` -> ``torch.nn.functional.conv1d/2d/3d``; ``conv_backward_input`` and
   ``conv_backward_weight`` -> ``torch.nn.grad.conv*d_input`` / ``conv*d_weight`` (PyTorch's own
   convolution backward, oneDNN on the CPU);
-* ``erf`` -> ``torch.special.erf``; ``einsum`` -> ``torch.einsum``.
+* ``erf`` -> ``torch.special.erf``; ``einsum`` -> ``torch.einsum``; ``index_add`` (scatter-add)
+  -> ``Tensor.index_add_``.
 
 PyTorch's own autograd is never used: neuronika's graph computes the gradients (the tensors it
 handles never require grad).
@@ -63,6 +64,9 @@ KERNELS: dict[str, Callable[..., Any]] = {
     "conv_backward_weight": conv_backward_weight,
     "erf": lambda xp, x: torch.special.erf(x),
     "einsum": lambda xp, subscripts, *operands: torch.einsum(subscripts, *operands),
+    # scatter-add (the gradient of every gather): zeros of (size, *rest), rows added at index
+    "index_add": lambda xp, source, index, size: torch.zeros(
+        (size,) + tuple(source.shape[1:]), dtype=source.dtype, device=source.device).index_add_(0, index.to(torch.int64), source),
 }
 
 

@@ -12,17 +12,23 @@ class BackendUnavailableError(RuntimeError):
 
 
 class DType:
-    """A floating-point element type, independent of any array library.
+    """An element type, independent of any array library.
 
-    ``nk.float32``, ``nk.float64`` and ``nk.float16``; compares equal to its name
-    (``nk.float32 == "float32"``).
+    Floating: ``nk.float32``, ``nk.float64``, ``nk.float16``; integer: ``nk.int32``,
+    ``nk.int64``; and ``nk.bool``. Compares equal to its name (``nk.float32 == "float32"``).
+    ``kind`` is ``"f"``, ``"i"`` or ``"b"``; only floating variables can be differentiable.
     """
 
-    __slots__ = ("name", "itemsize")
+    __slots__ = ("name", "itemsize", "kind")
 
-    def __init__(self, name: str, itemsize: int) -> None:
+    def __init__(self, name: str, itemsize: int, kind: str = "f") -> None:
         self.name = name
         self.itemsize = itemsize
+        self.kind = kind
+
+    @property
+    def is_floating(self) -> bool:
+        return self.kind == "f"
 
     def __repr__(self) -> str:
         return f"neuronika.{self.name}"
@@ -45,12 +51,17 @@ class DType:
 
 
 #: the capabilities the standard lacks that a backend provides by registering a kernel of that name
-_CAPABILITY_KERNELS = frozenset({"einsum", "erf", "scatter_add"})
+_CAPABILITY_KERNELS = frozenset({"einsum", "erf", "index_add"})
 
 float16 = DType("float16", 2)
 float32 = DType("float32", 4)
 float64 = DType("float64", 8)
-_DTYPES = {d.name: d for d in (float16, float32, float64)}
+int32 = DType("int32", 4, "i")
+int64 = DType("int64", 8, "i")
+bool_ = DType("bool", 1, "b")
+_DTYPES = {d.name: d for d in (float16, float32, float64, int32, int64, bool_)}
+#: words for the kinds an op accepts, used in error messages
+KIND_NAMES = {"f": "floating", "i": "integer", "b": "bool"}
 
 
 def to_dtype(dtype: "DType | str | Any") -> DType:
@@ -71,8 +82,7 @@ def to_dtype(dtype: "DType | str | Any") -> DType:
         return _DTYPES[name]
     except KeyError:
         raise TypeError(
-            f"unsupported dtype {dtype!r}: neuronika variables are floating point, "
-            f"use one of {sorted(_DTYPES)}"
+            f"unsupported dtype {dtype!r}: neuronika variables hold one of {sorted(_DTYPES)}"
         ) from None
 
 
@@ -105,7 +115,7 @@ class Backend(abc.ABC):
     float_dtypes: tuple[str, ...] | None = None
     #: operations the library runs natively, beyond the Array API standard, that are not kernel
     #: overrides (e.g. ``"fft"``). The capabilities that *are* kernels (``"einsum"``, ``"erf"``,
-    #: ``"scatter_add"``) are native exactly when ``kernels`` has them; without them the op
+    #: ``"index_add"``, the scatter-add) are native exactly when ``kernels`` has them; without them the op
     #: takes neuronika's generic Array API form. Reported by :meth:`capabilities`.
     native_ops: frozenset[str] = frozenset()
 
@@ -126,12 +136,12 @@ class Backend(abc.ABC):
             return self._xp_dtypes[dtype.name]
         except KeyError:
             raise TypeError(
-                f"the {self.name} backend has no {dtype.name} (its floating dtypes are "
+                f"the {self.name} backend has no {dtype.name} (its dtypes are "
                 f"{sorted(self._xp_dtypes)}); choose one of those"
             ) from None
 
     def dtype_of(self, array: Any) -> DType | None:
-        """The neuronika dtype of an array, or None when it is not floating point."""
+        """The neuronika dtype of an array, or None when neuronika has no such dtype."""
         dtype = array.dtype
         name = getattr(dtype, "name", None) or str(dtype)
         return _DTYPES.get(str(name).rsplit(".", 1)[-1])
@@ -227,7 +237,7 @@ class Backend(abc.ABC):
         return to_dtype(dtype).name in self._xp_dtypes
 
     def native(self, op: str) -> bool:
-        """Whether ``op`` (``"einsum"``, ``"erf"``, ``"fft"``, ``"scatter_add"``, or a kernel
+        """Whether ``op`` (``"einsum"``, ``"erf"``, ``"fft"``, ``"index_add"``, or a kernel
         name) runs natively on this backend rather than through neuronika's generic form."""
         return op in self.native_ops or op in self.kernels
 

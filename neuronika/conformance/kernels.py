@@ -81,6 +81,12 @@ def _relu_cases(rng: Any) -> dict[str, list[tuple[Any, ...]]]:
     return {"relu_forward": [(x,)], "relu_backward": [(rng.standard_normal((4, 33)), x * (x > 0))]}
 
 
+def _scatter_cases(rng: Any) -> dict[str, list[tuple[Any, ...]]]:
+    index = rng.integers(0, 5, size=12)
+    index[:3] = 4  # repeated indices accumulate
+    return {"index_add": [(rng.standard_normal((12, 3)), _Int(index), 6), (rng.standard_normal((7,)), _Int(index[:7]), 5)]}
+
+
 def _erf_cases(rng: Any) -> dict[str, list[tuple[Any, ...]]]:
     x = rng.standard_normal((6, 7)) * 3.0
     x[0, :3] = (0.0, 1e-8, 7.0)
@@ -148,7 +154,8 @@ def _checker(name: str) -> Callable[[Check], tuple[str, str]]:
         rtol, atol = tolerance(dtype.name)
         chosen = backend.kernel(name, generic)
         rng = host_rng(11)
-        cases = {**_conv_cases(rng), **_pad_cases(rng), **_pool_cases(rng), **_relu_cases(rng), **_erf_cases(rng)}[name]
+        cases = {**_conv_cases(rng), **_pad_cases(rng), **_pool_cases(rng), **_relu_cases(rng), **_erf_cases(rng),
+                 **_scatter_cases(rng)}[name]
         for index, args in enumerate(cases[:1] if ctx.quick else cases):
             with reference.scope():
                 expected = _outputs(generic(reference.xp, *_on(reference, args, dtype)))

@@ -81,6 +81,8 @@ OPS: dict[str, tuple[Op, tuple[tuple[int, ...], ...], str]] = {
     "roll / flip / permute": (lambda a: ag.roll(a, 1, 0).flip(1).permute(2, 0, 1), ((3, 4, 2),), "any"),
     "tile / repeat_interleave": (lambda a: a.tile((2, 1)).repeat_interleave(2, 1), ((2, 3),), "any"),
     "split / squeeze / transpose": (lambda a: a.split(1, 0)[1].squeeze(0).transpose(0, 1), ((3, 2, 4),), "any"),
+    "indexing x[key] (repeats)": (lambda a: a[[0, 2, 0]] * 2.0, ((3, 4),), "any"),
+    "gather / index_select": (lambda a: a.gather(1, [[0, 0, 1], [2, 1, 1]]) + a.index_select(1, [2, 0, 2]), ((2, 3),), "any"),
     "mse_loss": (lambda x: loss.mse_loss(x, _target(x, [[0.5, -1.0, 2.0]] * 2)), ((2, 3),), "any"),
     "nll_loss": (lambda x: loss.nll_loss(x.log_softmax(1), [2, 0, 1]), ((3, 4),), "any"),
     "bce_with_logits_loss": (lambda x: loss.bce_with_logits_loss(x, _target(x, [[1.0, 0.0, 0.5]])), ((1, 3),), "any"),

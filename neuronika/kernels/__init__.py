@@ -11,6 +11,7 @@ from .convolution import (
 )
 from .padding import PADDING_MODES, pad, pad_backward, pad_backward_functional, pad_functional
 from .special import erf
+from .scatter import index_add
 
 #: kernel name -> generic implementation (the names a backend's ``kernels`` dict may override).
 #: One more name is a pure capability, without a generic kernel: ``einsum(xp, subscripts,
@@ -23,6 +24,7 @@ GENERIC = {
     "pad": pad,
     "pad_backward": pad_backward,
     "erf": erf,
+    "index_add": index_add,
     "max_pool_forward": _pooling.max_pool_forward,
     "max_pool_backward": _pooling.max_pool_backward,
     "window_sum": _pooling.window_sum,
@@ -43,5 +45,5 @@ FUNCTIONAL = {
 
 __all__ = [
     "FUNCTIONAL", "GENERIC", "PADDING_MODES",
-    "conv_backward_input", "conv_backward_weight", "conv_forward", "erf", "output_size", "pad", "pad_backward",
+    "conv_backward_input", "conv_backward_weight", "conv_forward", "erf", "index_add", "output_size", "pad", "pad_backward",
 ]
