@@ -109,10 +109,10 @@ class Backend(abc.ABC):
     #: functional form (:meth:`kernel`), optimizers keep the arrays their updates return, and
     #: the engine never relies on a write being seen through another reference.
     mutable_arrays: bool = True
-    #: the floating dtypes the backend really computes in (None: every one of float16/32/64 that
-    #: ``xp`` names). A library that names a dtype it silently demotes (JAX without x64) lists
-    #: the ones it keeps.
-    float_dtypes: tuple[str, ...] | None = None
+    #: the dtypes the backend really computes in (None: every neuronika dtype, float16/32/64,
+    #: int32/64 and bool, that ``xp`` names). A library that names a dtype it silently demotes
+    #: (JAX without x64) lists the ones it keeps.
+    dtypes: tuple[str, ...] | None = None
     #: operations the library runs natively, beyond the Array API standard, that are not kernel
     #: overrides (e.g. ``"fft"``). The capabilities that *are* kernels (``"einsum"``, ``"erf"``,
     #: ``"index_add"``, the scatter-add) are native exactly when ``kernels`` has them; without them the op
@@ -121,7 +121,7 @@ class Backend(abc.ABC):
 
     def __init__(self) -> None:
         self.kernels = {}
-        names = _DTYPES if self.float_dtypes is None else self.float_dtypes
+        names = _DTYPES if self.dtypes is None else self.dtypes
         self._xp_dtypes = {
             name: getattr(self.xp, name) for name in names if name in _DTYPES and hasattr(self.xp, name)
         }
@@ -245,7 +245,8 @@ class Backend(abc.ABC):
         """The backend's declarations as plain data (what the conformance report prints)."""
         return {
             "mutable_arrays": self.mutable_arrays,
-            "float_dtypes": sorted(self._xp_dtypes),
+            "dtypes": sorted(self._xp_dtypes),
+            "float_dtypes": sorted(name for name in self._xp_dtypes if _DTYPES[name].kind == "f"),
             "native_ops": sorted(self.native_ops | (_CAPABILITY_KERNELS & set(self.kernels))),
             "kernel_overrides": sorted(self.kernels),
             "rng_state": type(self).get_rng_state is not Backend.get_rng_state,

@@ -102,7 +102,7 @@ class Report:
             f"neuronika conformance: {self.device}  (reference: {self.reference})  "
             + ", ".join(f"{total[s]} {s}" for s in STATUSES) + f"  [{seconds:.1f}s]",
             f"  arrays: {'mutable' if caps['mutable_arrays'] else 'immutable (functional kernels)'}; "
-            f"dtypes: {', '.join(caps['float_dtypes'])}; native: {', '.join(caps['native_ops']) or '-'}; "
+            f"dtypes: {', '.join(caps['dtypes'])}; native: {', '.join(caps['native_ops']) or '-'}; "
             f"rng state: {'yes' if caps['rng_state'] else 'no'}",
         ]
         for area in AREAS:

@@ -31,11 +31,11 @@ def _declared_mutability(check: Check) -> tuple[str, str]:
 
 def _dtypes(check: Check) -> tuple[str, str]:
     backend = check.backend
-    declared = backend.capabilities()["float_dtypes"]
+    declared = backend.capabilities()["dtypes"]
     if "float32" not in declared:
         raise AssertionError(f"float32 (neuronika's default dtype) is missing; declared {declared}")
     for name in declared:
-        var = from_ndarray([1.5, -2.0], dtype=name, device=check.device)
+        var = from_ndarray([1.0, 0.0] if name == "bool" else [1.0, -2.0], dtype=name, device=check.device)
         if str(var.dtype) != name or backend.dtype_of(var.data) != name:
             raise AssertionError(f"a {name} variable holds {var.data.dtype}")
     return provided(", ".join(declared))
