@@ -114,6 +114,10 @@ def test_cli_prints_the_report_and_exits_nonzero_on_failure(tmp_path):
                          capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "FAILED: to_host" in bad.stdout
+    missing = subprocess.run([sys.executable, "-m", "neuronika.conformance", "no_such_device"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert missing.returncode == 1 and not missing.stderr
+    assert "no_such_device: cannot load the backend: ValueError: unknown device" in missing.stdout
 
 
 @pytest.mark.parametrize("shape, key", [
