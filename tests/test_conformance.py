@@ -168,3 +168,15 @@ def test_capabilities_are_declared_not_guessed(device):
     assert ("float16" in caps["float_dtypes"]) == (device != "array_api_strict")
     assert set(caps["native_ops"]) >= {name for name in ("einsum", "erf") if name in backend.kernels}
     assert backend.native("einsum") == ("einsum" in backend.kernels)
+
+
+def test_the_pytest_form_runs_each_check_as_a_test_and_prints_the_report(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "neuronika.conformance.pytest_plugin",
+         "--pyargs", "neuronika.conformance", "--neuronika-backend=array_api_strict", "--neuronika-quick",
+         "-k", "capabilities or errors", "-q"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "neuronika conformance: array_api_strict" in done.stdout and "RESULT: PASS" in done.stdout
+    assert "14 passed" in done.stdout  # 10 capabilities + 4 errors, one test each

@@ -76,31 +76,39 @@ def run(spec: str, areas: Iterable[str] | None = None, quick: bool = False,
 
     ``areas`` limits it to some of :data:`AREAS`; ``quick`` runs fewer cases and a shorter
     training (what neuronika's CI uses); ``progress`` receives each area's name as it starts."""
-    from . import capabilities, errors, kernels, ops, training
-
-    device = load(spec)
-    backend = backends.get(device)
-    reference = "array_api_strict" if backend.device == backends.Device("cpu") else "cpu"
-    if reference == "array_api_strict" and "array_api_strict" not in backends.available():
-        reference = "cpu"
-    check = Check(device=str(backend.device), backend=backend, reference=reference, quick=quick)
-    chosen = list(AREAS) if areas is None else [area for area in AREAS if area in set(areas)]
-    modules = {
-        "capabilities": capabilities, "kernels": kernels, "ops": ops, "training": training,
-        "state": training, "checkpoints": training, "errors": errors,
-    }
-    report = Report(check.device, reference, backend.capabilities())
-    for area in chosen:
+    check = prepare(spec, quick)
+    report = Report(check.device, check.reference, check.backend.capabilities())
+    for area in AREAS if areas is None else [area for area in AREAS if area in set(areas)]:
         if progress is not None:
             progress(area)
         state = _rng_states()
         try:
-            entries = modules[area].CHECKS[area]
-            for name, function in entries(check) if callable(entries) else entries:
+            for name, function in checks(check, area):
                 report.add(check.run(area, name, function))
         finally:
             backends.set_rng_state(state)
     return report
+
+
+def prepare(spec: str, quick: bool = False) -> Check:
+    """Load ``spec`` and choose the reference device: what every check receives."""
+    backend = backends.get(load(spec))
+    reference = "array_api_strict" if backend.device == backends.Device("cpu") else "cpu"
+    if reference == "array_api_strict" and "array_api_strict" not in backends.available():
+        reference = "cpu"
+    return Check(device=str(backend.device), backend=backend, reference=reference, quick=quick)
+
+
+def checks(check: Check, area: str) -> list[tuple[str, Callable[[Check], Any]]]:
+    """The ``(name, function)`` checks of ``area`` on ``check``'s backend."""
+    from . import capabilities, errors, kernels, ops, training
+
+    modules = {
+        "capabilities": capabilities, "kernels": kernels, "ops": ops, "training": training,
+        "state": training, "checkpoints": training, "errors": errors,
+    }
+    entries = modules[area].CHECKS[area]
+    return list(entries(check) if callable(entries) else entries)
 
 
 def _rng_states() -> dict[str, Any]:
