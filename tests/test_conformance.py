@@ -4,6 +4,7 @@ a wrong override, an unknown override and a missing capability, and the CLI exit
 
 from __future__ import annotations
 
+import importlib.metadata
 import pathlib
 import subprocess
 import sys
@@ -171,8 +172,11 @@ def test_capabilities_are_declared_not_guessed(device):
 
 
 def test_the_pytest_form_runs_each_check_as_a_test_and_prints_the_report(tmp_path):
+    # an installed neuronika registers the plugin (pytest11 entry point); a source checkout names it
+    installed = any(e.name == "neuronika_conformance" for e in importlib.metadata.entry_points(group="pytest11"))
+    plugin = [] if installed else ["-p", "neuronika.conformance.pytest_plugin"]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "neuronika.conformance.pytest_plugin",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugin,
          "--pyargs", "neuronika.conformance", "--neuronika-backend=array_api_strict", "--neuronika-quick",
          "-k", "capabilities or errors", "-q"],
         capture_output=True, text=True, cwd=tmp_path, timeout=300,

@@ -12,7 +12,7 @@ from ..autograd import from_ndarray, ones
 from ._report import Check, Skip, passed
 
 
-def _raises(kind: type, pattern: str, build: Callable[[], Any]) -> None:
+def _raises(kind: type[BaseException], pattern: str, build: Callable[[], Any]) -> None:
     try:
         build()
     except kind as error:

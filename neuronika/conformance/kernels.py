@@ -95,7 +95,7 @@ def _erf_cases(rng: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 # einsum has no generic kernel (without one, nk.einsum composes matmul nodes): each case is
 # checked against the same contraction written with Array API functions on the reference
-_EINSUM = [
+_EINSUM: list[tuple[str, tuple[tuple[int, ...], ...], Callable[..., Any]]] = [
     ("ij,jk->ik", ((3, 4), (4, 2)), lambda xp, a, b: xp.matmul(a, b)),
     ("bij,bkj->bik", ((2, 3, 4), (2, 5, 4)), lambda xp, a, b: xp.matmul(a, xp.permute_dims(b, (0, 2, 1)))),
     ("ij->j", ((3, 4),), lambda xp, a: xp.sum(a, axis=0)),
@@ -152,7 +152,7 @@ def _checker(name: str) -> Callable[[Check], tuple[str, str]]:
         backend, reference = ctx.backend, backends.get(ctx.reference)
         dtype = backends.float64 if backend.has_dtype("float64") else backends.float32
         rtol, atol = tolerance(dtype.name)
-        chosen = backend.kernel(name, generic)
+        chosen: Callable[..., Any] = backend.kernel(name, generic)
         rng = host_rng(11)
         cases = {**_conv_cases(rng), **_pad_cases(rng), **_pool_cases(rng), **_relu_cases(rng), **_erf_cases(rng),
                  **_scatter_cases(rng)}[name]

@@ -3,6 +3,7 @@ backend, state that moves to and from the CPU, checkpoints that resume exactly."
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from typing import Any, Callable
@@ -22,7 +23,7 @@ def dataset() -> tuple[Any, Any, str]:
     where scikit-learn is missing a synthetic 10-class set of the same shape (Gaussian blobs)."""
     if not _DATA:
         try:
-            from sklearn.datasets import load_digits
+            load_digits = importlib.import_module("sklearn.datasets").load_digits
         except ImportError:
             rng = host_rng(5)
             centres = rng.uniform(0.0, 1.0, size=(10, 64))
@@ -117,8 +118,10 @@ def _optimizer_steps(device: str, make: Callable[[list[Any]], optim.Optimizer], 
     model.load_state_dict({"weight": start, "bias": start[:, 0]})
     optimizer = make(list(model.parameters()))
     t, s = from_ndarray(target, dtype=dtype, device=device), from_ndarray(scale, dtype=dtype, device=device)
+    bias = model.bias
+    assert bias is not None
     for _ in range(4):
-        loss = ((model.weight - t).pow(2.0) * s).sum() + model.bias.pow(2.0).sum()
+        loss = ((model.weight - t).pow(2.0) * s).sum() + bias.pow(2.0).sum()
         loss.forward()
         optimizer.zero_grad()
         loss.backward()

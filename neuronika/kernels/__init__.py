@@ -5,6 +5,8 @@ They are the reference implementations: they run on every backend, including
 ``Backend.kernel``). Every override is tested against the generic kernel on the same inputs.
 """
 
+from typing import Any, Callable
+
 from . import pooling as _pooling
 from .convolution import (
     conv_backward_input, conv_backward_input_functional, conv_backward_weight, conv_forward, output_size,
@@ -17,7 +19,7 @@ from .scatter import index_add
 #: One more name is a pure capability, without a generic kernel: ``einsum(xp, subscripts,
 #: *arrays)``; where a backend lacks it, ``nk.einsum`` composes the contraction from
 #: permute / reshape / matmul nodes (``autograd/contraction.py``).
-GENERIC = {
+GENERIC: dict[str, Callable[..., Any]] = {
     "conv_forward": conv_forward,
     "conv_backward_input": conv_backward_input,
     "conv_backward_weight": conv_backward_weight,
@@ -33,7 +35,7 @@ GENERIC = {
 
 #: kernel name -> the generic kernel's functional form (no write into an array), which
 #: ``Backend.kernel`` hands to backends that declare ``mutable_arrays = False``
-FUNCTIONAL = {
+FUNCTIONAL: dict[str, Callable[..., Any]] = {
     "conv_backward_input": conv_backward_input_functional,
     "pad": pad_functional,
     "pad_backward": pad_backward_functional,
