@@ -59,9 +59,11 @@ def _asarray_host(check: Check) -> tuple[str, str]:
 def _asarray_dlpack(check: Check) -> tuple[str, str]:
     """An array of another library (array_api_strict or NumPy), handed over through DLPack."""
     backend = check.backend
-    other = "array_api_strict" if "array_api_strict" in backends.available() and check.backend.name != "array_api_strict" else "cpu"
-    if backends.Device(other) == backend.device:
+    usable = backends.available()
+    others = [d for d in ("array_api_strict", "cpu") if backends.Device(d).backend_name in usable and backends.Device(d) != backend.device]
+    if not others:
         raise Skip("no second library to import from")
+    other = others[0]
     values = host_rng(2).standard_normal((2, 5))
     foreign = backends.get(other).asarray(values, backends.float32)
     if not hasattr(foreign, "__dlpack__"):
