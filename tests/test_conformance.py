@@ -126,6 +126,8 @@ def test_cli_prints_the_report_and_exits_nonzero_on_failure(tmp_path):
     ((3, 9), (slice(None), slice(1, 8, 3))),
     ((2, 3, 8, 5), (..., slice(2, 8, 2), slice(0, 5, 2))),
     ((4, 6), (slice(1, 2), ...)),
+    ((3, 4, 5), (1, slice(None, None, -2), -1)),  # integers and a negative step (the basic part of x[key])
+    ((4, 5), (..., slice(3, 0, -1))),
 ])
 def test_functional_writes_equal_in_place_writes(device, shape, key):
     backend = nk.backends.get(device)

@@ -74,6 +74,7 @@ class TorchBackend(Backend):
     name = "torch"
     xp = torch_namespace
     native_ops = frozenset({"fft"})
+    negative_slice_steps = False  # torch.Tensor refuses x[::-1] (use flip)
 
     def __init__(self, device: str) -> None:
         super().__init__()

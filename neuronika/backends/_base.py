@@ -116,6 +116,9 @@ class Backend(abc.ABC):
     #: int32/64 and bool, that ``xp`` names). A library that names a dtype it silently demotes
     #: (JAX without x64) lists the ones it keeps.
     dtypes: tuple[str, ...] | None = None
+    #: whether ``a[i:j:-k]`` works (the standard allows negative steps; PyTorch tensors refuse
+    #: them). Without it ``x[key]`` with a negative step raises when it is built, saying to flip.
+    negative_slice_steps: bool = True
     #: operations the library runs natively, beyond the Array API standard, that are not kernel
     #: overrides (e.g. ``"fft"``). The capabilities that *are* kernels (``"einsum"``, ``"erf"``,
     #: ``"index_add"``, the scatter-add) are native exactly when ``kernels`` has them; without them the op
@@ -248,6 +251,7 @@ class Backend(abc.ABC):
         """The backend's declarations as plain data (what the conformance report prints)."""
         return {
             "mutable_arrays": self.mutable_arrays,
+            "negative_slice_steps": self.negative_slice_steps,
             "dtypes": sorted(self._xp_dtypes),
             "float_dtypes": sorted(name for name in self._xp_dtypes if _DTYPES[name].kind == "f"),
             "native_ops": sorted(self.native_ops | (_CAPABILITY_KERNELS & set(self.kernels))),

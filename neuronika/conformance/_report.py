@@ -101,7 +101,8 @@ class Report:
         lines = [
             f"neuronika conformance: {self.device}  (reference: {self.reference})  "
             + ", ".join(f"{total[s]} {s}" for s in STATUSES) + f"  [{seconds:.1f}s]",
-            f"  arrays: {'mutable' if caps['mutable_arrays'] else 'immutable (functional kernels)'}; "
+            f"  arrays: {'mutable' if caps['mutable_arrays'] else 'immutable (functional kernels)'}"
+            f"{'' if caps.get('negative_slice_steps', True) else ', no negative slice steps'}; "
             f"dtypes: {', '.join(caps['dtypes'])}; native: {', '.join(caps['native_ops']) or '-'}; "
             f"rng state: {'yes' if caps['rng_state'] else 'no'}",
         ]

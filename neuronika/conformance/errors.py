@@ -60,11 +60,23 @@ def _shape_errors(check: Check) -> tuple[str, str]:
     return passed()
 
 
+def _negative_steps(check: Check) -> tuple[str, str]:
+    """The declaration holds: negative steps work, or they raise neuronika's error at build."""
+    x = from_ndarray([[1.0, 2.0, 3.0]], device=check.device)
+    if check.backend.negative_slice_steps:
+        if x[:, ::-1].forward().numpy().tolist() != [[3.0, 2.0, 1.0]]:
+            raise AssertionError("x[:, ::-1] is not x reversed")
+        return passed("x[:, ::-1] works")
+    _raises(ValueError, r"getitem: .* take no negative slice step .*flip", lambda: ones((3, 4), device=check.device)[:, ::-1])
+    return passed("x[:, ::-1] raises at build, saying to flip")
+
+
 CHECKS = {
     "errors": [
         ("dtype mismatch", _dtype_mismatch),
         ("device mismatch", _device_mismatch),
         ("missing dtype", _missing_dtype),
         ("shape errors at build", _shape_errors),
+        ("negative slice steps as declared", _negative_steps),
     ],
 }

@@ -82,6 +82,8 @@ OPS: dict[str, tuple[Op, tuple[tuple[int, ...], ...], str]] = {
     "tile / repeat_interleave": (lambda a: a.tile((2, 1)).repeat_interleave(2, 1), ((2, 3),), "any"),
     "split / squeeze / transpose": (lambda a: a.split(1, 0)[1].squeeze(0).transpose(0, 1), ((3, 2, 4),), "any"),
     "indexing x[key] (repeats)": (lambda a: a[[0, 2, 0]] * 2.0, ((3, 4),), "any"),
+    "indexing x[key] (slices, ints, steps)": (lambda a: a[1:, [0, 2]].sum(0) + a[0, ::2] + a[-1, 1:3], ((3, 4, 4),), "any"),
+    "indexing x[key] (negative steps)": (lambda a: a[0, ::-2] + a[-1, 2:0:-1, ::-1], ((3, 4, 4),), "any"),
     "gather / index_select": (lambda a: a.gather(1, [[0, 0, 1], [2, 1, 1]]) + a.index_select(1, [2, 0, 2]), ((2, 3),), "any"),
     "mse_loss": (lambda x: loss.mse_loss(x, _target(x, [[0.5, -1.0, 2.0]] * 2)), ((2, 3),), "any"),
     "nll_loss": (lambda x: loss.nll_loss(x.log_softmax(1), [2, 0, 1]), ((3, 4),), "any"),
@@ -101,9 +103,18 @@ def _inputs(shapes: tuple[tuple[int, ...], ...], domain: str, seed: int) -> list
     return values
 
 
+#: ops that need a declared capability: name -> (Backend attribute, why the op is skipped without it)
+REQUIRES = {
+    "indexing x[key] (negative steps)": ("negative_slice_steps", "negative_slice_steps = False: the arrays take no "
+                                         "negative slice step; x[key] with one raises at build (errors area)"),
+}
+
+
 def _checker(name: str, op: Op, shapes: tuple[tuple[int, ...], ...], domain: str) -> Callable[[Check], tuple[str, str]]:
     def check(ctx: Check) -> tuple[str, str]:
         backend = ctx.backend
+        if name in REQUIRES and not getattr(backend, REQUIRES[name][0]):
+            raise Skip(REQUIRES[name][1])
         dtype = "float64" if backend.has_dtype("float64") else "float32"
         values = _inputs(shapes, domain, seed=sum(map(ord, name)))
         expected = op(*(from_ndarray(v, dtype=dtype, device=ctx.reference) for v in values)).forward()

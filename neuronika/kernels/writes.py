@@ -10,8 +10,8 @@ passes) takes one of two *writers*:
   declares which it needs with ``Backend.mutable_arrays``; ``Backend.kernel`` then hands out the
   functional form (``neuronika.kernels.FUNCTIONAL``).
 
-``key`` is always a tuple of basic slices, optionally led by ``...`` (the windows of padding and
-pooling); both writers give identical values.
+``key`` is a tuple of basic indices: slices (any step), integers and one ``...`` (the windows of
+padding and pooling, the basic part of ``x[key]``); both writers give identical values.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 
-def _expand(key: tuple[Any, ...], ndim: int) -> tuple[slice, ...]:
-    """``key`` with its ``...`` replaced by full slices, one entry per axis."""
+def _expand(key: tuple[Any, ...], ndim: int) -> tuple[Any, ...]:
+    """``key`` with its ``...`` replaced by full slices, one entry per axis of the target."""
     key = tuple(key)
     if Ellipsis in key:
         at = key.index(Ellipsis)
@@ -35,8 +35,14 @@ def embed(xp: Any, value: Any, shape: Sequence[int], key: tuple[Any, ...], fill:
     and after."""
     out = value
     for axis, index in enumerate(_expand(key, len(shape))):
+        if isinstance(index, int):  # one position: the value gains that axis, of size 1
+            out = xp.expand_dims(out, axis=axis)
+            index = slice(index % shape[axis], index % shape[axis] + 1)
         start, stop, step = index.indices(shape[axis])
         count = out.shape[axis]
+        if step < 0:  # the same positions in increasing order, the value flipped
+            out = xp.flip(out, axis=axis)
+            start, step = start + (count - 1) * step, -step
         if step > 1 and count > 1:
             slab = xp.full(tuple(out.shape), fill, dtype=out.dtype, device=out.device)
             spread = xp.stack([out] + [slab] * (step - 1), axis=axis + 1)
