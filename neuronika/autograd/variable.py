@@ -369,6 +369,14 @@ class Var:
                     f"{type(other).__name__} {other!r}; neuronika does not promote silently, "
                     f"convert the variable with .astype(...)"
                 )
+            if kind == "i":
+                info = node.backend.xp.iinfo(node.backend.dtype(node.dtype))
+                if not info.min <= scalar <= info.max:
+                    raise TypeError(
+                        f"{op}: the Python int {other!r} does not fit the {node.dtype} variable's dtype "
+                        f"({info.min}..{info.max}); neuronika does not promote silently, convert the "
+                        f"variable with .astype('int64') (or a floating dtype)"
+                    )
             return Leaf(node.backend.asarray(scalar, node.dtype), node.backend, node.dtype)
         if hasattr(other, "shape") and hasattr(other, "dtype"):
             fix = (
