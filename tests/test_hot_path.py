@@ -128,3 +128,9 @@ def test_relu_keeps_nan_as_pytorch_does(device):
         reference = torch.tensor(a, requires_grad=True)
         torch.relu(reference).sum().backward()
         np.testing.assert_array_equal(nk.backends.to_host(x.grad), reference.grad.numpy())
+    for value in (np.nan, -1.0, 2.0):  # 0-d variables too
+        x = nk.full((), value, dtype="float64", device=device).requires_grad()
+        y = x.relu()
+        np.testing.assert_array_equal(y.forward().numpy(), torch.relu(torch.tensor(value)).numpy())
+        y.backward()
+        assert float(nk.backends.to_host(x.grad)) == (0.0 if value < 0 else 1.0)

@@ -37,16 +37,12 @@ def _where_zero(mask: Any, values: Any) -> Any:
 
 def relu_forward(xp: Any, x: Any) -> Any:
     """``where(x <= 0, 0, x)`` (NaN stays NaN, as in PyTorch)."""
-    kept = np.less_equal(x, 0)
-    np.logical_not(kept, out=kept)
-    return _where_zero(kept, x)
+    return _where_zero(np.logical_not(np.less_equal(x, 0)), x)
 
 
 def relu_backward(xp: Any, grad: Any, output: Any) -> Any:
     """``where(output <= 0, 0, grad)`` for the ReLU output ``output``."""
-    kept = np.less_equal(output, 0)
-    np.logical_not(kept, out=kept)
-    return _where_zero(kept, grad)
+    return _where_zero(np.logical_not(np.less_equal(output, 0)), grad)
 
 
 def einsum(xp: Any, subscripts: str, *operands: Any) -> Any:
