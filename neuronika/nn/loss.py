@@ -1,15 +1,18 @@
 """Loss functions, as the crate's ``nn::loss``: each ``fn(input, target, reduction="mean")``
 returns a 0-d variable; ``reduction`` is ``"mean"`` or ``"sum"`` (or ``Reduction.Mean`` /
-``Reduction.Sum``).
+``Reduction.Sum``), or ``"none"`` (PyTorch's: the element-wise / per-sample losses, unreduced).
 
 =========================== ============================================ ======================
 function                    element-wise loss ℓ                          "mean" divides by
 =========================== ============================================ ======================
 ``mse_loss``                (x - t)²                                     number of elements
 ``mae_loss``                \\|x - t\\|                                    number of elements
-``bce_loss``                -(t·ln x + (1 - t)·ln(1 - x)), logs ≥ -100  number of elements
+``bce_loss``                -(t·ln x + (1 - t)·ln(1 - x)), logs ≥ -100   number of elements
 ``bce_with_logits_loss``    max(x, 0) - x·t + ln(1 + e^-|x|)             number of elements
-``nll_loss``                -x[n, t_n]                                   number of samples N
+``nll_loss``                -w[t_n]·x[n, t_n]                            Σ w[t_n] (not ignored)
+``cross_entropy_loss``      -w[t_n]·log softmax(x)[n, t_n]               Σ w[t_n] (not ignored)
+``huber_loss``              ½d² if \\|d\\| < δ else δ(\\|d\\| - ½δ)          number of elements
+``smooth_l1_loss``          ½d²/β if \\|d\\| < β else \\|d\\| - ½β           number of elements
 ``kldiv_loss``              t·(ln t - x), 0·ln 0 = 0                     batch size N
 =========================== ============================================ ======================
 
@@ -30,12 +33,16 @@ from typing import Any
 
 from ..autograd import Var
 from ..autograd import loss as nodes
-from ..autograd.node import Leaf
+from ..autograd.cross_entropy import EXACT_INTEGERS, NLL, CrossEntropy, SoftCrossEntropy
+from ..autograd.node import Leaf, Node
 from ..autograd.variable import wrap
 from ..backends import DType, float32, float64
 from ..backends._values import to_array
 
-__all__ = ["Reduction", "mse_loss", "mae_loss", "bce_loss", "bce_with_logits_loss", "nll_loss", "kldiv_loss"]
+__all__ = [
+    "Reduction", "mse_loss", "mae_loss", "bce_loss", "bce_with_logits_loss", "nll_loss", "kldiv_loss",
+    "cross_entropy_loss", "huber_loss", "smooth_l1_loss",
+]
 
 
 class Reduction(enum.Enum):
@@ -48,9 +55,9 @@ class Reduction(enum.Enum):
 def _reduction(op: str, reduction: "str | Reduction") -> str:
     if isinstance(reduction, Reduction):
         return reduction.value
-    if isinstance(reduction, str) and reduction.lower() in ("mean", "sum"):
+    if isinstance(reduction, str) and reduction.lower() in ("mean", "sum", "none"):
         return reduction.lower()
-    raise ValueError(f"{op}: reduction must be 'mean' or 'sum' (or Reduction.Mean / Reduction.Sum), got {reduction!r}")
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none' (or Reduction.Mean / Reduction.Sum), got {reduction!r}")
 
 
 def _input(op: str, input: Any) -> Var:
@@ -95,8 +102,7 @@ def mse_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> 
     _check_mean("mse_loss", mode, input)
     target = _target("mse_loss", input, target)
     _same_shape("mse_loss", input, target)
-    squared = (input - target).pow(2)
-    return squared.sum() if mode == "sum" else squared.mean()
+    return _reduced((input - target).pow(2), mode)
 
 
 def mae_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
@@ -107,17 +113,20 @@ def mae_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> 
     _check_mean("mae_loss", mode, input)
     target = _target("mae_loss", input, target)
     _same_shape("mae_loss", input, target)
-    absolute = (input - target).abs()
-    return absolute.sum() if mode == "sum" else absolute.mean()
+    return _reduced((input - target).abs(), mode)
 
 
-def _fused(op: str, node_type: type, input: Any, target: Any, reduction: "str | Reduction", per_batch: bool = False) -> Var:
+def _reduced(terms: Var, mode: str) -> Var:
+    return terms if mode == "none" else terms.sum() if mode == "sum" else terms.mean()
+
+
+def _fused(op: str, node_type: type, input: Any, target: Any, reduction: "str | Reduction", per_batch: bool = False, *extra: Any) -> Var:
     mode = _reduction(op, reduction)
     input = _input(op, input)
     divisor = (input.shape[0] if input.shape else 1) if per_batch else None
     _check_mean(op, mode, input, divisor)
     target = _target(op, input, target)
-    node = node_type(input._node, target._node)
+    node = node_type(input._node, target._node, *extra)
     return wrap(nodes.reduce(node, mode, divisor))
 
 
@@ -128,10 +137,41 @@ def bce_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> 
     return _fused("bce_loss", nodes.BCE, input, target, reduction)
 
 
-def bce_with_logits_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def bce_with_logits_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean", pos_weight: Any = None) -> Var:
     """Binary cross-entropy of logits: ``bce_loss(σ(x), t)`` computed as
-    ``max(x, 0) - x·t + ln(1 + e^-|x|)``, exact and finite for logits of any size."""
-    return _fused("bce_with_logits_loss", nodes.BCEWithLogits, input, target, reduction)
+    ``max(x, 0) - x·t + ln(1 + e^-|x|)``, exact and finite for logits of any size.
+
+    ``pos_weight`` ``p`` (a constant broadcast over the input, typically one weight per class of
+    the last axis, as PyTorch) weighs the positive term:
+    ``-(p·t·ln σ(x) + (1 - t)·ln(1 - σ(x)))``."""
+    op = "bce_with_logits_loss"
+    if pos_weight is None:
+        return _fused(op, nodes.BCEWithLogits, input, target, reduction)
+    weight = _target(op, _input(op, input), pos_weight)
+    return _fused(op, nodes.BCEWithLogits, input, target, reduction, False, weight._node)
+
+
+def _positive(op: str, name: str, value: Any, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 if allow_zero else value > 0):
+        raise ValueError(f"{op}: {name} must be a {'non-negative' if allow_zero else 'positive'} number, got {value!r}")
+    return float(value)
+
+
+def huber_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean", delta: float = 1.0) -> Var:
+    """Huber loss of ``d = x - t``: ``½d²`` where ``|d| < δ``, ``δ·(|d| - ½δ)`` elsewhere
+    (quadratic near 0, linear beyond ``δ``, as ``torch.nn.functional.huber_loss``); gradient
+    ``clip(d, -δ, δ)``."""
+    delta = _positive("huber_loss", "delta", delta)
+    return _fused("huber_loss", nodes.Huber, input, target, reduction, False, delta)
+
+
+def smooth_l1_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean", beta: float = 1.0) -> Var:
+    """Smooth L1 loss of ``d = x - t``: ``½d²/β`` where ``|d| < β``, ``|d| - ½β`` elsewhere,
+    i.e. ``huber_loss(delta=β) / β``; ``beta=0`` is the L1 loss (:func:`mae_loss`)."""
+    beta = _positive("smooth_l1_loss", "beta", beta, allow_zero=True)
+    if beta == 0.0:
+        return mae_loss(input, target, reduction)
+    return _fused("smooth_l1_loss", nodes.SmoothL1, input, target, reduction, False, beta, 1.0 / beta)
 
 
 def kldiv_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
@@ -141,10 +181,43 @@ def kldiv_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -
     return _fused("kldiv_loss", nodes.KLDiv, input, target, reduction, per_batch=True)
 
 
-def nll_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def _index_target(op: str, input: Var, target: Any) -> Var:
+    """A class-index target as a variable: arrays and lists become constants in a float dtype
+    that holds every class index exactly (the input's, else float32, else float64)."""
+    if isinstance(target, Var) or len(input.shape) < 2:
+        return _target(op, input, target)
+    needed = input.shape[1] - 1
+    exact = EXACT_INTEGERS[input.dtype.name]
+    dtype = input.dtype if needed <= exact else float32 if needed <= EXACT_INTEGERS["float32"] else float64
+    return _target(op, input, target, dtype)
+
+
+def _class_weight(op: str, input: Var, weight: Any) -> "Node | None":
+    if weight is None:
+        return None
+    if isinstance(weight, (str, Reduction)):
+        raise TypeError(f"{op}: the third argument is the class weight (as PyTorch); pass the reduction by keyword: reduction={weight!r}")
+    return _target(op, input, weight)._node
+
+
+def _ignore_index(op: str, ignore_index: Any) -> int:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r}")
+    return ignore_index
+
+
+def nll_loss(
+    input: Var, target: Any, reduction: "str | Reduction" = "mean", *, weight: Any = None, ignore_index: int = -100
+) -> Var:
     """Negative log-likelihood of log-probabilities ``x (N, C)`` (e.g. from
-    ``log_softmax(axis=1)``) and class indices ``t (N,)``: ``-Σ_n x[n, t_n]``, divided by N for
-    "mean". Extra axes follow PyTorch: ``x (N, C, *d)`` with ``t (N, *d)``.
+    ``log_softmax(axis=1)``) and class indices ``t (N,)``: ``-Σ_n w[t_n]·x[n, t_n]``, divided by
+    ``Σ_n w[t_n]`` for "mean" (by N without weights), PyTorch's weighted-mean rule. Extra axes
+    follow PyTorch: ``x (N, C, *d)`` with ``t (N, *d)``.
+
+    ``weight`` (one per class, a constant) weighs each sample by its class; samples whose index
+    is ``ignore_index`` contribute nothing, to the sum and to the divisor (NaN for "mean" when
+    every sample is ignored, as PyTorch). (``weight`` and ``ignore_index`` are keyword-only here,
+    the crate's order keeping ``reduction`` third; ``nn.functional.nll_loss`` has PyTorch's.)
 
     The indices are floats holding integers (the crate's way: a ``Var`` such as a batch of
     labels) or any integer array or list, converted to a constant (float32 or wider when the
@@ -152,14 +225,76 @@ def nll_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> 
     classes). Indices must be integers in ``[0, C)``, else ``ValueError``: checked when the loss
     is built (a leaf target) and by every ``forward`` (so values assigned later are checked too).
     """
-    mode = _reduction("nll_loss", reduction)
-    input = _input("nll_loss", input)
+    op = "nll_loss"
+    mode = _reduction(op, reduction)
+    input = _input(op, input)
     if len(input.shape) >= 2:
-        _check_mean("nll_loss", mode, input, math.prod(input.shape[:1] + input.shape[2:]))
-    if not isinstance(target, Var) and len(input.shape) >= 2:
-        needed = input.shape[1] - 1
-        exact = nodes.EXACT_INTEGERS[input.dtype.name]
-        dtype = input.dtype if needed <= exact else float32 if needed <= nodes.EXACT_INTEGERS["float32"] else float64
-        target = _target("nll_loss", input, target, dtype)
-    target = _target("nll_loss", input, target)
-    return wrap(nodes.reduce(nodes.NLL(input._node, target._node), mode))
+        _check_mean(op, mode, input, math.prod(input.shape[:1] + input.shape[2:]))
+    target = _index_target(op, input, target)
+    node = NLL(input._node, target._node, _class_weight(op, input, weight), _ignore_index(op, ignore_index), mode)
+    return wrap(node)
+
+
+def cross_entropy_loss(
+    input: Var,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: "str | Reduction" = "mean",
+    label_smoothing: float = 0.0,
+) -> Var:
+    """Cross-entropy of logits ``x (N, C, *d)`` (``(C,)`` for one sample): log-softmax over the
+    class axis and NLL fused in one node, finite for logits of any size (±1e4 included).
+
+    The target is either class indices ``t (N, *d)`` (as :func:`nll_loss`: floats holding
+    integers or integer arrays; ``weight`` and ``ignore_index`` as there) or class
+    probabilities of the input's shape (``ignore_index`` does not apply; "mean" divides by
+    ``N·Π d``; the target receives a gradient when differentiable). ``label_smoothing`` ``ε`` in
+    [0, 1] mixes the target with the uniform distribution: ``(1-ε)·target + ε/C``. Values and
+    gradients are ``torch.nn.functional.cross_entropy``'s, weighted mean included.
+
+    >>> logits = nk.from_ndarray([[2.0, 0.0, 0.0]])
+    >>> round(nk.nn.loss.cross_entropy_loss(logits, [0]).forward().item(), 4)
+    0.2395
+    """
+    op = "cross_entropy_loss"
+    mode = _reduction(op, reduction)
+    input = _input(op, input)
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    class_weight = _class_weight(op, input, weight)
+    ignore_index = _ignore_index(op, ignore_index)
+    if len(input.shape) == 1:  # one sample: (C,) logits, a () index or (C,) probabilities
+        target = target if isinstance(target, Var) else _target(op, input, target, float64 if input.shape[0] > 2**24 else None)
+        if target.shape not in ((), input.shape):
+            raise ValueError(f"{op}: for logits of shape {input.shape} the target is one class index, shape (), or probabilities of shape {input.shape}; got {target.shape}")
+        batched = cross_entropy_loss(
+            input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, mode, label_smoothing
+        )
+        return batched.reshape(()) if mode == "none" else batched
+    if len(input.shape) < 2:
+        raise ValueError(f"{op}: input must be logits of shape (C,), (N, C) or (N, C, d1, ...), got {input.shape}")
+    probabilities = getattr(target, "shape", None) == input.shape or (
+        not isinstance(target, Var) and _shape_of(target) == input.shape
+    )
+    if probabilities:
+        _check_mean(op, mode, input)
+        target = _target(op, input, target)
+        return wrap(SoftCrossEntropy(input._node, target._node, class_weight, mode, float(label_smoothing)))
+    _check_mean(op, mode, input, math.prod(input.shape[:1] + input.shape[2:]))
+    target = _index_target(op, input, target)
+    return wrap(CrossEntropy(input._node, target._node, class_weight, ignore_index, mode, float(label_smoothing)))
+
+
+def _shape_of(value: Any) -> "tuple[int, ...] | None":
+    """The shape of an array or of nested lists (None when it has none)."""
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return tuple(int(d) for d in shape)
+    dims: list[int] = []
+    while isinstance(value, (list, tuple)):
+        dims.append(len(value))
+        if not value:
+            break
+        value = value[0]
+    return tuple(dims)
