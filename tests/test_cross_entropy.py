@@ -207,3 +207,33 @@ def test_reduction_none_keeps_the_element_wise_terms(device, rng):
     x, t = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
     terms = loss.mse_loss(leaf(x, device), t, "none")
     np.testing.assert_allclose(terms.forward().numpy(), (x - t) ** 2, rtol=1e-12)
+
+
+# --- module forms -------------------------------------------------------------------------------
+def test_loss_modules_match_their_functions_and_move_their_weights(device, rng):
+    x = rng.standard_normal((4, 3))
+    t = np.array([0, 2, 1, 2])
+    w = np.array([1.0, 2.0, 0.5])
+    tx = torch.tensor(x)
+    criterion = nn.CrossEntropyLoss(weight=w, label_smoothing=0.1, ignore_index=1).to(device)
+    assert "weight" in criterion.state_dict()
+    expected = torch.nn.CrossEntropyLoss(weight=torch.tensor(w), label_smoothing=0.1, ignore_index=1)(tx, torch.tensor(t))
+    assert criterion(leaf(x, device), t).forward().item() == pytest.approx(expected.item(), rel=1e-12)
+    logp = F.log_softmax(tx, dim=1)
+    expected = torch.nn.NLLLoss(weight=torch.tensor(w), reduction="sum")(logp, torch.tensor(t))
+    got = nn.NLLLoss(weight=w, reduction="sum").to(device)(leaf(logp.numpy(), device), t)
+    assert got.forward().item() == pytest.approx(expected.item(), rel=1e-12)
+    y = rng.standard_normal((4, 3))
+    for ours, theirs in [
+        (nn.MSELoss(), torch.nn.MSELoss()),
+        (nn.L1Loss(reduction="sum"), torch.nn.L1Loss(reduction="sum")),
+        (nn.HuberLoss(delta=0.5), torch.nn.HuberLoss(delta=0.5)),
+        (nn.SmoothL1Loss(beta=0.5), torch.nn.SmoothL1Loss(beta=0.5)),
+        (nn.BCEWithLogitsLoss(pos_weight=w).to(device), torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(w))),
+    ]:
+        target = 1 / (1 + np.exp(-y))
+        got = ours(leaf(x, device), leaf(target, device)).forward().item()
+        assert got == pytest.approx(theirs(tx, torch.tensor(target)).item(), rel=1e-12), type(ours).__name__
+    probs = 1 / (1 + np.exp(-x))
+    expected = torch.nn.BCELoss()(torch.tensor(probs), torch.tensor(probs * 0.5)).item()
+    assert nn.BCELoss()(leaf(probs, device), leaf(probs * 0.5, device)).forward().item() == pytest.approx(expected, rel=1e-12)

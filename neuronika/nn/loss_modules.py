@@ -1,0 +1,137 @@
+"""Loss modules with PyTorch's names and defaults: each calls the function of
+:mod:`neuronika.nn.loss` with the options given to its constructor.
+
+Class weights and ``pos_weight`` are buffers (``weight``, ``pos_weight``), so they move with
+``module.to(device)`` and are saved in the state dict, as in PyTorch; a weight in another
+floating dtype than the input is converted when the loss is built.
+
+>>> criterion = nk.nn.CrossEntropyLoss()
+>>> round(criterion(nk.zeros((2, 3)), [0, 2]).forward().item(), 4)  # ln 3
+1.0986
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Var
+from . import loss as functions
+from .module import Module
+
+__all__ = [
+    "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "HuberLoss", "SmoothL1Loss",
+]
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = functions._reduction(type(self).__name__, reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+    def _buffer(self, name: str, input: Var) -> "Var | None":
+        """The buffer ``name`` in the input's dtype (None when unset)."""
+        value = self._buffers.get(name)
+        if value is None or value.dtype == input.dtype:
+            return value
+        return value.astype(input.dtype)
+
+
+class _Pair(_Loss):
+    function: Any = None
+
+    def forward(self, input: Var, target: Any) -> Var:
+        return type(self).function(input, target, self.reduction)
+
+
+class MSELoss(_Pair):
+    """``mse_loss``: mean squared error, ``(x - t)²``."""
+
+    function = staticmethod(functions.mse_loss)
+
+
+class L1Loss(_Pair):
+    """``mae_loss``: mean absolute error, ``|x - t|``."""
+
+    function = staticmethod(functions.mae_loss)
+
+
+class BCELoss(_Pair):
+    """``bce_loss``: binary cross-entropy of probabilities."""
+
+    function = staticmethod(functions.bce_loss)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """``bce_with_logits_loss`` with an optional ``pos_weight`` (a buffer)."""
+
+    def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
+        super().__init__(reduction)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input: Var, target: Any) -> Var:
+        return functions.bce_with_logits_loss(input, target, self.reduction, pos_weight=self._buffer("pos_weight", input))
+
+
+class HuberLoss(_Loss):
+    """``huber_loss(delta)``: quadratic within ``delta``, linear beyond."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input: Var, target: Any) -> Var:
+        return functions.huber_loss(input, target, self.reduction, delta=self.delta)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, delta={self.delta}"
+
+
+class SmoothL1Loss(_Loss):
+    """``smooth_l1_loss(beta)``: ``huber_loss(delta=beta) / beta``."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Var, target: Any) -> Var:
+        return functions.smooth_l1_loss(input, target, self.reduction, beta=self.beta)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, beta={self.beta}"
+
+
+class NLLLoss(_Loss):
+    """``nll_loss`` of log-probabilities with optional class ``weight`` (a buffer) and
+    ``ignore_index``."""
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index = functions._ignore_index(type(self).__name__, ignore_index)
+
+    def forward(self, input: Var, target: Any) -> Var:
+        weight = self._buffer("weight", input)
+        return functions.nll_loss(input, target, self.reduction, weight=weight, ignore_index=self.ignore_index)
+
+    def extra_repr(self) -> str:
+        return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+
+
+class CrossEntropyLoss(NLLLoss):
+    """``cross_entropy_loss`` of logits (fused log-softmax + NLL) with class-index or
+    probability targets, optional class ``weight`` (a buffer), ``ignore_index`` and
+    ``label_smoothing``."""
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(weight, ignore_index, reduction)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Var, target: Any) -> Var:
+        weight = self._buffer("weight", input)
+        return functions.cross_entropy_loss(input, target, weight, self.ignore_index, self.reduction, self.label_smoothing)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", label_smoothing={self.label_smoothing}"
