@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Var
+from . import functional as F
 from .module import Module
 
 __all__ = ["Identity", "Flatten", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "SiLU", "ELU", "Mish"]
@@ -140,7 +141,7 @@ class SiLU(_Activation):
     """``x·σ(x)`` (also called swish)."""
 
     def forward(self, input: Var) -> Var:
-        return input * input.sigmoid()
+        return F.silu(input)
 
 
 class ELU(_Activation):
@@ -154,8 +155,7 @@ class ELU(_Activation):
         self.alpha = float(alpha)
 
     def forward(self, input: Var) -> Var:
-        negative_part = (input - input.relu()).exp() - 1.0  # min(x, 0): slope α at 0, as PyTorch
-        return input.relu() + negative_part * self.alpha
+        return F.elu(input, self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
@@ -165,4 +165,4 @@ class Mish(_Activation):
     """``x·tanh(softplus(x))`` (Misra, 2019)."""
 
     def forward(self, input: Var) -> Var:
-        return input * input.softplus().tanh()
+        return F.mish(input)
