@@ -17,13 +17,13 @@ def leaf(array, device: str) -> nk.VarDiff:
     return nk.from_ndarray(np.asarray(array, dtype=np.float64), dtype="float64", device=device).requires_grad()
 
 
-def check(ours, theirs, pairs, rng) -> None:
+def check(ours, theirs, pairs, rng, rtol: float = 1e-10) -> None:
     seed = rng.standard_normal(tuple(theirs.shape))
-    np.testing.assert_allclose(ours.forward().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.forward().numpy(), theirs.detach().numpy(), rtol=rtol, atol=1e-12)
     theirs.backward(torch.tensor(seed))
     ours.backward(seed)
     for mine, reference in pairs:
-        np.testing.assert_allclose(mine._node.backend.to_host(mine.grad), reference.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(mine._node.backend.to_host(mine.grad), reference.grad.numpy(), rtol=rtol, atol=1e-12)
 
 
 def pair(rng, shape, device):
@@ -84,14 +84,42 @@ def test_pooling_and_normalization_are_the_existing_ops(device, rng):
 ACTIVATIONS = [
     ("relu", {}), ("leaky_relu", {"negative_slope": 0.2}), ("sigmoid", {}), ("tanh", {}),
     ("softmax", {"dim": 1}), ("log_softmax", {"dim": 0}), ("softplus", {}), ("silu", {}),
-    ("elu", {"alpha": 0.7}), ("mish", {}),
+    ("elu", {"alpha": 0.7}), ("mish", {}), ("gelu", {}), ("gelu", {"approximate": "tanh"}), ("selu", {}),
+    ("celu", {"alpha": 0.5}), ("hardtanh", {"min_val": -0.5, "max_val": 0.8}), ("relu6", {}), ("hardsigmoid", {}),
+    ("hardswish", {}), ("softsign", {}), ("logsigmoid", {}),
 ]
 
 
-@pytest.mark.parametrize("name,options", ACTIVATIONS, ids=[name for name, _ in ACTIVATIONS])
+@pytest.mark.parametrize("name,options", ACTIVATIONS, ids=[name + str(len(options)) for name, options in ACTIVATIONS])
 def test_activations(device, rng, name, options):
     (x, tx) = pair(rng, (3, 4), device)
-    check(getattr(F, name)(x, **options), getattr(TF, name)(tx, **options), [(x, tx)], rng)
+    check(getattr(F, name)(x, **options), getattr(TF, name)(tx, **options), [(x, tx)], rng, LOOSER.get(name, 1e-10))
+
+
+#: PyTorch's hardsigmoid backward uses 1/6 rounded to float32, even for float64 inputs
+LOOSER = {"hardsigmoid": 1e-7, "hardswish": 1e-7}
+
+MODULES = [
+    ("GELU", {}), ("GELU", {"approximate": "tanh"}), ("SELU", {}), ("CELU", {"alpha": 0.5}), ("Hardtanh", {}),
+    ("ReLU6", {}), ("Hardsigmoid", {}), ("Hardswish", {}), ("Softsign", {}), ("LogSigmoid", {}), ("Softplus", {}),
+    ("SiLU", {}), ("ELU", {"alpha": 0.5}), ("Mish", {}),
+]
+
+
+@pytest.mark.parametrize("name,options", MODULES, ids=[name + str(len(options)) for name, options in MODULES])
+def test_activation_modules(device, rng, name, options):
+    (x, tx) = pair(rng, (3, 4), device)
+    check(getattr(nk.nn, name)(**options)(x), getattr(torch.nn, name)(**options)(tx), [(x, tx)], rng, LOOSER.get(name.lower(), 1e-10))
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate"])
+def test_pad_takes_torch_widths_last_axis_first(device, rng, mode):
+    (x, tx) = pair(rng, (2, 3, 5, 6), device)
+    widths = (1, 2, 2, 0)
+    options = {"value": 0.5} if mode == "constant" else {}
+    check(F.pad(x, widths, mode, **options), TF.pad(tx, widths, mode, **options), [(x, tx)], rng)
+    with pytest.raises(ValueError, match="circular is not provided"):
+        F.pad(x, widths, "circular")
 
 
 def test_dropout_outside_training_is_the_identity(device, rng):

@@ -9,7 +9,10 @@
 """
 
 from . import functional, init, loss, utils
-from .activation import ELU, Flatten, Identity, LeakyReLU, LogSoftmax, Mish, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .activation import (
+    CELU, ELU, GELU, SELU, Flatten, Hardsigmoid, Hardswish, Hardtanh, Identity, LeakyReLU, LogSigmoid, LogSoftmax,
+    Mish, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Softsign, Tanh,
+)
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, GroupedConv1d, GroupedConv2d, GroupedConv3d
 from .dropout import Dropout
@@ -30,6 +33,7 @@ __all__ = [
     "Module", "ModelStatus", "LoadResult", "Summary",
     "Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "SiLU", "ELU", "Mish",
+    "GELU", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softsign", "LogSigmoid", "Softplus",
     "Linear", "Conv1d", "Conv2d", "Conv3d", "GroupedConv1d", "GroupedConv2d", "GroupedConv3d",
     "Dropout", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",

@@ -2,9 +2,8 @@
 and defaults: each wraps the variable method of the same maths, so ``nn.Sequential(nn.Linear(4,
 8), nn.ReLU(), ...)`` reads as in PyTorch. They hold no parameters.
 
-``SiLU``, ``ELU`` and ``Mish`` are composed from existing differentiable ops (exact maths,
-numerically safe: no exponential of a positive argument); ``GELU`` needs ``erf``, which is not an
-op yet, and is not provided here. ``inplace=`` is accepted for PyTorch compatibility and has no
+Each calls the function of the same name in :mod:`neuronika.nn.functional` (the variable's
+method: ``gelu``, ``silu``, ``elu``, ...). ``inplace=`` is accepted for PyTorch compatibility and has no
 effect (graph values are never overwritten).
 """
 
@@ -16,7 +15,10 @@ from ..autograd import Var
 from . import functional as F
 from .module import Module
 
-__all__ = ["Identity", "Flatten", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "SiLU", "ELU", "Mish"]
+__all__ = [
+    "Identity", "Flatten", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "SiLU", "ELU", "Mish",
+    "GELU", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softsign", "LogSigmoid", "Softplus",
+]
 
 
 def _check_dim(owner: str, dim: Any) -> int:
@@ -166,3 +168,96 @@ class Mish(_Activation):
 
     def forward(self, input: Var) -> Var:
         return F.mish(input)
+
+
+class GELU(Module):
+    """``x·Φ(x)`` with Φ the standard normal CDF (through ``erf``); ``approximate="tanh"`` uses
+    ``0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))``, as PyTorch."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input: Var) -> Var:
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class SELU(_Activation):
+    """``scale·(max(0, x) + min(0, α·(e^x - 1)))`` with PyTorch's α and scale."""
+
+    def forward(self, input: Var) -> Var:
+        return F.selu(input)
+
+
+class CELU(ELU):
+    """``max(0, x) + min(0, α·(e^(x/α) - 1))``."""
+
+    def forward(self, input: Var) -> Var:
+        return F.celu(input, self.alpha)
+
+
+class Hardtanh(_Activation):
+    """``clip(x, min_val, max_val)``."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, input: Var) -> Var:
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(_Activation):
+    """``clip(x, 0, 6)``."""
+
+    def forward(self, input: Var) -> Var:
+        return F.relu6(input)
+
+
+class Hardsigmoid(_Activation):
+    """``clip(x/6 + 1/2, 0, 1)``."""
+
+    def forward(self, input: Var) -> Var:
+        return F.hardsigmoid(input)
+
+
+class Hardswish(_Activation):
+    """``x·hardsigmoid(x)``."""
+
+    def forward(self, input: Var) -> Var:
+        return F.hardswish(input)
+
+
+class Softsign(Module):
+    """``x / (1 + |x|)``."""
+
+    def forward(self, input: Var) -> Var:
+        return F.softsign(input)
+
+
+class LogSigmoid(Module):
+    """``log σ(x)``, computed stably."""
+
+    def forward(self, input: Var) -> Var:
+        return F.logsigmoid(input)
+
+
+class Softplus(Module):
+    """``log(1 + e^x)`` (PyTorch's default ``beta=1``; other betas are not provided)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        if beta != 1.0:
+            raise ValueError(f"Softplus: only beta=1 is provided, got {beta!r}; scale the input and output instead")
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input: Var) -> Var:
+        return F.softplus(input)

@@ -14,11 +14,12 @@ Each is a thin wrapper of the op or loss that already exists (nothing here is a 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from ..autograd import Var
 from ..autograd.convolution import convolution
 from ..autograd.linalg import affine
+from ..autograd.padding import pad as nk_pad
 from ..autograd.normalization import batch_norm, group_norm, layer_norm
 from ..autograd.pooling import (
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool2d,
@@ -33,6 +34,7 @@ __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",
     "batch_norm", "layer_norm", "group_norm", "dropout",
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "silu", "elu", "mish",
+    "gelu", "selu", "celu", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softsign", "logsigmoid", "pad",
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "huber_loss", "smooth_l1_loss", "kl_div",
 ]
@@ -146,18 +148,85 @@ def softplus(input: Var) -> Var:
 
 def silu(input: Var) -> Var:
     """``x·σ(x)``."""
-    return input * input.sigmoid()
+    return input.silu()
 
 
 def elu(input: Var, alpha: float = 1.0) -> Var:
-    """``x`` for ``x > 0``, ``α·(e^x - 1)`` otherwise (no exponential of a positive number)."""
-    negative_part = (input - input.relu()).exp() - 1.0
-    return input.relu() + negative_part * float(alpha)
+    """``x`` for ``x > 0``, ``α·(e^x - 1)`` otherwise."""
+    return input.elu(alpha)
 
 
 def mish(input: Var) -> Var:
     """``x·tanh(softplus(x))``."""
-    return input * input.softplus().tanh()
+    return input.mish()
+
+
+def gelu(input: Var, approximate: str = "none") -> Var:
+    """``x·Φ(x)`` (``approximate="tanh"``: the tanh approximation), as ``torch.nn.functional.gelu``."""
+    return input.gelu(approximate)
+
+
+def selu(input: Var) -> Var:
+    """``scale·elu(x, α)`` with PyTorch's constants."""
+    return input.selu()
+
+
+def celu(input: Var, alpha: float = 1.0) -> Var:
+    """``max(0, x) + min(0, α·(e^(x/α) - 1))``."""
+    return input.celu(alpha)
+
+
+def hardtanh(input: Var, min_val: float = -1.0, max_val: float = 1.0) -> Var:
+    """``clip(x, min_val, max_val)``."""
+    return input.hardtanh(min_val, max_val)
+
+
+def relu6(input: Var) -> Var:
+    """``clip(x, 0, 6)``."""
+    return input.relu6()
+
+
+def hardsigmoid(input: Var) -> Var:
+    """``clip(x/6 + 1/2, 0, 1)``."""
+    return input.hardsigmoid()
+
+
+def hardswish(input: Var) -> Var:
+    """``x·hardsigmoid(x)``."""
+    return input.hardswish()
+
+
+def softsign(input: Var) -> Var:
+    """``x / (1 + |x|)``."""
+    return input.softsign()
+
+
+def logsigmoid(input: Var) -> Var:
+    """``log σ(x)`` (stable)."""
+    return input.log_sigmoid()
+
+
+# --- tensors --------------------------------------------------------------------------------------
+_PAD_MODES = {"constant": "constant", "reflect": "reflective", "replicate": "replicative"}
+
+
+def pad(input: Var, pad: Sequence[int], mode: str = "constant", value: "float | None" = None) -> Var:
+    """PyTorch's ``F.pad``: ``pad = (left, right)`` for the last axis, then ``(top, bottom)`` for
+    the one before, and so on (an even number of widths, at most two per axis); modes
+    ``"constant"`` (``value``, default 0), ``"reflect"``, ``"replicate"`` (``nk.pad``'s
+    ``"reflective"`` and ``"replicative"``). ``"circular"`` is not provided.
+
+    >>> nk.nn.functional.pad(nk.ones((1, 2)), (1, 2)).forward().numpy().tolist()
+    [[0.0, 1.0, 1.0, 0.0, 0.0]]
+    """
+    widths = list(pad)
+    if len(widths) % 2 or len(widths) // 2 > input.ndim:
+        raise ValueError(f"pad: pad {tuple(widths)} must hold (before, after) pairs for at most {input.ndim} trailing axes of the {input.shape} input")
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {sorted(_PAD_MODES)} (circular is not provided), got {mode!r}")
+    pairs = [(widths[i], widths[i + 1]) for i in range(0, len(widths), 2)][::-1]
+    pairs = [(0, 0)] * (input.ndim - len(pairs)) + pairs
+    return nk_pad(input, pairs, _PAD_MODES[mode], 0.0 if value is None else float(value))
 
 
 # --- losses (PyTorch's argument order) --------------------------------------------------------------
