@@ -57,6 +57,7 @@ class ClassIndexLoss(Node):
 
     __slots__ = ("classes", "ignore_index", "ignore_in_range", "reduction", "samples", "onehot", "sample_weight", "denominator")
     name = "nll_loss"
+    kinds = "fi"  # the input must be floating (checked below); the target may hold integers
 
     def __init__(self, input: Node, target: Node, weight: "Node | None", ignore_index: int, reduction: str) -> None:
         op = self.name
@@ -65,6 +66,8 @@ class ClassIndexLoss(Node):
                 f"{op}: input and target live on different devices, {input.backend.device} "
                 f"and {target.backend.device}; move the target with .to({str(input.backend.device)!r})"
             )
+        if input.dtype.name not in EXACT_INTEGERS:
+            raise TypeError(f"{op}: the input must be floating, got {input.dtype}; convert it with .astype('float32')")
         if len(input.shape) < 2:
             raise ValueError(f"{op}: input must have shape (N, C) or (N, C, d1, ...), got {input.shape}")
         expected = input.shape[:1] + input.shape[2:]

@@ -27,6 +27,7 @@ class Embedding(Node):
 
     __slots__ = ("padding_idx", "flat", "kernel")
     name = "embedding"
+    kinds = "fi"  # a floating table, integer indices (checked below)
 
     def __init__(self, index: Node, weight: Node, padding_idx: "int | None") -> None:
         if index.dtype.kind != "i":
