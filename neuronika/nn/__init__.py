@@ -16,6 +16,8 @@ from .activation import (
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, GroupedConv1d, GroupedConv2d, GroupedConv3d
 from .dropout import Dropout
+from .attention import MultiheadAttention
+from .embedding import Embedding
 from .linear import Linear
 from .loss_modules import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .module import LoadResult, Module
@@ -27,6 +29,7 @@ from .pooling import (
 from .recurrent import GRUCell, LSTMCell
 from .rnn import GRU, LSTM, RNN
 from .status import ModelStatus
+from .transformer import TransformerEncoder, TransformerEncoderLayer
 from .summary import Summary
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool2d",
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm",
+    "Embedding", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "HuberLoss", "SmoothL1Loss",
     "functional", "init", "loss", "utils",
 ]

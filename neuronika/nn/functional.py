@@ -25,14 +25,17 @@ from ..autograd.pooling import (
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool2d,
     avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d,
 )
+from ..autograd.embedding import embedding
+from ..autograd.indexing import one_hot as _one_hot
 from ..autograd.variable import wrap
 from . import loss as _loss
+from ._attention import scaled_dot_product_attention
 
 __all__ = [
     "linear", "conv1d", "conv2d", "conv3d",
     "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",
-    "batch_norm", "layer_norm", "group_norm", "dropout",
+    "batch_norm", "layer_norm", "group_norm", "dropout", "embedding", "one_hot", "scaled_dot_product_attention",
     "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "silu", "elu", "mish",
     "gelu", "selu", "celu", "hardtanh", "relu6", "hardsigmoid", "hardswish", "softsign", "logsigmoid", "pad",
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -204,6 +207,15 @@ def softsign(input: Var) -> Var:
 def logsigmoid(input: Var) -> Var:
     """``log σ(x)`` (stable)."""
     return input.log_sigmoid()
+
+
+def one_hot(tensor: Var, num_classes: int = -1) -> Var:
+    """One-hot int64 encoding ``(*s) → (*s, num_classes)`` of an integer variable (``nk.one_hot``).
+    ``num_classes`` must be given: PyTorch's default -1 reads it from the data, but shapes here
+    are fixed when the graph is built."""
+    if num_classes == -1:
+        raise ValueError("one_hot: give num_classes (the output's shape must be known when the graph is built)")
+    return _one_hot(tensor, num_classes)
 
 
 # --- tensors --------------------------------------------------------------------------------------
