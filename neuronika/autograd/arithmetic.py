@@ -38,6 +38,7 @@ class Binary(Node):
 class Add(Binary):
     __slots__ = ()
     name = "add"
+    kinds = "fi"
 
     def _forward(self) -> None:
         lhs, rhs = self.inputs
@@ -54,6 +55,7 @@ class Add(Binary):
 class Sub(Binary):
     __slots__ = ()
     name = "sub"
+    kinds = "fi"
 
     def _forward(self) -> None:
         lhs, rhs = self.inputs
@@ -71,6 +73,7 @@ class Sub(Binary):
 class Mul(Binary):
     __slots__ = ()
     name = "mul"
+    kinds = "fi"
 
     def _forward(self) -> None:
         lhs, rhs = self.inputs
@@ -117,6 +120,7 @@ class Unary(Node):
 class Neg(Unary):
     __slots__ = ()
     name = "neg"
+    kinds = "fi"
 
     def _forward(self) -> None:
         self.value = -self.inputs[0].value
@@ -190,6 +194,7 @@ class Abs(Unary):
 
     __slots__ = ()
     name = "abs"
+    kinds = "fi"
 
     def _forward(self) -> None:
         self.value = self.xp.abs(self.inputs[0].value)

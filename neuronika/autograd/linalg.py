@@ -29,6 +29,7 @@ class Transpose(Node):
 
     __slots__ = ()
     name = "t"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node) -> None:
         _require(self.name, operand, 2, "the operand")

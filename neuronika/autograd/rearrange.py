@@ -41,6 +41,7 @@ class Permute(Node):
 
     __slots__ = ("axes", "inverse")
     name = "permute"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, axes: Sequence[int]) -> None:
         ndim = len(operand.shape)
@@ -74,6 +75,7 @@ class Expand(Node):
 
     __slots__ = ("axes",)
     name = "expand"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, shape: Sequence[int]) -> None:
         source, lead = operand.shape, len(shape) - len(operand.shape)
@@ -112,6 +114,7 @@ class Flip(Node):
 
     __slots__ = ("axes",)
     name = "flip"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, axis: "int | Sequence[int] | None") -> None:
         self.axes = _axes(self.name, axis, len(operand.shape))
@@ -130,6 +133,7 @@ class Roll(Node):
 
     __slots__ = ("shift", "axis", "back")
     name = "roll"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, shift: "int | Sequence[int]", axis: "int | Sequence[int] | None") -> None:
         shifts = integers(self.name, "shift", shift)
@@ -160,6 +164,7 @@ class Tile(Node):
 
     __slots__ = ("reps", "split_shape", "sum_axes")
     name = "tile"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, reps: "int | Sequence[int]") -> None:
         reps = integers(self.name, "reps", reps, 0)
@@ -186,6 +191,7 @@ class RepeatInterleave(Node):
 
     __slots__ = ("repeats", "axis", "split_shape")
     name = "repeat_interleave"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, repeats: int, axis: int | None) -> None:
         repeats = integer(self.name, "repeats", repeats, 0)

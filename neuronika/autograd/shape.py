@@ -24,6 +24,7 @@ class Unsqueeze(Node):
 
     __slots__ = ()
     name = "unsqueeze"
+    kinds = "fib"
 
     def __init__(self, operand: Node, axis: int) -> None:
         axis = normalize_axis(self.name, axis, len(operand.shape), extra=1)
@@ -80,6 +81,7 @@ class Concatenate(Node):
 
     __slots__ = ("axis", "slices")
     name = "cat"
+    kinds = "fib"
 
     def __init__(self, operands: Sequence[Node], axis: int) -> None:
         operands = list(operands)
@@ -122,6 +124,7 @@ class Stack(Node):
 
     __slots__ = ("axis", "slices")
     name = "stack"
+    kinds = "fib"
 
     def __init__(self, operands: Sequence[Node], axis: int) -> None:
         operands = list(operands)
@@ -159,6 +162,7 @@ class Chunk(Node):
 
     __slots__ = ("index", "group")
     name = "chunk"
+    kinds = "fib"
 
     group: list[Any]
 
@@ -210,6 +214,7 @@ class Transfer(Node):
 
     __slots__ = ()
     name = "to"
+    kinds = "fib"
 
     def __init__(self, operand: Node, backend: Backend) -> None:
         backend.dtype(operand.dtype)  # the target must hold this dtype: raises, naming the fix
@@ -224,14 +229,18 @@ class Transfer(Node):
 
 
 class Cast(Node):
-    """Converts a variable to another floating dtype; the gradient is converted back."""
+    """Converts a variable to another dtype; the gradient is converted back (a conversion to an
+    integer or bool dtype ends the gradient's path: its output is not differentiable)."""
 
     __slots__ = ()
     name = "astype"
+    kinds = "fib"
 
     def __init__(self, operand: Node, dtype: DType) -> None:
         operand.backend.dtype(dtype)  # the backend must hold the new dtype: raises, naming the fix
         self._setup((operand,), operand.shape, dtype, operand.backend)
+        if not dtype.is_floating:
+            self.differentiable = self.requires_grad = False
 
     def _forward(self) -> None:
         self.value = self.xp.astype(self.inputs[0].value, self.backend.dtype(self.dtype))

@@ -13,7 +13,7 @@ from typing import Any, NoReturn, Tuple, Union, cast
 from ..backends import Device, DType, get as get_backend, to_dtype
 from ..backends._values import to_array
 from . import activation, arithmetic, linalg, reduction, shape as shape_ops
-from . import activation_torch, contraction, rearrange, unary
+from . import activation_torch, comparison, contraction, indexing, rearrange, selection, unary
 from ._build import broadcast_shapes
 from .grad_mode import GRAPHS_WITHOUT_GRAD
 from .node import Leaf, Node, expose, leaves_of, nodes_of_type, run_backward, run_forward, tick
@@ -96,14 +96,16 @@ class Var:
         """A NumPy copy of the value, on the host."""
         return self._node.backend.to_host(self._value())
 
-    def item(self) -> float:
-        """The value of a one-element variable as a Python float."""
+    def item(self) -> "float | int | bool":
+        """The value of a one-element variable as a Python number (``float``; ``int`` or
+        ``bool`` for integer and bool variables)."""
         size = 1
         for dim in self.shape:
             size *= dim
         if size != 1:
             raise ValueError(f"item: only one-element variables convert to a Python number, this one has shape {self.shape}")
-        return float(self.numpy().reshape(()))
+        value = self.numpy().reshape(()).item()
+        return float(value) if self.dtype.is_floating else value
 
     def __len__(self) -> int:
         if not self.shape:
@@ -160,6 +162,11 @@ class Var:
                 f"requires_grad: only a leaf can become differentiable; this variable is the "
                 f"output of {node.name}. Make the leaves it is computed from differentiable instead"
             )
+        if not node.dtype.is_floating:
+            raise TypeError(
+                f"requires_grad: a {node.dtype} variable cannot be differentiable; only floating "
+                f"dtypes (float16, float32, float64) can; convert it first with .astype('float32')"
+            )
         if not node.differentiable and cast(Leaf, node).used:
             raise RuntimeError(
                 f"requires_grad: this {node.shape} leaf already feeds ops built while it was not "
@@ -204,7 +211,12 @@ class Var:
         return result
 
     def astype(self, dtype: "DType | str") -> "Var":
-        """This variable converted to another floating dtype."""
+        """This variable converted to another dtype (any of float16/32/64, int32/64, bool;
+        converting to an integer or bool dtype truncates / tests ``!= 0`` and stops gradients).
+
+        >>> nk.from_ndarray([1.5, -2.0, 0.0]).astype("int64").forward().numpy().tolist()
+        [1, -2, 0]
+        """
         return self.to(dtype=dtype)
 
     def _convert(self, op: type, target: Any) -> "Var":
@@ -224,9 +236,25 @@ class Var:
         Arrays, bools, complex numbers and anything else raise a TypeError naming the fix."""
         if isinstance(other, Var):
             return other._node
-        if isinstance(other, numbers.Real) and not isinstance(other, bool) and type(other).__name__ != "bool_":
+        is_bool = isinstance(other, bool) or type(other).__name__ == "bool_"
+        if isinstance(other, numbers.Real) or is_bool:
             node = self._node
-            return Leaf(node.backend.asarray(float(other), node.dtype), node.backend, node.dtype)
+            kind = node.dtype.kind
+            # a number takes the variable's dtype when that loses nothing: any real number for a
+            # floating variable, an integral one for an integer variable, a bool for a bool one
+            if kind == "f" and not is_bool:
+                scalar: "float | int | bool" = float(other)
+            elif kind == "i" and not is_bool and float(other).is_integer():
+                scalar = int(other)
+            elif kind == "b" and is_bool:
+                scalar = bool(other)
+            else:
+                raise TypeError(
+                    f"{op}: cannot combine a {node.dtype} variable with the Python "
+                    f"{type(other).__name__} {other!r}; neuronika does not promote silently, "
+                    f"convert the variable with .astype(...)"
+                )
+            return Leaf(node.backend.asarray(scalar, node.dtype), node.backend, node.dtype)
         if hasattr(other, "shape") and hasattr(other, "dtype"):
             fix = (
                 f"arrays are not operands of variables (on either side); wrap it first with "
@@ -270,6 +298,23 @@ class Var:
     flip, roll, tile, repeat_interleave = rearrange.flip, rearrange.roll, rearrange.tile, rearrange.repeat_interleave
     squeeze, split = shape_ops.squeeze, shape_ops.split
     matmul, outer = linalg.matmul, contraction.outer
+    # issue 13, integer/bool values and indexing (comparison.py, indexing.py, selection.py,
+    # reduction.py): comparisons give bool Vars; & | ^ ~ on bool Vars; x[key] with gradients
+    __lt__, __le__, __gt__, __ge__ = comparison.lt, comparison.le, comparison.gt, comparison.ge
+    __eq__, __ne__ = comparison.eq, comparison.ne
+    __hash__ = object.__hash__  # defining __eq__ would otherwise make variables unhashable
+    __bool__ = comparison.truth_value
+    __and__, __or__, __xor__ = comparison.logical_and, comparison.logical_or, comparison.logical_xor
+    __rand__, __ror__, __rxor__ = comparison.rlogical_and, comparison.rlogical_or, comparison.rlogical_xor
+    __invert__ = comparison.logical_not
+    any, all = comparison.any, comparison.all
+    __getitem__ = indexing.getitem
+    gather, index_select = indexing.gather, indexing.index_select
+    clip = clamp = selection.clip
+    max, min, argmax, argmin = reduction.max, reduction.min, reduction.argmax, reduction.argmin
+    amax, amin = reduction.max, reduction.min
+    prod, var, std = reduction.prod, reduction.var, reduction.std
+    logsumexp, norm, cumsum = reduction.logsumexp, reduction.norm, reduction.cumsum
 
 
 class VarDiff(Var):

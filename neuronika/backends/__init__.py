@@ -21,7 +21,7 @@ import threading
 from contextvars import ContextVar
 from typing import Any, Callable, Iterator
 
-from ._base import Backend, BackendUnavailableError, DType, float16, float32, float64, to_dtype
+from ._base import Backend, BackendUnavailableError, DType, bool_, float16, float32, float64, int32, int64, to_dtype
 
 __all__ = [
     "Backend",
@@ -43,6 +43,9 @@ __all__ = [
     "float16",
     "float32",
     "float64",
+    "int32",
+    "int64",
+    "bool_",
     "to_dtype",
 ]
 
