@@ -162,9 +162,8 @@ def test_multihead_attention_parameters_follow_torch_names_and_init(device):
     ours = nn.MultiheadAttention(8, 2, device=device)
     theirs = torch.nn.MultiheadAttention(8, 2)
     assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
-    state = ours.state_dict()
-    assert np.all(np.asarray(state["in_proj_bias"]) == 0) and np.all(np.asarray(state["out_proj.bias"]) == 0)
-    assert np.abs(np.asarray(state["in_proj_weight"])).max() <= np.sqrt(6 / 32)
+    assert np.all(ours.in_proj_bias.numpy() == 0) and np.all(ours.out_proj.bias.numpy() == 0)
+    assert np.abs(ours.in_proj_weight.numpy()).max() <= np.sqrt(6 / 32)
 
 
 # --- TransformerEncoderLayer / TransformerEncoder --------------------------------------------------

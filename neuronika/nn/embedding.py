@@ -55,12 +55,13 @@ class Embedding(Module):
         if _weight is None:
             weight = randn(shape, dtype=dtype, device=device)
             if padding_idx is not None:
-                weight.data[padding_idx] = 0.0
+                with weight._node.backend.scope():  # a write on the table's device
+                    weight.data[padding_idx, ...] = 0.0
         else:
             weight = _weight if isinstance(_weight, Var) else from_ndarray(_weight, dtype=dtype, device=device)
             if tuple(weight.shape) != shape:
                 raise ValueError(f"{owner}: _weight has shape {tuple(weight.shape)}, expected {shape}")
-            weight = from_ndarray(weight.numpy(), dtype=weight.dtype, device=weight.device)
+            weight = from_ndarray(weight.numpy(), dtype=dtype or weight.dtype, device=device or weight.device)
         if _freeze:
             self.register_buffer("weight", weight)  # in the state dict, not trained
         else:
@@ -70,7 +71,7 @@ class Embedding(Module):
     def from_pretrained(cls, embeddings: Any, freeze: bool = True, padding_idx: "int | None" = None, **kwargs: Any) -> "Embedding":
         """A layer holding a copy of ``embeddings (num, dim)``; ``freeze`` keeps it constant (a
         buffer-like plain variable, not a parameter), as PyTorch."""
-        table = embeddings if isinstance(embeddings, Var) else from_ndarray(embeddings)
+        table = embeddings if isinstance(embeddings, Var) else from_ndarray(embeddings, dtype=kwargs.get("dtype"))
         if table.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-d, got {table.shape}")
         return cls(table.shape[0], table.shape[1], padding_idx, _weight=table, _freeze=freeze, **kwargs)
