@@ -8,6 +8,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import neuronika as nk
@@ -60,3 +61,26 @@ def test_digits_mlp_on_the_strict_backend(tmp_path):
     out = run_example("digits_mlp.py", "--device", "array_api_strict", "--epochs", "1", "--limit", "64",
                       "--no-progress", "--output", str(tmp_path))
     assert "device array_api_strict" in out
+
+
+def test_transformer_sort_example(tmp_path):
+    out = run_example("transformer_sort.py", "--epochs", "2", "--steps", "20", "--length", "6", "--d-model", "32",
+                      "--no-progress", "--output", str(tmp_path))
+    accuracy = float(out.rsplit("final token accuracy", 1)[1].split()[0])
+    assert accuracy > 0.4  # 40 steps already place most digits (chance is about 0.1)
+    assert (tmp_path / "transformer_sort.png").stat().st_size > 1000
+    checkpoint = nk.load(tmp_path / "transformer_sort.npz")
+    assert {"encoder.layers.1.self_attn.in_proj_weight", "tokens.weight", "head.bias"} <= set(checkpoint["model"])
+
+
+def test_char_lstm_example(tmp_path):
+    out = run_example("char_lstm.py", "--epochs", "2", "--steps", "10", "--chars", "20000", "--hidden", "32",
+                      "--seq-len", "16", "--no-progress", "--output", str(tmp_path))
+    vocabulary = int(out.split(" distinct")[0].rsplit(",", 1)[1])
+    bits = float(out.rsplit("held-out", 1)[1].split()[0])
+    assert bits < np.log2(vocabulary)  # better than guessing uniformly after 20 steps
+    assert "sample:\ndef " in out
+    assert (tmp_path / "char_lstm.png").stat().st_size > 1000
+    checkpoint = nk.load(tmp_path / "char_lstm.npz")
+    assert {"embedding.weight", "lstm.weight_hh_l1", "head.weight"} <= set(checkpoint["model"])
+    assert len(checkpoint["alphabet"]) == vocabulary
