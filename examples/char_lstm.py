@@ -16,7 +16,6 @@ a checkpoint in ``examples/output/``.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sysconfig
@@ -26,7 +25,7 @@ import numpy as np
 import neuronika as nk
 from neuronika import nn, optim
 
-from _common import Timer, check_device, describe_device, progress
+from _common import describe_device, parse, sequence_parser, train_steps
 
 
 def load_corpus(chars: int) -> str:
@@ -90,20 +89,11 @@ def sample_text(model: CharLSTM, alphabet: str, prompt: str, count: int, tempera
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="character LSTM on the Python standard library's source")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N, array_api_strict")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=100, help="batches per epoch")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser = sequence_parser("character LSTM on the Python standard library's source", epochs=10, steps=100, batch_size=32, lr=3e-3)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--chars", type=int, default=1_000_000, help="corpus size in characters")
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "output"))
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args()
-    check_device(parser, args.device)
+    args = parse(parser)
     nk.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
@@ -145,25 +135,14 @@ def main() -> None:
             count += chunk[:, 1:].size
         return total / count / math.log(2)
 
-    history: dict[str, list[float]] = {"loss": [], "bits": []}
-    epochs = progress(range(args.epochs), args.epochs, "epochs", args.no_progress, unit="epoch")
-    with Timer() as timer:
-        for _ in epochs:
-            total = 0.0
-            for _ in progress(range(args.steps), args.steps, "batches", args.no_progress):
-                starts = rng.integers(0, len(train_ids) - length - 1, batch)
-                chunk = train_ids[starts[:, None] + np.arange(length + 1)]
-                inputs.assign(chunk[:, :-1])
-                targets.assign(chunk[:, 1:].reshape(-1))
-                loss.forward()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                optimizer.zero_grad()
-                total += loss.item()
-            history["loss"].append(total / args.steps / math.log(2))
-            history["bits"].append(held_out_bits())
-            epochs.set_postfix(train=f"{history['loss'][-1]:.3f}", held_out=f"{history['bits'][-1]:.3f}")
+    def feed() -> None:
+        starts = rng.integers(0, len(train_ids) - length - 1, batch)
+        chunk = train_ids[starts[:, None] + np.arange(length + 1)]
+        inputs.assign(chunk[:, :-1])
+        targets.assign(chunk[:, 1:].reshape(-1))
+
+    history, seconds = train_steps(args, loss, model, optimizer, feed, held_out_bits)
+    history = {"loss": [value / math.log(2) for value in history["loss"]], "bits": history["score"]}
 
     os.makedirs(args.output, exist_ok=True)
     save_plot(history, entropy, os.path.join(args.output, "char_lstm.png"))
@@ -172,7 +151,7 @@ def main() -> None:
             os.path.join(args.output, "char_lstm.npz"))
     text = sample_text(model, alphabet, "def ", 300, 0.8, rng, args.device, args.hidden)
     print("sample:\n" + text)
-    print(f"device {describe_device(args.device)}: {args.epochs} epochs in {timer.seconds:.1f} s, "
+    print(f"device {describe_device(args.device)}: {args.epochs} epochs in {seconds:.1f} s, "
           f"unigram entropy {entropy:.3f} bits/char, held-out {history['bits'][-1]:.3f} bits/char")
 
 

@@ -14,7 +14,6 @@ sequences sorted right on fresh test sequences, and saves a plot and a checkpoin
 
 from __future__ import annotations
 
-import argparse
 import os
 
 import numpy as np
@@ -22,7 +21,7 @@ import numpy as np
 import neuronika as nk
 from neuronika import nn, optim
 
-from _common import Timer, check_device, describe_device, progress, save_plot
+from _common import describe_device, parse, save_plot, sequence_parser, train_steps
 
 
 class Sorter(nn.Module):
@@ -48,19 +47,10 @@ def batch_of(rng: np.random.Generator, size: int, length: int) -> tuple[np.ndarr
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Transformer encoder sorting digit sequences")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N, array_api_strict")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--steps", type=int, default=100, help="batches per epoch")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser = sequence_parser("Transformer encoder sorting digit sequences", epochs=30, steps=100, batch_size=64, lr=3e-3)
     parser.add_argument("--length", type=int, default=8)
     parser.add_argument("--d-model", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "output"))
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args()
-    check_device(parser, args.device)
+    args = parse(parser)
     nk.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     length, batch = args.length, args.batch_size
@@ -84,27 +74,13 @@ def main() -> None:
         right = predicted == test_sorted
         return float(right.mean()), float(right.all(axis=1).mean())
 
-    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
-    epochs = progress(range(args.epochs), args.epochs, "epochs", args.no_progress, unit="epoch")
-    with Timer() as timer:
-        for _ in epochs:
-            total = 0.0
-            for _ in progress(range(args.steps), args.steps, "batches", args.no_progress):
-                sample, ordered = batch_of(rng, batch, length)
-                digits.assign(sample)
-                targets.assign(ordered.reshape(-1))
-                loss.forward()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                optimizer.zero_grad()
-                scheduler.step()
-                total += loss.item()
-            token_accuracy, _ = evaluate()
-            history["loss"].append(total / args.steps)
-            history["accuracy"].append(token_accuracy)
-            epochs.set_postfix(loss=f"{history['loss'][-1]:.4f}", accuracy=f"{token_accuracy:.3f}")
+    def feed() -> None:
+        sample, ordered = batch_of(rng, batch, length)
+        digits.assign(sample)
+        targets.assign(ordered.reshape(-1))
 
+    history, seconds = train_steps(args, loss, model, optimizer, feed, lambda: evaluate()[0], scheduler)
+    history["accuracy"] = history.pop("score")
     token_accuracy, sequence_accuracy = evaluate()
     os.makedirs(args.output, exist_ok=True)
     save_plot(history, os.path.join(args.output, "transformer_sort.png"), "Transformer sorting digits")
@@ -114,7 +90,7 @@ def main() -> None:
     example = test_digits[0]
     shown = test_scores.forward().numpy()[0].argmax(axis=-1)
     print(f"example: {example.tolist()} -> {shown.tolist()}")
-    print(f"device {describe_device(args.device)}: {args.epochs} epochs in {timer.seconds:.1f} s, "
+    print(f"device {describe_device(args.device)}: {args.epochs} epochs in {seconds:.1f} s, "
           f"sequences sorted right {sequence_accuracy:.4f}, final token accuracy {token_accuracy:.4f}")
 
 
