@@ -57,6 +57,9 @@ class ClassIndexLoss(Node):
 
     __slots__ = ("classes", "ignore_index", "ignore_in_range", "reduction", "samples", "onehot", "sample_weight", "denominator")
     name = "nll_loss"
+    onehot: Any
+    sample_weight: Any
+    denominator: Any
     kinds = "fi"  # the input must be floating (checked below); the target may hold integers
 
     def __init__(self, input: Node, target: Node, weight: "Node | None", ignore_index: int, reduction: str) -> None:
@@ -181,6 +184,8 @@ class CrossEntropy(ClassIndexLoss):
 
     __slots__ = ("smoothing", "probs", "valid")
     name = "cross_entropy_loss"
+    probs: Any
+    valid: Any
 
     def __init__(self, input: Node, target: Node, weight: "Node | None", ignore_index: int, reduction: str, smoothing: float) -> None:
         super().__init__(input, target, weight, ignore_index, reduction)
@@ -220,6 +225,9 @@ class SoftCrossEntropy(Node):
 
     __slots__ = ("smoothing", "reduction", "scale", "weight_shape", "logp", "probs", "mixed")
     name = "cross_entropy_loss"
+    logp: Any
+    probs: Any
+    mixed: Any
 
     def __init__(self, input: Node, target: Node, weight: "Node | None", reduction: str, smoothing: float) -> None:
         if target.backend is not input.backend or target.dtype != input.dtype:

@@ -27,7 +27,6 @@ import math
 from typing import Any
 
 from ._build import broadcast_shapes, check_same_place
-from .cross_entropy import EXACT_INTEGERS, NLL, check_class_indices  # noqa: F401 - re-exported
 from .node import Node
 from .reduction import Mean, Sum
 #: PyTorch's floor for the logs of binary cross-entropy and for the denominator of its gradient

@@ -69,7 +69,7 @@ class MultiheadAttention(Module):
         self.in_proj_weight = new_parameter((3 * embed_dim, embed_dim), math.sqrt(6.0 / (4 * embed_dim)), dtype, device)
         self.in_proj_bias = init.zeros(new_parameter((3 * embed_dim,), 0.0, dtype, device)) if bias else None
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype, device=device)
-        if bias:
+        if self.out_proj.bias is not None:
             init.zeros(self.out_proj.bias)
         self.attention_dropout = Dropout(self.dropout)
 
