@@ -106,7 +106,8 @@ def main() -> None:
     train_ids, valid_ids = ids[:split], ids[split:]
     vocabulary = len(alphabet)
     entropy = unigram_entropy(ids, vocabulary)
-    print(f"corpus: {len(ids):,} characters, {vocabulary} distinct, unigram entropy {entropy:.3f} bits/char")
+    if not args.quiet:
+        print(f"corpus: {len(ids):,} characters, {vocabulary} distinct, unigram entropy {entropy:.3f} bits/char")
 
     model = CharLSTM(vocabulary, 64, args.hidden, args.device)
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
@@ -141,7 +142,7 @@ def main() -> None:
         inputs.assign(chunk[:, :-1])
         targets.assign(chunk[:, 1:].reshape(-1))
 
-    history, seconds = train_steps(args, loss, model, optimizer, feed, held_out_bits)
+    history, seconds = train_steps(args, loss, model, optimizer, feed, held_out_bits, "held_out_bits_per_char")
     history = {"loss": [value / math.log(2) for value in history["loss"]], "bits": history["score"]}
 
     os.makedirs(args.output, exist_ok=True)
@@ -150,7 +151,8 @@ def main() -> None:
              "rng": nk.get_rng_state(), "shuffler": rng.bit_generator.state, "alphabet": alphabet},
             os.path.join(args.output, "char_lstm.npz"))
     text = sample_text(model, alphabet, "def ", 300, 0.8, rng, args.device, args.hidden)
-    print("sample:\n" + text)
+    if not args.quiet:
+        print("sample:\n" + text)
     print(f"device {describe_device(args.device)}: {args.epochs} epochs in {seconds:.1f} s, "
           f"unigram entropy {entropy:.3f} bits/char, held-out {history['bits'][-1]:.3f} bits/char")
 

@@ -79,7 +79,7 @@ def main() -> None:
         digits.assign(sample)
         targets.assign(ordered.reshape(-1))
 
-    history, seconds = train_steps(args, loss, model, optimizer, feed, lambda: evaluate()[0], scheduler)
+    history, seconds = train_steps(args, loss, model, optimizer, feed, lambda: evaluate()[0], "test_token_accuracy", scheduler)
     history["accuracy"] = history.pop("score")
     token_accuracy, sequence_accuracy = evaluate()
     os.makedirs(args.output, exist_ok=True)
@@ -89,7 +89,8 @@ def main() -> None:
             os.path.join(args.output, "transformer_sort.npz"))
     example = test_digits[0]
     shown = test_scores.forward().numpy()[0].argmax(axis=-1)
-    print(f"example: {example.tolist()} -> {shown.tolist()}")
+    if not args.quiet:
+        print(f"example: {example.tolist()} -> {shown.tolist()}")
     print(f"device {describe_device(args.device)}: {args.epochs} epochs in {seconds:.1f} s, "
           f"sequences sorted right {sequence_accuracy:.4f}, final token accuracy {token_accuracy:.4f}")
 

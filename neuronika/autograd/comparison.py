@@ -191,12 +191,22 @@ def logical_and(x: Var, other: Var | bool) -> Var:
 
 
 def logical_or(x: Var, other: Var | bool) -> Var:
-    """``x | other`` for bool variables (or True/False), element-wise with broadcasting."""
+    """``x | other`` for bool variables (or True/False), element-wise with broadcasting.
+
+    >>> a, b = nk.from_ndarray([1.0, 2.0]) > 1.5, nk.from_ndarray([3.0, 4.0]) > 3.5
+    >>> nk.logical_or(a, b).forward().numpy().tolist()
+    [False, True]
+    """
     return _compare(LogicalOr, x, other)
 
 
 def logical_xor(x: Var, other: Var | bool) -> Var:
-    """``x ^ other`` for bool variables (or True/False), element-wise with broadcasting."""
+    """``x ^ other`` for bool variables (or True/False), element-wise with broadcasting.
+
+    >>> a, b = nk.from_ndarray([1.0, 2.0]) > 1.5, nk.from_ndarray([4.0, 4.0]) > 3.5
+    >>> nk.logical_xor(a, b).forward().numpy().tolist()
+    [True, False]
+    """
     return _compare(LogicalXor, x, other)
 
 

@@ -81,36 +81,60 @@ def _count(op: str, num: Any) -> int:
 
 
 def zeros(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """A leaf of zeros."""
+    """A leaf of zeros.
+
+    >>> nk.zeros((2, 3)).numpy().tolist()
+    [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    """
     return _filled("zeros", shape, 0.0, dtype, device)
 
 
 def ones(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """A leaf of ones."""
+    """A leaf of ones.
+
+    >>> nk.ones(3, dtype="float64").numpy().tolist()
+    [1.0, 1.0, 1.0]
+    """
     return _filled("ones", shape, 1.0, dtype, device)
 
 
 def full(shape: Shape, value: float, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """A leaf filled with ``value``."""
+    """A leaf filled with ``value``.
+
+    >>> nk.full((1, 2), 7.0).numpy().tolist()
+    [[7.0, 7.0]]
+    """
     return _filled("full", shape, value, dtype, device)
 
 
 def rand(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """A leaf of samples of U[0, 1) from the device's generator (see ``nk.manual_seed``)."""
+    """A leaf of samples of U[0, 1) from the device's generator (see ``nk.manual_seed``).
+
+    >>> x = nk.rand((2, 3)); x.shape, bool(((x.numpy() >= 0) & (x.numpy() < 1)).all())
+    ((2, 3), True)
+    """
     backend, dt = _float_place("rand", device, dtype)
     dims = _shape("rand", shape)
     return _allocate("rand", backend, dt, dims, lambda: backend.uniform(dims, dt))
 
 
 def randn(shape: Shape, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """A leaf of samples of N(0, 1) from the device's generator."""
+    """A leaf of samples of N(0, 1) from the device's generator.
+
+    >>> nk.randn((4, 5)).shape
+    (4, 5)
+    """
     backend, dt = _float_place("randn", device, dtype)
     dims = _shape("randn", shape)
     return _allocate("randn", backend, dt, dims, lambda: backend.normal(dims, dt))
 
 
 def eye(n: int, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """The ``n × n`` identity matrix (``n`` an int, as the crate's ``eye(n)``)."""
+    """The ``n × n`` identity matrix (``n`` an int, as the crate's ``eye(n)``).
+
+    >>> nk.eye(2).numpy().tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
     backend, dt = _place(device, dtype)
     if not is_integer(n):
         raise TypeError(f"eye: n must be an int (the matrix is n × n), got {type(n).__name__} {n!r}")
@@ -145,7 +169,11 @@ def from_ndarray(array: Any, dtype: "DType | str | None" = None, device: "str | 
 
 
 def linspace(start: float, stop: float, num: int, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
-    """``num`` evenly spaced values from ``start`` to ``stop`` (both included)."""
+    """``num`` evenly spaced values from ``start`` to ``stop`` (both included).
+
+    >>> nk.linspace(0.0, 1.0, 5).numpy().tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
     backend, dt = _float_place("linspace", device, dtype)
     low, high, count = real("linspace", "start", start), real("linspace", "stop", stop), _count("linspace", num)
     return _allocate("linspace", backend, dt, (count,), lambda: backend.xp.linspace(
@@ -158,7 +186,11 @@ def logspace(
 ) -> Var:
     """``sign(base) · |base| ** linspace(start, stop, num)``: ``base ** x`` for a positive
     base; for a negative base every value is negative, as the crate (ndarray's rule), where
-    ``base ** x`` would be NaN for fractional exponents."""
+    ``base ** x`` would be NaN for fractional exponents.
+
+    >>> nk.logspace(0.0, 2.0, 3).numpy().tolist()
+    [1.0, 10.0, 100.0]
+    """
     backend, dt = _float_place("logspace", device, dtype)
     low, high, count = real("logspace", "start", start), real("logspace", "stop", stop), _count("logspace", num)
     radix = real("logspace", "base", base)
@@ -173,7 +205,11 @@ def logspace(
 
 def geomspace(start: float, stop: float, num: int, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
     """``num`` values from ``start`` to ``stop`` spaced evenly on a log scale (a geometric
-    progression). ``start`` and ``stop`` must be non-zero and of the same sign."""
+    progression). ``start`` and ``stop`` must be non-zero and of the same sign.
+
+    >>> nk.geomspace(1.0, 8.0, 4).numpy().round(4).tolist()
+    [1.0, 2.0, 4.0, 8.0]
+    """
     start, stop, count = real("geomspace", "start", start), real("geomspace", "stop", stop), _count("geomspace", num)
     if start == 0 or stop == 0 or (start < 0) != (stop < 0):
         raise ValueError(
@@ -195,7 +231,11 @@ def geomspace(start: float, stop: float, num: int, dtype: "DType | str | None" =
 
 def range(start: float, stop: float, step: float = 1.0, dtype: "DType | str | None" = None, device: "str | Device | None" = None) -> Var:
     """Values ``start, start + step, …`` below ``stop`` (as Python's range; with an integer
-    ``dtype`` the bounds and step must be integers)."""
+    ``dtype`` the bounds and step must be integers).
+
+    >>> nk.range(0.0, 1.0, 0.25).numpy().tolist()
+    [0.0, 0.25, 0.5, 0.75]
+    """
     start, stop, step = real("range", "start", start), real("range", "stop", stop), real("range", "step", step)
     if step == 0:
         raise ValueError("range: step must not be zero")

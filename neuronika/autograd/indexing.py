@@ -29,7 +29,7 @@ from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
-    from .variable import Var
+    from .variable import V, Var
 
 
 class Index(Node):
@@ -244,7 +244,7 @@ class OneHot(Node):
 
 
 # --- the public functions, bound to Var as methods (variable.py's table) ----------------------
-def getitem(x: Var, key: Any) -> Var:
+def getitem(x: V, key: Any) -> V:
     """``x[key]`` with NumPy's rules for every basic and advanced key (see the module); the
     gradient scatter-adds into ``x`` (repeated indices accumulate).
 
@@ -255,7 +255,7 @@ def getitem(x: Var, key: Any) -> Var:
     ([5.0, 4.0, 3.0], [[2.0, 0.0], [5.0, 3.0]])
     """
     with x._node.backend.scope():  # the build-time checks and index arrays run on x's device
-        return _handles.wrap(Index(x._node, key))
+        return _handles.same(x, Index(x._node, key))
 
 
 def _index_node(op: str, index: Any, like: Var) -> Node:
@@ -270,7 +270,7 @@ def _index_node(op: str, index: Any, like: Var) -> Node:
     return Leaf(backend.xp.astype(array, backend.xp.int64), backend, int64)
 
 
-def gather(x: Var, axis: int, index: Var | Any) -> Var:
+def gather(x: V, axis: int, index: Var | Any) -> V:
     """Values of ``x`` picked along ``axis`` at ``index`` (PyTorch's ``gather``): ``index`` has
     ``x``'s number of axes, the output has ``index``'s shape, and
     ``out[i][j] = x[i][index[i][j]]`` for ``axis=1``. Indices must lie in ``[0, x.shape[axis])``.
@@ -280,10 +280,10 @@ def gather(x: Var, axis: int, index: Var | Any) -> Var:
     [[1.0, 1.0], [4.0, 3.0]]
     """
     with x._node.backend.scope():
-        return _handles.wrap(Gather(x._node, axis, _index_node("gather", index, x)))
+        return _handles.same(x, Gather(x._node, axis, _index_node("gather", index, x)))
 
 
-def index_select(x: Var, axis: int, index: Var | Any) -> Var:
+def index_select(x: V, axis: int, index: Var | Any) -> V:
     """The entries ``index`` (1-d, integers in ``[0, x.shape[axis])``, repeats allowed) along
     ``axis``: ``(4, 5).index_select(1, [0, 0, 2]) → (4, 3)``.
 
@@ -295,8 +295,8 @@ def index_select(x: Var, axis: int, index: Var | Any) -> Var:
         node = _index_node("index_select", index, x)
         if len(node.shape) != 1:
             raise ValueError(f"index_select: the index must be 1-d, got shape {node.shape}")
-        key = (slice(None),) * axis + (_handles.wrap(node),)
-        return _handles.wrap(Index(x._node, key, op="index_select", allow_negative=False))
+        key = (slice(None),) * axis + (_handles.same(x, node),)
+        return _handles.same(x, Index(x._node, key, op="index_select", allow_negative=False))
 
 
 def one_hot(index: Var, num_classes: int, dtype: DType | str = "int64") -> Var:

@@ -14,7 +14,7 @@ from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
-    from .variable import Var
+    from .variable import V, Var
 
 
 def plan_axes(
@@ -84,7 +84,8 @@ class Mean(Sum):
 
 
 # --- the public functions, bound to Var as methods (variable.py's table) ----------------------
-def sum(x: Var, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Var:
+# Each returns its operand's kind (``V``): a VarDiff stays a VarDiff for type checkers.
+def sum(x: V, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> V:
     """Sum over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable).
 
     ``(2, 3).sum(axis=0) → (3,)``; with ``keepdims=True`` → ``(1, 3)``.
@@ -92,16 +93,18 @@ def sum(x: Var, axis: int | tuple[int, ...] | None = None, keepdims: bool = Fals
     >>> nk.ones((2, 3)).sum(axis=0).forward().numpy().tolist()
     [2.0, 2.0, 2.0]
     """
-    return _handles.wrap(Sum(x._node, axis, keepdims))
+    return _handles.same(x, Sum(x._node, axis, keepdims))
 
 
-def mean(x: Var, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Var:
+def mean(x: V, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> V:
     """Mean over ``axis`` (an int or a tuple; all axes when None, giving a 0-d variable).
+
+    ``(2, 3).mean(axis=1) → (2,)``; with ``keepdims=True`` → ``(2, 1)``.
 
     >>> nk.ones((2, 3)).mean().forward().item()
     1.0
     """
-    return _handles.wrap(Mean(x._node, axis, keepdims))
+    return _handles.same(x, Mean(x._node, axis, keepdims))
 
 
 class Reduction(Node):
@@ -327,7 +330,7 @@ class CumSum(Node):
 
 
 # --- the public functions of the reductions above (variable.py's table) ------------------------
-def max(x: Var, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Var:
+def max(x: V, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> V:
     """The largest value over ``axis`` (all axes when None): values only, as PyTorch's ``amax``
     (use ``argmax`` for positions); ``(2, 3).max(axis=1) → (2,)``. Tied maxima share the
     gradient evenly.
@@ -335,16 +338,16 @@ def max(x: Var, axis: int | tuple[int, ...] | None = None, keepdims: bool = Fals
     >>> nk.from_ndarray([[1.0, 3.0], [4.0, 2.0]]).max(axis=1).forward().numpy().tolist()
     [3.0, 4.0]
     """
-    return _handles.wrap(Max(x._node, axis, keepdims))
+    return _handles.same(x, Max(x._node, axis, keepdims))
 
 
-def min(x: Var, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Var:
+def min(x: V, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> V:
     """The smallest value over ``axis`` (PyTorch's ``amin``); tied minima share the gradient.
 
     >>> nk.from_ndarray([[1.0, 3.0], [4.0, 2.0]]).min().forward().item()
     1.0
     """
-    return _handles.wrap(Min(x._node, axis, keepdims))
+    return _handles.same(x, Min(x._node, axis, keepdims))
 
 
 def argmax(x: Var, axis: int | None = None, keepdims: bool = False) -> Var:
@@ -366,45 +369,45 @@ def argmin(x: Var, axis: int | None = None, keepdims: bool = False) -> Var:
     return _handles.Var(ArgMin(x._node, axis, keepdims))
 
 
-def prod(x: Var, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Var:
+def prod(x: V, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> V:
     """The product over ``axis`` (all axes when None); its gradient is exact with zeros.
 
     >>> nk.from_ndarray([[1.0, 2.0], [3.0, 4.0]]).prod(axis=0).forward().numpy().tolist()
     [3.0, 8.0]
     """
-    return _handles.wrap(Prod(x._node, axis, keepdims))
+    return _handles.same(x, Prod(x._node, axis, keepdims))
 
 
-def var(x: Var, axis: int | tuple[int, ...] | None = None, correction: float = 1, keepdims: bool = False) -> Var:
+def var(x: V, axis: int | tuple[int, ...] | None = None, correction: float = 1, keepdims: bool = False) -> V:
     """The variance ``Σ (x - mean)² / (n - correction)`` over ``axis`` (all axes when None);
     ``correction=1`` (the default, as PyTorch) is the unbiased estimate, ``0`` the population's.
 
     >>> nk.from_ndarray([1.0, 2.0, 3.0, 4.0], dtype="float64").var().forward().item()
     1.6666666666666667
     """
-    return _handles.wrap(Variance(x._node, axis, correction, keepdims))
+    return _handles.same(x, Variance(x._node, axis, correction, keepdims))
 
 
-def std(x: Var, axis: int | tuple[int, ...] | None = None, correction: float = 1, keepdims: bool = False) -> Var:
+def std(x: V, axis: int | tuple[int, ...] | None = None, correction: float = 1, keepdims: bool = False) -> V:
     """The standard deviation ``sqrt(var(x, axis, correction))``.
 
     >>> nk.from_ndarray([1.0, 3.0]).std(correction=0).forward().item()
     1.0
     """
-    return _handles.wrap(Std(x._node, axis, correction, keepdims))
+    return _handles.same(x, Std(x._node, axis, correction, keepdims))
 
 
-def logsumexp(x: Var, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Var:
+def logsumexp(x: V, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> V:
     """``ln Σ exp(x)`` over ``axis`` (all axes when None), computed stably (inputs of ±1e4 stay
     finite); the gradient is the softmax over the same axes.
 
     >>> nk.from_ndarray([10000.0, 10000.0], dtype="float32").logsumexp().forward().item()
     10000.693359375
     """
-    return _handles.wrap(LogSumExp(x._node, axis, keepdims))
+    return _handles.same(x, LogSumExp(x._node, axis, keepdims))
 
 
-def norm(x: Var, ord: float = 2, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Var:
+def norm(x: V, ord: float = 2, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> V:
     """The Euclidean (``ord=2``) norm over ``axis`` (all elements when None; PyTorch's
     ``linalg.vector_norm``). Other orders are compositions: ``x.abs().sum()`` for 1,
     ``x.abs().max()`` for infinity.
@@ -414,13 +417,13 @@ def norm(x: Var, ord: float = 2, axis: int | tuple[int, ...] | None = None, keep
     """
     if ord != 2 or isinstance(ord, bool):
         raise ValueError(f"norm: only ord=2 is supported, got {ord!r}; write x.abs().sum() for ord=1, x.abs().max() for inf")
-    return _handles.wrap(Norm(x._node, axis, keepdims))
+    return _handles.same(x, Norm(x._node, axis, keepdims))
 
 
-def cumsum(x: Var, axis: int) -> Var:
+def cumsum(x: V, axis: int) -> V:
     """Running sums along ``axis``; same shape (integer and bool variables sum in int64).
 
     >>> nk.from_ndarray([1.0, 2.0, 3.0]).cumsum(0).forward().numpy().tolist()
     [1.0, 3.0, 6.0]
     """
-    return _handles.wrap(CumSum(x._node, axis))
+    return _handles.same(x, CumSum(x._node, axis))

@@ -17,7 +17,7 @@ from .node import Leaf, Node
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
-    from .variable import Var
+    from .variable import V, Var
 
 
 class Where(Node):
@@ -189,11 +189,11 @@ def minimum(input: Var | float, other: Var | float) -> Var:
     return _handles.wrap(Minimum(*_nodes("minimum", input, other)))
 
 
-def clip(x: Var, min: float | None = None, max: float | None = None) -> Var:
+def clip(x: V, min: float | None = None, max: float | None = None) -> V:
     """``x`` limited to ``[min, max]`` (either bound may be None); same shape. The gradient is
     passed where ``min <= x <= max`` and is 0 outside (PyTorch's ``clamp``). Alias ``clamp``.
 
     >>> nk.from_ndarray([-2.0, 0.5, 3.0]).clip(min=0.0, max=1.0).forward().numpy().tolist()
     [0.0, 0.5, 1.0]
     """
-    return _handles.wrap(Clip(x._node, min, max))
+    return _handles.same(x, Clip(x._node, min, max))

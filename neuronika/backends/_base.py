@@ -17,6 +17,9 @@ class DType:
     Floating: ``nk.float32``, ``nk.float64``, ``nk.float16``; integer: ``nk.int32``,
     ``nk.int64``; and ``nk.bool``. Compares equal to its name (``nk.float32 == "float32"``).
     ``kind`` is ``"f"``, ``"i"`` or ``"b"``; only floating variables can be differentiable.
+
+    >>> nk.float32 == "float32", nk.float64.itemsize, nk.int64.kind
+    (True, 8, 'i')
     """
 
     __slots__ = ("name", "itemsize", "kind")

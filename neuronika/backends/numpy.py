@@ -61,7 +61,8 @@ class NumpyBackend(Backend):
         return sample.astype(dtype.name, copy=False)
 
     def permutation(self, n: int) -> list[int]:
-        return self._rng.permutation(n).tolist()
+        order: list[int] = self._rng.permutation(n).tolist()
+        return order
 
     def get_rng_state(self) -> dict[str, Any]:
         return host.generator_state(self._rng)

@@ -29,7 +29,8 @@ def as_mask(op: str, mask: Any, like: Var) -> Var:
         raise ValueError(f"{op}: the mask lives on {mask.device}, the attention on {like.device}; move it with .to({str(like.device)!r})")
     if mask.dtype.name not in ("bool", like.dtype.name):
         raise TypeError(f"{op}: a mask must be bool or {like.dtype} (the query's dtype), got {mask.dtype}; convert it with .astype()")
-    return mask
+    checked: Var = mask
+    return checked
 
 
 def causal_mask(like: Var, queries: int, keys: int) -> Var:

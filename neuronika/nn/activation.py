@@ -2,18 +2,19 @@
 and defaults: each wraps the variable method of the same maths, so ``nn.Sequential(nn.Linear(4,
 8), nn.ReLU(), ...)`` reads as in PyTorch. They hold no parameters.
 
-Each calls the function of the same name in :mod:`neuronika.nn.functional` (the variable's
-method: ``gelu``, ``silu``, ``elu``, ...). ``inplace=`` is accepted for PyTorch compatibility and has no
+Each calls the variable's method of the same maths (``gelu``, ``silu``, ``elu``, ...), which is
+also what :mod:`neuronika.nn.functional` calls. ``inplace=`` is accepted for PyTorch compatibility and has no
 effect (graph values are never overwritten).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..autograd import Var
-from . import functional as F
 from .module import Module
+
+if TYPE_CHECKING:
+    from ..autograd.variable import V  # each layer returns its input's kind (a VarDiff stays one)
 
 __all__ = [
     "Identity", "Flatten", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "SiLU", "ELU", "Mish",
@@ -29,7 +30,11 @@ def _check_dim(owner: str, dim: Any) -> int:
 
 class Identity(Module):
     """Returns its input unchanged (arguments to the constructor are accepted and ignored, as in
-    PyTorch): a placeholder when a layer is switched off, e.g. ``model.fc = nn.Identity()``."""
+    PyTorch): a placeholder when a layer is switched off, e.g. ``model.fc = nn.Identity()``.
+
+    >>> nk.nn.Identity()(nk.ones((2, 3))).shape
+    (2, 3)
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -51,7 +56,7 @@ class Flatten(Module):
         self.start_dim = _check_dim("Flatten", start_dim)
         self.end_dim = _check_dim("Flatten", end_dim)
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: V) -> V:
         shape = input.shape
         rank = max(len(shape), 1)
         start, end = self.start_dim, self.end_dim
@@ -79,14 +84,22 @@ class _Activation(Module):
 
 
 class ReLU(_Activation):
-    """``max(0, x)``, element-wise."""
+    """``max(0, x)``, element-wise.
 
-    def forward(self, input: Var) -> Var:
+    >>> nk.nn.ReLU()(nk.from_ndarray([-1.0, 2.0])).forward().numpy().tolist()
+    [0.0, 2.0]
+    """
+
+    def forward(self, input: V) -> V:
         return input.relu()
 
 
 class LeakyReLU(_Activation):
-    """``x`` for ``x >= 0``, ``negative_slope·x`` otherwise (default slope 0.01)."""
+    """``x`` for ``x >= 0``, ``negative_slope·x`` otherwise (default slope 0.01).
+
+    >>> nk.nn.LeakyReLU(0.5)(nk.from_ndarray([-1.0, 2.0])).forward().numpy().tolist()
+    [-0.5, 2.0]
+    """
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__(inplace)
@@ -94,7 +107,7 @@ class LeakyReLU(_Activation):
             raise TypeError(f"LeakyReLU: negative_slope must be a real number, got {negative_slope!r}")
         self.negative_slope = float(negative_slope)
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: V) -> V:
         return input.leaky_relu(self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -102,22 +115,34 @@ class LeakyReLU(_Activation):
 
 
 class Tanh(Module):
-    """``tanh(x)``, element-wise."""
+    """``tanh(x)``, element-wise.
 
-    def forward(self, input: Var) -> Var:
+    >>> nk.nn.Tanh()(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+
+    def forward(self, input: V) -> V:
         return input.tanh()
 
 
 class Sigmoid(Module):
-    """``1 / (1 + e^(−x))``, element-wise."""
+    """``1 / (1 + e^(−x))``, element-wise.
 
-    def forward(self, input: Var) -> Var:
+    >>> nk.nn.Sigmoid()(nk.zeros(2)).forward().numpy().tolist()
+    [0.5, 0.5]
+    """
+
+    def forward(self, input: V) -> V:
         return input.sigmoid()
 
 
 class Softmax(Module):
     """``e^(x_i) / Σ_j e^(x_j)`` along ``dim`` (required: PyTorch's implicit choice of axis is
-    deprecated there and refused here)."""
+    deprecated there and refused here).
+
+    >>> nk.nn.Softmax(dim=1)(nk.zeros((1, 2))).forward().numpy().tolist()
+    [[0.5, 0.5]]
+    """
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
@@ -125,7 +150,7 @@ class Softmax(Module):
             raise TypeError(f"{type(self).__name__}: give the axis to normalise over, e.g. {type(self).__name__}(dim=1) for (N, C) logits")
         self.dim = _check_dim(type(self).__name__, dim)
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: V) -> V:
         return input.softmax(self.dim)
 
     def extra_repr(self) -> str:
@@ -133,22 +158,34 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
-    """``x_i − log Σ_j e^(x_j)`` along ``dim`` (computed stably)."""
+    """``x_i − log Σ_j e^(x_j)`` along ``dim`` (computed stably).
 
-    def forward(self, input: Var) -> Var:
+    >>> round(nk.nn.LogSoftmax(dim=1)(nk.zeros((1, 2))).forward().numpy().tolist()[0][0], 4)
+    -0.6931
+    """
+
+    def forward(self, input: V) -> V:
         return input.log_softmax(self.dim)
 
 
 class SiLU(_Activation):
-    """``x·σ(x)`` (also called swish)."""
+    """``x·σ(x)`` (also called swish).
 
-    def forward(self, input: Var) -> Var:
-        return F.silu(input)
+    >>> nk.nn.SiLU()(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+
+    def forward(self, input: V) -> V:
+        return input.silu()
 
 
 class ELU(_Activation):
     """``x`` for ``x > 0``, ``α·(e^x − 1)`` otherwise (default α = 1), computed as
-    ``relu(x) + α·(e^(x − relu(x)) − 1)`` so that no exponential overflows."""
+    ``relu(x) + α·(e^(x − relu(x)) − 1)`` so that no exponential overflows.
+
+    >>> [round(v, 4) for v in nk.nn.ELU()(nk.from_ndarray([-1.0, 2.0])).forward().numpy().tolist()]
+    [-0.6321, 2.0]
+    """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__(inplace)
@@ -156,23 +193,31 @@ class ELU(_Activation):
             raise TypeError(f"ELU: alpha must be a real number, got {alpha!r}")
         self.alpha = float(alpha)
 
-    def forward(self, input: Var) -> Var:
-        return F.elu(input, self.alpha)
+    def forward(self, input: V) -> V:
+        return input.elu(self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
 
 
 class Mish(_Activation):
-    """``x·tanh(softplus(x))`` (Misra, 2019)."""
+    """``x·tanh(softplus(x))`` (Misra, 2019).
 
-    def forward(self, input: Var) -> Var:
-        return F.mish(input)
+    >>> nk.nn.Mish()(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+
+    def forward(self, input: V) -> V:
+        return input.mish()
 
 
 class GELU(Module):
     """``x·Φ(x)`` with Φ the standard normal CDF (through ``erf``); ``approximate="tanh"`` uses
-    ``0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))``, as PyTorch."""
+    ``0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))``, as PyTorch.
+
+    >>> nk.nn.GELU()(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
@@ -180,8 +225,8 @@ class GELU(Module):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, input: Var) -> Var:
-        return F.gelu(input, self.approximate)
+    def forward(self, input: V) -> V:
+        return input.gelu(self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
@@ -190,15 +235,15 @@ class GELU(Module):
 class SELU(_Activation):
     """``scale·(max(0, x) + min(0, α·(e^x - 1)))`` with PyTorch's α and scale."""
 
-    def forward(self, input: Var) -> Var:
-        return F.selu(input)
+    def forward(self, input: V) -> V:
+        return input.selu()
 
 
 class CELU(ELU):
     """``max(0, x) + min(0, α·(e^(x/α) - 1))``."""
 
-    def forward(self, input: Var) -> Var:
-        return F.celu(input, self.alpha)
+    def forward(self, input: V) -> V:
+        return input.celu(self.alpha)
 
 
 class Hardtanh(_Activation):
@@ -208,8 +253,8 @@ class Hardtanh(_Activation):
         super().__init__(inplace)
         self.min_val, self.max_val = min_val, max_val
 
-    def forward(self, input: Var) -> Var:
-        return F.hardtanh(input, self.min_val, self.max_val)
+    def forward(self, input: V) -> V:
+        return input.hardtanh(self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}"
@@ -218,36 +263,36 @@ class Hardtanh(_Activation):
 class ReLU6(_Activation):
     """``clip(x, 0, 6)``."""
 
-    def forward(self, input: Var) -> Var:
-        return F.relu6(input)
+    def forward(self, input: V) -> V:
+        return input.relu6()
 
 
 class Hardsigmoid(_Activation):
     """``clip(x/6 + 1/2, 0, 1)``."""
 
-    def forward(self, input: Var) -> Var:
-        return F.hardsigmoid(input)
+    def forward(self, input: V) -> V:
+        return input.hardsigmoid()
 
 
 class Hardswish(_Activation):
     """``x·hardsigmoid(x)``."""
 
-    def forward(self, input: Var) -> Var:
-        return F.hardswish(input)
+    def forward(self, input: V) -> V:
+        return input.hardswish()
 
 
 class Softsign(Module):
     """``x / (1 + |x|)``."""
 
-    def forward(self, input: Var) -> Var:
-        return F.softsign(input)
+    def forward(self, input: V) -> V:
+        return input.softsign()
 
 
 class LogSigmoid(Module):
     """``log σ(x)``, computed stably."""
 
-    def forward(self, input: Var) -> Var:
-        return F.logsigmoid(input)
+    def forward(self, input: V) -> V:
+        return input.log_sigmoid()
 
 
 class Softplus(Module):
@@ -259,5 +304,5 @@ class Softplus(Module):
             raise ValueError(f"Softplus: only beta=1 is provided, got {beta!r}; scale the input and output instead")
         self.beta, self.threshold = beta, threshold
 
-    def forward(self, input: Var) -> Var:
-        return F.softplus(input)
+    def forward(self, input: V) -> V:
+        return input.softplus()

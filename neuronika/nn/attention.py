@@ -107,9 +107,9 @@ class MultiheadAttention(Module):
         if same:
             q, k, v = F.linear(query, self.in_proj_weight, self.in_proj_bias).split(embed, -1)
         else:
-            weights = self.in_proj_weight.split(embed, 0)
+            projections = self.in_proj_weight.split(embed, 0)
             biases = self.in_proj_bias.split(embed, 0) if self.in_proj_bias is not None else (None,) * 3
-            q, k, v = (F.linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases))
+            q, k, v = (F.linear(x, w, b) for x, w, b in zip((query, key, value), projections, biases))
         q = q.reshape(batch, length, heads, width).transpose(1, 2)
         k = k.reshape(batch, keys, heads, width).transpose(1, 2)
         v = v.reshape(batch, keys, heads, width).transpose(1, 2)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from .._args import boolean, integer
-from ..autograd import Var
+from ..autograd import Var, VarDiff
 from ..backends import DType
 from . import functional as F
 from .init import new_parameter
@@ -22,6 +22,9 @@ class Linear(Module):
 
     Shapes: ``(N, in_features) → (N, out_features)``; a single sample ``(in_features,)`` gives
     ``(out_features,)``, and leading batch axes ``(*, in_features)`` are kept.
+
+    >>> nk.nn.Linear(3, 2)(nk.ones((4, 3))).shape
+    (4, 2)
     """
 
     def __init__(
@@ -43,14 +46,15 @@ class Linear(Module):
         self.weight = new_parameter((out_features, in_features), bound, dtype, device)
         self.bias = new_parameter((out_features,), bound, dtype, device) if bias else None
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: Var) -> VarDiff:
+        """``input · weightᵀ + bias``: ``(*, in_features) → (*, out_features)``."""
         shape = input.shape
         if not shape or shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear({self.in_features}, {self.out_features}): input of shape {shape} does not "
                 f"end with in_features={self.in_features}; expected (N, {self.in_features})"
             )
-        return F.linear(input, self.weight, self.bias)
+        return cast(VarDiff, F.linear(input, self.weight, self.bias))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

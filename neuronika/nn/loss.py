@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ..autograd import Var
 from ..autograd import loss as nodes
@@ -39,6 +39,9 @@ from ..autograd.variable import wrap
 from ..backends import DType, float32, float64
 from ..backends._values import to_array
 
+#: the input's kind: a loss of a VarDiff is a VarDiff (for type checkers; see docs/typing.md)
+_V = TypeVar("_V", bound=Var)
+
 __all__ = [
     "Reduction", "mse_loss", "mae_loss", "bce_loss", "bce_with_logits_loss", "nll_loss", "kldiv_loss",
     "cross_entropy_loss", "huber_loss", "smooth_l1_loss",
@@ -46,7 +49,12 @@ __all__ = [
 
 
 class Reduction(enum.Enum):
-    """How the element-wise losses are combined into one number."""
+    """How the element-wise losses are combined into one number: ``Reduction.Mean`` or
+    ``Reduction.Sum`` (the same as the strings ``"mean"`` and ``"sum"``).
+
+    >>> nk.nn.loss.mse_loss(nk.ones(2), nk.zeros(2), nk.nn.loss.Reduction.Sum).forward().item()
+    2.0
+    """
 
     Mean = "mean"
     Sum = "sum"
@@ -95,55 +103,73 @@ def _same_shape(op: str, input: Var, target: Var) -> None:
         )
 
 
-def mse_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
-    """Mean squared error: ``Σ (x - t)²``, divided by the number of elements for "mean"."""
+def mse_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
+    """Mean squared error: ``Σ (x - t)²``, divided by the number of elements for "mean".
+    Input and target of one shape ``(*)``; the result is 0-d.
+
+    >>> nk.nn.loss.mse_loss(nk.ones(3), nk.zeros(3)).forward().item()
+    1.0
+    """
     mode = _reduction("mse_loss", reduction)
-    input = _input("mse_loss", input)
-    _check_mean("mse_loss", mode, input)
-    target = _target("mse_loss", input, target)
-    _same_shape("mse_loss", input, target)
-    return _reduced((input - target).pow(2), mode)
+    prediction = _input("mse_loss", input)
+    _check_mean("mse_loss", mode, prediction)
+    goal = _target("mse_loss", prediction, target)
+    _same_shape("mse_loss", prediction, goal)
+    return cast(_V, _reduced((prediction - goal).pow(2), mode))
 
 
-def mae_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def mae_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Mean absolute error: ``Σ |x - t|``, divided by the number of elements for "mean"
-    (the gradient at ``x = t`` is 0)."""
+    (the gradient at ``x = t`` is 0). Input and target of one shape ``(*)``; the result is 0-d.
+
+    >>> nk.nn.loss.mae_loss(nk.full(2, 3.0), nk.ones(2)).forward().item()
+    2.0
+    """
     mode = _reduction("mae_loss", reduction)
-    input = _input("mae_loss", input)
-    _check_mean("mae_loss", mode, input)
-    target = _target("mae_loss", input, target)
-    _same_shape("mae_loss", input, target)
-    return _reduced((input - target).abs(), mode)
+    prediction = _input("mae_loss", input)
+    _check_mean("mae_loss", mode, prediction)
+    goal = _target("mae_loss", prediction, target)
+    _same_shape("mae_loss", prediction, goal)
+    return cast(_V, _reduced((prediction - goal).abs(), mode))
 
 
 def _reduced(terms: Var, mode: str) -> Var:
     return terms if mode == "none" else terms.sum() if mode == "sum" else terms.mean()
 
 
-def _fused(op: str, node_type: type, input: Any, target: Any, reduction: "str | Reduction", per_batch: bool = False, *extra: Any) -> Var:
+def _fused(op: str, node_type: type, input: _V, target: Any, reduction: "str | Reduction", per_batch: bool = False, *extra: Any) -> _V:
     mode = _reduction(op, reduction)
-    input = _input(op, input)
-    divisor = (input.shape[0] if input.shape else 1) if per_batch else None
-    _check_mean(op, mode, input, divisor)
-    target = _target(op, input, target)
-    node = node_type(input._node, target._node, *extra)
-    return wrap(nodes.reduce(node, mode, divisor))
+    prediction = _input(op, input)
+    divisor = (prediction.shape[0] if prediction.shape else 1) if per_batch else None
+    _check_mean(op, mode, prediction, divisor)
+    goal = _target(op, prediction, target)
+    node = node_type(prediction._node, goal._node, *extra)
+    return cast(_V, wrap(nodes.reduce(node, mode, divisor)))
 
 
-def bce_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def bce_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Binary cross-entropy of probabilities ``x ∈ [0, 1]`` and targets ``t ∈ [0, 1]``:
     ``-(t·ln x + (1 - t)·ln(1 - x))`` with each log clamped at -100 (as PyTorch), so saturated
-    probabilities give a large but finite loss."""
+    probabilities give a large but finite loss. Input and target ``(*)``; result 0-d.
+
+    >>> round(nk.nn.loss.bce_loss(nk.full(2, 0.5), nk.ones(2)).forward().item(), 4)
+    0.6931
+    """
     return _fused("bce_loss", nodes.BCE, input, target, reduction)
 
 
-def bce_with_logits_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean", pos_weight: Any = None) -> Var:
+def bce_with_logits_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean", pos_weight: Any = None) -> _V:
     """Binary cross-entropy of logits: ``bce_loss(σ(x), t)`` computed as
-    ``max(x, 0) - x·t + ln(1 + e^-|x|)``, exact and finite for logits of any size.
+    ``max(x, 0) - x·t + ln(1 + e^-|x|)``, exact and finite for logits of any size. Input and
+    target ``(*)``; result 0-d.
 
     ``pos_weight`` ``p`` (a constant broadcast over the input, typically one weight per class of
     the last axis, as PyTorch) weighs the positive term:
-    ``-(p·t·ln σ(x) + (1 - t)·ln(1 - σ(x)))``."""
+    ``-(p·t·ln σ(x) + (1 - t)·ln(1 - σ(x)))``.
+
+    >>> round(nk.nn.loss.bce_with_logits_loss(nk.zeros(2), nk.ones(2)).forward().item(), 4)
+    0.6931
+    """
     op = "bce_with_logits_loss"
     if pos_weight is None:
         return _fused(op, nodes.BCEWithLogits, input, target, reduction)
@@ -157,7 +183,7 @@ def _positive(op: str, name: str, value: Any, allow_zero: bool = False) -> float
     return float(value)
 
 
-def huber_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean", delta: float = 1.0) -> Var:
+def huber_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean", delta: float = 1.0) -> _V:
     """Huber loss of ``d = x - t``: ``½d²`` where ``|d| < δ``, ``δ·(|d| - ½δ)`` elsewhere
     (quadratic near 0, linear beyond ``δ``, as ``torch.nn.functional.huber_loss``); gradient
     ``clip(d, -δ, δ)``."""
@@ -165,7 +191,7 @@ def huber_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean", d
     return _fused("huber_loss", nodes.Huber, input, target, reduction, False, delta)
 
 
-def smooth_l1_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean", beta: float = 1.0) -> Var:
+def smooth_l1_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean", beta: float = 1.0) -> _V:
     """Smooth L1 loss of ``d = x - t``: ``½d²/β`` where ``|d| < β``, ``|d| - ½β`` elsewhere,
     i.e. ``huber_loss(delta=β) / β``; ``beta=0`` is the L1 loss (:func:`mae_loss`)."""
     beta = _positive("smooth_l1_loss", "beta", beta, allow_zero=True)
@@ -174,10 +200,14 @@ def smooth_l1_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean
     return _fused("smooth_l1_loss", nodes.SmoothL1, input, target, reduction, False, beta, 1.0 / beta)
 
 
-def kldiv_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def kldiv_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Kullback-Leibler divergence of log-probabilities ``x`` from probabilities ``t``:
     ``Σ t·(ln t - x)`` (``0·ln 0 = 0``). "mean" divides by the batch size (the first axis), as
-    the crate, i.e. PyTorch's ``reduction="batchmean"``."""
+    the crate, i.e. PyTorch's ``reduction="batchmean"``. Input and target ``(N, *)``; result 0-d.
+
+    >>> nk.nn.loss.kldiv_loss(nk.full((2, 2), 0.5).ln(), nk.full((2, 2), 0.5)).forward().item()
+    0.0
+    """
     return _fused("kldiv_loss", nodes.KLDiv, input, target, reduction, per_batch=True)
 
 
@@ -207,8 +237,8 @@ def _ignore_index(op: str, ignore_index: Any) -> int:
 
 
 def nll_loss(
-    input: Var, target: Any, reduction: "str | Reduction" = "mean", *, weight: Any = None, ignore_index: int = -100
-) -> Var:
+    input: _V, target: Any, reduction: "str | Reduction" = "mean", *, weight: Any = None, ignore_index: int = -100
+) -> _V:
     """Negative log-likelihood of log-probabilities ``x (N, C)`` (e.g. from
     ``log_softmax(axis=1)``) and class indices ``t (N,)``: ``-Σ_n w[t_n]·x[n, t_n]``, divided by
     ``Σ_n w[t_n]`` for "mean" (by N without weights), PyTorch's weighted-mean rule. Extra axes
@@ -224,25 +254,30 @@ def nll_loss(
     input's dtype cannot hold every class index exactly, e.g. float16 with more than 2049
     classes). Indices must be integers in ``[0, C)``, else ``ValueError``: checked when the loss
     is built (a leaf target) and by every ``forward`` (so values assigned later are checked too).
+
+    >>> nk.nn.loss.nll_loss(nk.from_ndarray([[-1.0, -2.0]]), [1]).forward().item()
+    2.0
     """
     op = "nll_loss"
     mode = _reduction(op, reduction)
-    input = _input(op, input)
-    if len(input.shape) >= 2:
-        _check_mean(op, mode, input, math.prod(input.shape[:1] + input.shape[2:]))
-    target = _index_target(op, input, target)
-    node = NLL(input._node, target._node, _class_weight(op, input, weight), _ignore_index(op, ignore_index), mode)
-    return wrap(node)
+    log_probabilities = _input(op, input)
+    shape = log_probabilities.shape
+    if len(shape) >= 2:
+        _check_mean(op, mode, log_probabilities, math.prod(shape[:1] + shape[2:]))
+    indices = _index_target(op, log_probabilities, target)
+    weights = _class_weight(op, log_probabilities, weight)
+    node = NLL(log_probabilities._node, indices._node, weights, _ignore_index(op, ignore_index), mode)
+    return cast(_V, wrap(node))
 
 
 def cross_entropy_loss(
-    input: Var,
+    input: _V,
     target: Any,
     weight: Any = None,
     ignore_index: int = -100,
     reduction: "str | Reduction" = "mean",
     label_smoothing: float = 0.0,
-) -> Var:
+) -> _V:
     """Cross-entropy of logits ``x (N, C, *d)`` (``(C,)`` for one sample): log-softmax over the
     class axis and NLL fused in one node, finite for logits of any size (±1e4 included).
 
@@ -259,31 +294,27 @@ def cross_entropy_loss(
     """
     op = "cross_entropy_loss"
     mode = _reduction(op, reduction)
-    input = _input(op, input)
+    logits = _input(op, input)
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-    class_weight = _class_weight(op, input, weight)
+    class_weight = _class_weight(op, logits, weight)
     ignore_index = _ignore_index(op, ignore_index)
-    if len(input.shape) == 1:  # one sample: (C,) logits, a () index or (C,) probabilities
-        target = target if isinstance(target, Var) else _target(op, input, target, float64 if input.shape[0] > 2**24 else None)
-        if target.shape not in ((), input.shape):
-            raise ValueError(f"{op}: for logits of shape {input.shape} the target is one class index, shape (), or probabilities of shape {input.shape}; got {target.shape}")
-        batched = cross_entropy_loss(
-            input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, mode, label_smoothing
-        )
-        return batched.reshape(()) if mode == "none" else batched
-    if len(input.shape) < 2:
-        raise ValueError(f"{op}: input must be logits of shape (C,), (N, C) or (N, C, d1, ...), got {input.shape}")
-    probabilities = getattr(target, "shape", None) == input.shape or (
-        not isinstance(target, Var) and _shape_of(target) == input.shape
-    )
-    if probabilities:
-        _check_mean(op, mode, input)
-        target = _target(op, input, target)
-        return wrap(SoftCrossEntropy(input._node, target._node, class_weight, mode, float(label_smoothing)))
-    _check_mean(op, mode, input, math.prod(input.shape[:1] + input.shape[2:]))
-    target = _index_target(op, input, target)
-    return wrap(CrossEntropy(input._node, target._node, class_weight, ignore_index, mode, float(label_smoothing)))
+    shape = logits.shape
+    if len(shape) == 1:  # one sample: (C,) logits, a () index or (C,) probabilities
+        goal = target if isinstance(target, Var) else _target(op, logits, target, float64 if shape[0] > 2**24 else None)
+        if goal.shape not in ((), shape):
+            raise ValueError(f"{op}: for logits of shape {shape} the target is one class index, shape (), or probabilities of shape {shape}; got {goal.shape}")
+        batched = cross_entropy_loss(logits.unsqueeze(0), goal.unsqueeze(0), weight, ignore_index, mode, label_smoothing)
+        return cast(_V, batched.reshape(()) if mode == "none" else batched)
+    if len(shape) < 2:
+        raise ValueError(f"{op}: input must be logits of shape (C,), (N, C) or (N, C, d1, ...), got {shape}")
+    if getattr(target, "shape", None) == shape or (not isinstance(target, Var) and _shape_of(target) == shape):
+        _check_mean(op, mode, logits)
+        probabilities = _target(op, logits, target)
+        return cast(_V, wrap(SoftCrossEntropy(logits._node, probabilities._node, class_weight, mode, float(label_smoothing))))
+    _check_mean(op, mode, logits, math.prod(shape[:1] + shape[2:]))
+    indices = _index_target(op, logits, target)
+    return cast(_V, wrap(CrossEntropy(logits._node, indices._node, class_weight, ignore_index, mode, float(label_smoothing))))
 
 
 def _shape_of(value: Any) -> "tuple[int, ...] | None":

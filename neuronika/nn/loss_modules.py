@@ -33,7 +33,7 @@ class _Loss(Module):
 
     def _buffer(self, name: str, input: Var) -> "Var | None":
         """The buffer ``name`` in the input's dtype (None when unset)."""
-        value = self._buffers.get(name)
+        value: "Var | None" = self._buffers.get(name)
         if value is None or value.dtype == input.dtype:
             return value
         return value.astype(input.dtype)
@@ -43,7 +43,8 @@ class _Pair(_Loss):
     function: Any = None
 
     def forward(self, input: Var, target: Any) -> Var:
-        return type(self).function(input, target, self.reduction)
+        loss: Var = type(self).function(input, target, self.reduction)
+        return loss
 
 
 class MSELoss(_Pair):
