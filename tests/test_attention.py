@@ -227,3 +227,13 @@ def test_transformer_encoder_layers_are_independent_deep_copies(device):
         np.testing.assert_array_equal(weight.numpy(), layer.linear1.weight.numpy())
         assert weight.device == layer.linear1.weight.device
     assert len(encoder.parameters()) == 3 * len(layer.parameters())
+
+
+def test_masks_given_as_nested_lists_of_bools_stay_bool(device, rng):
+    q = leaf(rng.standard_normal((1, 3, 4)), device)
+    keep = [[True, False, False], [True, True, False], [True, True, True]]
+    from_lists = F.scaled_dot_product_attention(q, q, q, attn_mask=keep)
+    from_array = F.scaled_dot_product_attention(q, q, q, attn_mask=np.array(keep))
+    np.testing.assert_allclose(from_lists.forward().numpy(), from_array.forward().numpy(), rtol=1e-12)
+    causal = F.scaled_dot_product_attention(q, q, q, is_causal=True)
+    np.testing.assert_allclose(from_lists.numpy(), causal.forward().numpy(), rtol=1e-12)

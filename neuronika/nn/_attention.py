@@ -20,9 +20,13 @@ NEG_INF = float("-inf")
 
 
 def as_mask(op: str, mask: Any, like: Var) -> Var:
-    """``mask`` as a variable beside ``like``: bool stays bool, floats take ``like``'s dtype."""
+    """``mask`` as a variable beside ``like``: bool stays bool (nested lists of Python bools
+    too), floats take ``like``'s dtype."""
     if not isinstance(mask, Var):
-        mask = from_ndarray(mask, device=like.device)
+        first = mask
+        while isinstance(first, (list, tuple)) and first:
+            first = first[0]
+        mask = from_ndarray(mask, dtype="bool" if isinstance(first, bool) else None, device=like.device)
         if mask.dtype.name not in ("bool", like.dtype.name):
             mask = mask.astype(like.dtype)
     if mask.device != like.device:

@@ -233,21 +233,33 @@ class GELU(Module):
 
 
 class SELU(_Activation):
-    """``scale·(max(0, x) + min(0, α·(e^x - 1)))`` with PyTorch's α and scale."""
+    """``scale·(max(0, x) + min(0, α·(e^x - 1)))`` with PyTorch's α and scale.
+
+    >>> nk.nn.SELU()(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
 
     def forward(self, input: V) -> V:
         return input.selu()
 
 
 class CELU(ELU):
-    """``max(0, x) + min(0, α·(e^(x/α) - 1))``."""
+    """``max(0, x) + min(0, α·(e^(x/α) - 1))``.
+
+    >>> nk.nn.CELU(alpha=2.0)(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
 
     def forward(self, input: V) -> V:
         return input.celu(self.alpha)
 
 
 class Hardtanh(_Activation):
-    """``clip(x, min_val, max_val)``."""
+    """``clip(x, min_val, max_val)``.
+
+    >>> nk.nn.Hardtanh()(nk.from_ndarray([-3.0, 0.5])).forward().numpy().tolist()
+    [-1.0, 0.5]
+    """
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         super().__init__(inplace)
@@ -261,42 +273,66 @@ class Hardtanh(_Activation):
 
 
 class ReLU6(_Activation):
-    """``clip(x, 0, 6)``."""
+    """``clip(x, 0, 6)``.
+
+    >>> nk.nn.ReLU6()(nk.from_ndarray([-1.0, 8.0])).forward().numpy().tolist()
+    [0.0, 6.0]
+    """
 
     def forward(self, input: V) -> V:
         return input.relu6()
 
 
 class Hardsigmoid(_Activation):
-    """``clip(x/6 + 1/2, 0, 1)``."""
+    """``clip(x/6 + 1/2, 0, 1)``.
+
+    >>> nk.nn.Hardsigmoid()(nk.zeros(2)).forward().numpy().tolist()
+    [0.5, 0.5]
+    """
 
     def forward(self, input: V) -> V:
         return input.hardsigmoid()
 
 
 class Hardswish(_Activation):
-    """``x·hardsigmoid(x)``."""
+    """``x·hardsigmoid(x)``.
+
+    >>> nk.nn.Hardswish()(nk.from_ndarray([0.0, 3.0])).forward().numpy().tolist()
+    [0.0, 3.0]
+    """
 
     def forward(self, input: V) -> V:
         return input.hardswish()
 
 
 class Softsign(Module):
-    """``x / (1 + |x|)``."""
+    """``x / (1 + |x|)``.
+
+    >>> nk.nn.Softsign()(nk.from_ndarray([1.0, -3.0])).forward().numpy().tolist()
+    [0.5, -0.75]
+    """
 
     def forward(self, input: V) -> V:
         return input.softsign()
 
 
 class LogSigmoid(Module):
-    """``log σ(x)``, computed stably."""
+    """``log σ(x)``, computed stably.
+
+    >>> round(nk.nn.LogSigmoid()(nk.zeros(1)).forward().item(), 4)
+    -0.6931
+    """
 
     def forward(self, input: V) -> V:
         return input.log_sigmoid()
 
 
 class Softplus(Module):
-    """``log(1 + e^x)`` (PyTorch's default ``beta=1``; other betas are not provided)."""
+    """``log(1 + e^x)`` (PyTorch's default ``beta=1``; other betas are not provided).
+
+    >>> round(nk.nn.Softplus()(nk.zeros(1)).forward().item(), 4)
+    0.6931
+    """
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()

@@ -39,6 +39,12 @@ class MultiheadAttention(Module):
     float masks are added. ``key_padding_mask (N, S)``; ``attn_mask (L, S)`` or ``(N·H, L, S)``.
     ``is_causal`` without an ``attn_mask`` masks the keys after each query position.
     Self-attention (``query``, ``key`` and ``value`` the same variable) projects with one GEMM.
+
+    >>> attention = nk.nn.MultiheadAttention(8, num_heads=2, batch_first=True)
+    >>> x = nk.randn((3, 5, 8))
+    >>> output, weights = attention(x, x, x)
+    >>> output.shape, weights.shape
+    ((3, 5, 8), (3, 5, 5))
     """
 
     def __init__(
@@ -93,10 +99,14 @@ class MultiheadAttention(Module):
                 f"unbatched: (L, E), (S, E), (S, E)) with E = {self.embed_dim}"
             )
         same = query is key and key is value
+        if attn_mask is not None:
+            attn_mask = as_mask(owner, attn_mask, query)
+        if key_padding_mask is not None:
+            key_padding_mask = as_mask(owner, key_padding_mask, query)
         if not batched:
             query, key, value = (x.unsqueeze(0) for x in (query, key, value))
             if key_padding_mask is not None:
-                key_padding_mask = _unsqueezed(key_padding_mask)
+                key_padding_mask = key_padding_mask.unsqueeze(0)
         elif not self.batch_first:
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         batch, length, embed = query.shape
@@ -119,13 +129,13 @@ class MultiheadAttention(Module):
             if shape == (length, keys):
                 masks.append((attn_mask, False))
             elif shape == (batch * heads, length, keys):
-                masks.append((_reshaped(attn_mask, (batch, heads, length, keys), q), False))
+                masks.append((attn_mask.reshape(batch, heads, length, keys), False))
             else:
                 raise ValueError(f"{owner}: attn_mask has shape {shape}; expected ({length}, {keys}) or ({batch * heads}, {length}, {keys})")
         if key_padding_mask is not None:
             if tuple(key_padding_mask.shape) != (batch, keys):
                 raise ValueError(f"{owner}: key_padding_mask has shape {tuple(key_padding_mask.shape)}; expected (N, S) = ({batch}, {keys})")
-            masks.append((_reshaped(key_padding_mask, (batch, 1, 1, keys), q), False))
+            masks.append((key_padding_mask.reshape(batch, 1, 1, keys), False))
         causal = bool(is_causal) and attn_mask is None
         attention = self.attention_dropout(attention_weights(owner, q, k, masks, causal))
         output = (attention @ v).transpose(1, 2).reshape(batch, length, embed)
@@ -141,11 +151,3 @@ class MultiheadAttention(Module):
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, batch_first={self.batch_first}"
-
-
-def _reshaped(mask: Any, shape: tuple[int, ...], like: Var) -> Any:
-    return as_mask("MultiheadAttention", mask, like).reshape(shape)
-
-
-def _unsqueezed(mask: Any) -> Any:
-    return mask.unsqueeze(0) if isinstance(mask, Var) else [mask]

@@ -186,14 +186,22 @@ def _positive(op: str, name: str, value: Any, allow_zero: bool = False) -> float
 def huber_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean", delta: float = 1.0) -> _V:
     """Huber loss of ``d = x - t``: ``½d²`` where ``|d| < δ``, ``δ·(|d| - ½δ)`` elsewhere
     (quadratic near 0, linear beyond ``δ``, as ``torch.nn.functional.huber_loss``); gradient
-    ``clip(d, -δ, δ)``."""
+    ``clip(d, -δ, δ)``. Input and target ``(*)``; result 0-d.
+
+    >>> nk.nn.loss.huber_loss(nk.from_ndarray([0.5, 3.0]), nk.zeros(2), reduction="sum").forward().item()
+    2.625
+    """
     delta = _positive("huber_loss", "delta", delta)
     return _fused("huber_loss", nodes.Huber, input, target, reduction, False, delta)
 
 
 def smooth_l1_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean", beta: float = 1.0) -> _V:
     """Smooth L1 loss of ``d = x - t``: ``½d²/β`` where ``|d| < β``, ``|d| - ½β`` elsewhere,
-    i.e. ``huber_loss(delta=β) / β``; ``beta=0`` is the L1 loss (:func:`mae_loss`)."""
+    i.e. ``huber_loss(delta=β) / β``; ``beta=0`` is the L1 loss (:func:`mae_loss`).
+
+    >>> nk.nn.loss.smooth_l1_loss(nk.from_ndarray([0.5, 3.0]), nk.zeros(2), reduction="sum", beta=1.0).forward().item()
+    2.625
+    """
     beta = _positive("smooth_l1_loss", "beta", beta, allow_zero=True)
     if beta == 0.0:
         return mae_loss(input, target, reduction)

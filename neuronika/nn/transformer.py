@@ -36,6 +36,10 @@ class TransformerEncoderLayer(Module):
     shape. ``forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False)``: masks as
     :class:`MultiheadAttention` (bool ``True`` = not attended; floats added).
     ``activation`` is ``"relu"``, ``"gelu"`` or a callable on a variable.
+
+    >>> layer = nk.nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16)
+    >>> layer(nk.randn((5, 3, 8))).shape
+    (5, 3, 8)
     """
 
     def __init__(
@@ -95,7 +99,12 @@ class TransformerEncoder(Module):
     with the given layer's weights, then trains on its own), applied in turn, then ``norm`` if
     given. ``forward(src, mask=None, src_key_padding_mask=None, is_causal=None)`` passes the
     masks to every layer. (PyTorch's nested-tensor fast path is an inference optimisation whose
-    outputs at padded positions are zeros; here they are the layers' plain outputs.)"""
+    outputs at padded positions are zeros; here they are the layers' plain outputs.)
+
+    >>> encoder = nk.nn.TransformerEncoder(nk.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), num_layers=2)
+    >>> encoder(nk.randn((3, 5, 8)), src_key_padding_mask=[[False] * 4 + [True]] * 3).shape
+    (3, 5, 8)
+    """
 
     def __init__(self, encoder_layer: Module, num_layers: int, norm: "Module | None" = None, enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
         super().__init__()
