@@ -90,6 +90,8 @@ class MultiheadAttention(Module):
         average_attn_weights: bool = True,
         is_causal: bool = False,
     ) -> "tuple[Var, Var | None]":
+        """``(output, weights)`` of attending from ``query`` to ``key``/``value`` (shapes and
+        masks in the class docstring)."""
         owner = "MultiheadAttention"
         batched = query.ndim == 3
         if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim or query.shape[-1] != self.embed_dim:

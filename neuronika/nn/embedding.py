@@ -77,6 +77,7 @@ class Embedding(Module):
         return cls(table.shape[0], table.shape[1], padding_idx, _weight=table, _freeze=freeze, **kwargs)
 
     def forward(self, input: Var) -> Var:
+        """The rows of ``weight`` at the integer indices ``input (*s)``: ``(*s, embedding_dim)``."""
         return embedding(input, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:

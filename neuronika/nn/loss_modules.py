@@ -43,6 +43,7 @@ class _Pair(_Loss):
     function: Any = None
 
     def forward(self, input: Var, target: Any) -> Var:
+        """The loss of ``input`` against ``target`` (a 0-d variable unless ``reduction="none"``)."""
         loss: Var = type(self).function(input, target, self.reduction)
         return loss
 
@@ -142,6 +143,7 @@ class NLLLoss(_Loss):
         self.ignore_index = functions._ignore_index(type(self).__name__, ignore_index)
 
     def forward(self, input: Var, target: Any) -> Var:
+        """``nll_loss`` of log-probabilities ``(N, C, *d)`` and class indices ``(N, *d)``."""
         weight = self._buffer("weight", input)
         return functions.nll_loss(input, target, self.reduction, weight=weight, ignore_index=self.ignore_index)
 
@@ -163,6 +165,7 @@ class CrossEntropyLoss(NLLLoss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Var, target: Any) -> Var:
+        """``cross_entropy_loss`` of logits ``(N, C, *d)`` and class indices or probabilities."""
         weight = self._buffer("weight", input)
         return functions.cross_entropy_loss(input, target, weight, self.ignore_index, self.reduction, self.label_smoothing)
 

@@ -79,6 +79,7 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout)
 
     def forward(self, src: Var, src_mask: Any = None, src_key_padding_mask: Any = None, is_causal: bool = False) -> Var:
+        """The block applied to ``src`` (``(S, N, E)``, ``(N, S, E)`` batch first, or ``(S, E)``)."""
         x = src
         if self.norm_first:
             x = x + self._attention_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -114,6 +115,7 @@ class TransformerEncoder(Module):
         self.norm = norm
 
     def forward(self, src: Var, mask: Any = None, src_key_padding_mask: Any = None, is_causal: "bool | None" = None) -> Var:
+        """Every layer in turn (each given the masks), then ``norm``; same shape as ``src``."""
         output = src
         for layer in self.layers:
             output = layer(output, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
