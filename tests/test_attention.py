@@ -237,3 +237,21 @@ def test_masks_given_as_nested_lists_of_bools_stay_bool(device, rng):
     np.testing.assert_allclose(from_lists.forward().numpy(), from_array.forward().numpy(), rtol=1e-12)
     causal = F.scaled_dot_product_attention(q, q, q, is_causal=True)
     np.testing.assert_allclose(from_lists.numpy(), causal.forward().numpy(), rtol=1e-12)
+
+
+def test_multihead_attention_dropout_follows_eval_and_masks_follow_assign(device, rng):
+    theirs = torch.nn.MultiheadAttention(8, 2, dropout=0.5, batch_first=True, dtype=torch.float64).eval()
+    ours = nn.MultiheadAttention(8, 2, dropout=0.5, batch_first=True, dtype="float64", device=device)
+    copy_weights(theirs, ours)
+    x = rng.standard_normal((2, 4, 8))
+    padding = nk.from_ndarray(np.zeros((2, 4), bool), device=device)
+    output, weights = ours(*(leaf(x, device),) * 3, key_padding_mask=padding)  # built once, in training mode
+    ours.eval()  # reaches the dropout of the graph already built
+    for mask in (np.zeros((2, 4), bool), np.array([[False, False, True, True], [False, True, False, True]])):
+        padding.assign(mask)
+        with torch.no_grad():
+            expected, expected_weights = theirs(*(torch.tensor(x),) * 3, key_padding_mask=torch.tensor(mask))
+        np.testing.assert_allclose(output.forward().numpy(), expected.numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(weights.forward().numpy(), expected_weights.numpy(), rtol=1e-9, atol=1e-12)
+    ours.train()
+    assert not np.allclose(output.forward().numpy(), expected.numpy())
