@@ -20,6 +20,12 @@ With probability targets ``q``: ``q' = (1-ε)·q + ε/C``, ``ℓ_n = -Σ_c w_c·
 
 Class indices are checked when the loss is built (a leaf target) and by every forward (one
 vectorised count, one host read: targets assigned later are checked too).
+
+Cost: ``x[n, t_n]`` (and ``w[t_n]``) are picked with one ``take`` of ``N·Πd`` elements, and
+``log p`` is never formed over the whole input; the input gradient is three passes over it.
+Measured (NumPy, float32, N = 1024, C = 1000, one thread, forward + backward, best of 20):
+the fused node 2.8 ms, ``nll_loss(x.log_softmax(1), t)`` 3.6 ms (4.3 and 4.5 ms before the
+``take``), PyTorch's ``F.cross_entropy`` 1.3 ms.
 """
 
 from __future__ import annotations
@@ -55,11 +61,13 @@ class ClassIndexLoss(Node):
     """What NLL and cross-entropy with class-index targets share: the one-hot mask of the
     targets, the per-sample weights ``w[t_n]`` (0 where ignored) and the reduction."""
 
-    __slots__ = ("classes", "ignore_index", "ignore_in_range", "reduction", "samples", "onehot", "sample_weight", "denominator")
+    __slots__ = ("classes", "ignore_index", "ignore_in_range", "reduction", "samples", "onehot", "sample_weight",
+                 "denominator", "base", "positions", "flat")
     name = "nll_loss"
     onehot: Any
     sample_weight: Any
     denominator: Any
+    flat: Any
     kinds = "fi"  # the input must be floating (checked below); the target may hold integers
 
     def __init__(self, input: Node, target: Node, weight: "Node | None", ignore_index: int, reduction: str) -> None:
@@ -94,14 +102,23 @@ class ClassIndexLoss(Node):
                 f"exactly (it holds integers up to {limit}); give the target as an integer array, "
                 f"or as a float32 variable (.astype('float32'))"
             )
-        # the class numbers in the target's dtype, which holds each of them exactly
-        aranged = backend.xp.arange(classes, dtype=backend.dtype(target.dtype), device=backend.native_device)
-        self.classes = backend.xp.reshape(aranged, (1, classes) + (1,) * (len(input.shape) - 2))
+        xp, device = backend.xp, backend.native_device
+        with backend.scope():  # build-time arrays on the input's device
+            # the class numbers in the target's dtype, which holds each of them exactly
+            aranged = xp.arange(classes, dtype=backend.dtype(target.dtype), device=device)
+            self.classes = xp.reshape(aranged, (1, classes) + (1,) * (len(input.shape) - 2))
+            # the flat position of element (n, 0, *d) of the input, shape (N, *d): adding t·D
+            # picks x[n, t, *d] with one ``take`` (D = Π d), not a pass over (N, C, *d)
+            self.positions = math.prod(input.shape[2:])
+            spatial = input.shape[2:]
+            rows = xp.arange(input.shape[0], dtype=xp.int64, device=device) * (classes * self.positions)
+            offsets = xp.arange(self.positions, dtype=xp.int64, device=device)
+            self.base = xp.reshape(rows, (-1,) + (1,) * len(spatial)) + xp.reshape(offsets, (1,) + spatial)
         self.ignore_index = int(ignore_index)
         self.ignore_in_range = 0 <= self.ignore_index < classes
         self.reduction = reduction
         self.samples = math.prod(expected)
-        self.onehot = self.sample_weight = self.denominator = None
+        self.onehot = self.sample_weight = self.denominator = self.flat = None
         if target.is_leaf:
             check_class_indices(op, target, classes, self.ignore_index)
 
@@ -123,15 +140,21 @@ class ClassIndexLoss(Node):
         if self.ignore_in_range:
             onehot = xp.logical_and(onehot, xp.expand_dims(valid, axis=1))
         dtype = self.backend.dtype(self.dtype)
+        index = xp.astype(xp.where(valid, t, xp.zeros_like(t)), xp.int64)  # an ignored sample picks class 0, weighted 0
+        self.flat = xp.reshape(index * self.positions + self.base, (-1,))
+        self.sample_weight = xp.astype(valid, dtype)
         if len(self.inputs) == 3:
-            weight = self._weight()
-            self.sample_weight = xp.sum(xp.where(onehot, weight, xp.zeros_like(weight)), axis=1)
-        else:
-            self.sample_weight = xp.astype(valid, dtype)
+            picked = xp.reshape(xp.take(self.inputs[2].value, xp.reshape(index, (-1,))), t.shape)
+            self.sample_weight = picked * self.sample_weight
         self.onehot = onehot
         if self.reduction == "mean":
             self.denominator = xp.sum(self.sample_weight)
         return valid
+
+    def _picked(self, values: Any) -> Any:
+        """``values[n, t_n, *d]`` for every sample, shape ``(N, *d)``: one ``take``."""
+        xp = self.xp
+        return xp.reshape(xp.take(xp.reshape(values, (-1,)), self.flat), self.inputs[1].shape)
 
     def _weight(self) -> Any:
         """The class weights shaped to broadcast along the class axis, ``(1, C, 1, ...)``."""
@@ -159,24 +182,30 @@ class NLL(ClassIndexLoss):
     def _forward(self) -> None:
         xp = self.xp
         self._select()
-        x = self.inputs[0].value
-        picked = xp.sum(xp.where(self.onehot, x, xp.zeros_like(x)), axis=1)
-        self.value = self._reduce(-picked * self.sample_weight)
+        self.value = self._reduce(-self._picked(self.inputs[0].value) * self.sample_weight)
 
     def _backward(self) -> None:
         input = self.inputs[0]
         if input.requires_grad:
             xp = self.xp
             scaled = -self._upstream() * xp.expand_dims(self.sample_weight, axis=1)
-            input.add_grad(xp.where(self.onehot, scaled, xp.zeros_like(scaled)))
+            input.add_grad(xp.where(self.onehot, scaled, 0.0))
 
 
 def log_softmax_parts(xp: Any, x: Any) -> tuple[Any, Any]:
     """``(log p, p)`` of logits along axis 1, shifted by the maximum (finite for any logits)."""
+    shifted, log_total, probs = softmax_parts(xp, x)
+    return shifted - log_total, probs
+
+
+def softmax_parts(xp: Any, x: Any) -> tuple[Any, Any, Any]:
+    """``(x - max, ln Σ e^(x - max), p)`` along axis 1: ``log p = (x - max) - ln Σ``, left for
+    the caller to form only where it needs it."""
     shifted = x - xp.max(x, axis=1, keepdims=True)
-    exps = xp.exp(shifted)
-    total = xp.sum(exps, axis=1, keepdims=True)
-    return shifted - xp.log(total), exps / total
+    probs = xp.exp(shifted)
+    total = xp.sum(probs, axis=1, keepdims=True)
+    probs /= total  # in place: the exponentials are a fresh array
+    return shifted, xp.log(total), probs
 
 
 class CrossEntropy(ClassIndexLoss):
@@ -195,12 +224,17 @@ class CrossEntropy(ClassIndexLoss):
     def _forward(self) -> None:
         xp = self.xp
         valid = self._select()
-        logp, self.probs = log_softmax_parts(xp, self.inputs[0].value)
-        per_sample = -xp.sum(xp.where(self.onehot, logp, xp.zeros_like(logp)), axis=1) * self.sample_weight
+        shifted, log_total, self.probs = softmax_parts(xp, self.inputs[0].value)
+        log_total = xp.reshape(log_total, self.inputs[1].shape)
+        per_sample = (log_total - self._picked(shifted)) * self.sample_weight
         if self.smoothing:
-            weighted = logp if len(self.inputs) == 2 else logp * self._weight()
+            # Σ_c w_c·log p_c = Σ_c w_c·shifted_c - W·ln Σ
+            if len(self.inputs) == 2:
+                weighted, total_weight = xp.sum(shifted, axis=1), float(self.classes.shape[1])
+            else:
+                weighted, total_weight = xp.sum(shifted * self._weight(), axis=1), xp.sum(self.inputs[2].value)
             self.valid = xp.astype(valid, self.backend.dtype(self.dtype))
-            smooth = -xp.sum(weighted, axis=1) * self.valid
+            smooth = (log_total * total_weight - weighted) * self.valid
             per_sample = per_sample * (1.0 - self.smoothing) + smooth * (self.smoothing / self.classes.shape[1])
         self.value = self._reduce(per_sample)
 
@@ -209,6 +243,10 @@ class CrossEntropy(ClassIndexLoss):
         if not input.requires_grad:
             return
         xp, probs = self.xp, self.probs
+        factor = xp.expand_dims(self.sample_weight, axis=1) * self._upstream()
+        if not self.smoothing:  # the common case: three passes over (N, C, *d)
+            input.add_grad(xp.where(self.onehot, probs - 1.0, probs) * factor)
+            return
         local = xp.where(self.onehot, probs - 1.0, probs) * xp.expand_dims(self.sample_weight, axis=1)
         if self.smoothing:
             if len(self.inputs) == 2:
