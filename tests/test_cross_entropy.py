@@ -237,3 +237,25 @@ def test_loss_modules_match_their_functions_and_move_their_weights(device, rng):
     probs = 1 / (1 + np.exp(-x))
     expected = torch.nn.BCELoss()(torch.tensor(probs), torch.tensor(probs * 0.5)).item()
     assert nn.BCELoss()(leaf(probs, device), leaf(probs * 0.5, device)).forward().item() == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy_element_weights_match_torch(device, rng, reduction):
+    x, t, w, p = rng.standard_normal((4, 3)), rng.uniform(0, 1, (4, 3)), rng.uniform(0.5, 2, (3,)), rng.uniform(0.5, 2, (3,))
+    tx = torch.tensor(x, requires_grad=True)
+    expected = F.binary_cross_entropy_with_logits(tx, torch.tensor(t), weight=torch.tensor(w), pos_weight=torch.tensor(p), reduction=reduction)
+    expected = expected + F.binary_cross_entropy(torch.sigmoid(tx), torch.tensor(t), weight=torch.tensor(w), reduction=reduction)
+    ox = leaf(x, device).requires_grad()
+    ours = loss.bce_with_logits_loss(ox, t, reduction, pos_weight=p, weight=w) + loss.bce_loss(ox.sigmoid(), t, reduction, weight=w)
+    compare(ours, expected, [(ox, tx)], rng, rtol=1e-9)
+    with pytest.raises(ValueError, match=r"weight of shape \(4,\) must broadcast"):
+        loss.bce_loss(ox.sigmoid(), t, weight=np.ones(4))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "batchmean", "sum", "none"])
+def test_kl_div_module_takes_torch_reductions(device, rng, reduction):
+    x = np.log(rng.dirichlet(np.ones(3), 4))
+    q = rng.dirichlet(np.ones(3), 4)
+    expected = torch.nn.KLDivLoss(reduction=reduction)(torch.tensor(x), torch.tensor(q))
+    ours = nn.KLDivLoss(reduction=reduction)(leaf(x, device), leaf(q, device))
+    np.testing.assert_allclose(ours.forward().numpy(), expected.numpy(), rtol=1e-12, atol=1e-15)

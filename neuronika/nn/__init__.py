@@ -19,7 +19,9 @@ from .dropout import Dropout
 from .attention import MultiheadAttention
 from .embedding import Embedding
 from .linear import Linear
-from .loss_modules import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
+from .loss_modules import (
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
+)
 from .module import LoadResult, Module
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
 from .pooling import (
@@ -44,5 +46,5 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm",
     "Embedding", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "HuberLoss", "SmoothL1Loss",
-    "functional", "init", "loss", "utils",
+    "KLDivLoss", "functional", "init", "loss", "utils",
 ]

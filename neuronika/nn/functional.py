@@ -264,14 +264,18 @@ def l1_loss(input: Var, target: Any, reduction: str = "mean") -> Var:
     return _loss.mae_loss(input, target, reduction)
 
 
-def binary_cross_entropy(input: Var, target: Any, reduction: str = "mean") -> Var:
-    """Binary cross-entropy of probabilities (:func:`neuronika.nn.loss.bce_loss`)."""
-    return _loss.bce_loss(input, target, reduction)
+def binary_cross_entropy(input: Var, target: Any, weight: Any = None, reduction: str = "mean") -> Var:
+    """Binary cross-entropy of probabilities (:func:`neuronika.nn.loss.bce_loss`), each
+    element's loss rescaled by ``weight`` when given."""
+    return _loss.bce_loss(input, target, reduction, weight=weight)
 
 
-def binary_cross_entropy_with_logits(input: Var, target: Any, reduction: str = "mean", pos_weight: Any = None) -> Var:
-    """Binary cross-entropy of logits (:func:`neuronika.nn.loss.bce_with_logits_loss`)."""
-    return _loss.bce_with_logits_loss(input, target, reduction, pos_weight=pos_weight)
+def binary_cross_entropy_with_logits(
+    input: Var, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
+) -> Var:
+    """Binary cross-entropy of logits (:func:`neuronika.nn.loss.bce_with_logits_loss`), with
+    PyTorch's ``weight`` (per element) and ``pos_weight`` (the positive term)."""
+    return _loss.bce_with_logits_loss(input, target, reduction, pos_weight=pos_weight, weight=weight)
 
 
 def huber_loss(input: Var, target: Any, reduction: str = "mean", delta: float = 1.0) -> Var:

@@ -35,6 +35,7 @@ from ..autograd import Var
 from ..autograd import loss as nodes
 from ..autograd.cross_entropy import EXACT_INTEGERS, NLL, CrossEntropy, SoftCrossEntropy
 from ..autograd.node import Leaf, Node
+from ..autograd._build import broadcast_shapes
 from ..autograd.variable import wrap
 from ..backends import DType, float32, float64
 from ..backends._values import to_array
@@ -137,44 +138,60 @@ def _reduced(terms: Var, mode: str) -> Var:
     return terms if mode == "none" else terms.sum() if mode == "sum" else terms.mean()
 
 
-def _fused(op: str, node_type: type, input: _V, target: Any, reduction: "str | Reduction", per_batch: bool = False, *extra: Any) -> _V:
+def _fused(
+    op: str, node_type: type, input: _V, target: Any, reduction: "str | Reduction", per_batch: bool = False, *extra: Any,
+    weight: Any = None,
+) -> _V:
     mode = _reduction(op, reduction)
     prediction = _input(op, input)
     divisor = (prediction.shape[0] if prediction.shape else 1) if per_batch else None
     _check_mean(op, mode, prediction, divisor)
     goal = _target(op, prediction, target)
     node = node_type(prediction._node, goal._node, *extra)
-    return cast(_V, wrap(nodes.reduce(node, mode, divisor)))
+    if weight is None:
+        return cast(_V, wrap(nodes.reduce(node, mode, divisor)))
+    scale = _target(op, prediction, weight)
+    try:
+        fits = broadcast_shapes(op, prediction.shape, scale.shape) == prediction.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{op}: weight of shape {scale.shape} must broadcast to the input's shape {prediction.shape}")
+    return cast(_V, _reduced(wrap(node) * scale, mode))
 
 
-def bce_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
+def bce_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean", *, weight: Any = None) -> _V:
     """Binary cross-entropy of probabilities ``x ∈ [0, 1]`` and targets ``t ∈ [0, 1]``:
     ``-(t·ln x + (1 - t)·ln(1 - x))`` with each log clamped at -100 (as PyTorch), so saturated
-    probabilities give a large but finite loss. Input and target ``(*)``; result 0-d.
+    probabilities give a large but finite loss. Input and target ``(*)``; result 0-d. ``weight``
+    (a constant broadcast to the input, as PyTorch's) rescales each element's loss.
 
     >>> round(nk.nn.loss.bce_loss(nk.full(2, 0.5), nk.ones(2)).forward().item(), 4)
     0.6931
     """
-    return _fused("bce_loss", nodes.BCE, input, target, reduction)
+    return _fused("bce_loss", nodes.BCE, input, target, reduction, weight=weight)
 
 
-def bce_with_logits_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean", pos_weight: Any = None) -> _V:
+def bce_with_logits_loss(
+    input: _V, target: Any, reduction: "str | Reduction" = "mean", pos_weight: Any = None, *, weight: Any = None
+) -> _V:
     """Binary cross-entropy of logits: ``bce_loss(σ(x), t)`` computed as
     ``max(x, 0) - x·t + ln(1 + e^-|x|)``, exact and finite for logits of any size. Input and
     target ``(*)``; result 0-d.
 
     ``pos_weight`` ``p`` (a constant broadcast over the input, typically one weight per class of
     the last axis, as PyTorch) weighs the positive term:
-    ``-(p·t·ln σ(x) + (1 - t)·ln(1 - σ(x)))``.
+    ``-(p·t·ln σ(x) + (1 - t)·ln(1 - σ(x)))``. ``weight`` (a constant broadcast to the input)
+    rescales each element's loss, as PyTorch's.
 
     >>> round(nk.nn.loss.bce_with_logits_loss(nk.zeros(2), nk.ones(2)).forward().item(), 4)
     0.6931
     """
     op = "bce_with_logits_loss"
     if pos_weight is None:
-        return _fused(op, nodes.BCEWithLogits, input, target, reduction)
-    weight = _target(op, _input(op, input), pos_weight)
-    return _fused(op, nodes.BCEWithLogits, input, target, reduction, False, weight._node)
+        return _fused(op, nodes.BCEWithLogits, input, target, reduction, weight=weight)
+    positive = _target(op, _input(op, input), pos_weight)
+    return _fused(op, nodes.BCEWithLogits, input, target, reduction, False, positive._node, weight=weight)
 
 
 def _positive(op: str, name: str, value: Any, allow_zero: bool = False) -> float:

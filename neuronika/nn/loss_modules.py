@@ -15,11 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Var
+from . import functional as F
 from . import loss as functions
 from .module import Module
 
 __all__ = [
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "HuberLoss", "SmoothL1Loss",
+    "KLDivLoss",
 ]
 
 
@@ -68,29 +70,61 @@ class L1Loss(_Pair):
     function = staticmethod(functions.mae_loss)
 
 
-class BCELoss(_Pair):
-    """``bce_loss``: binary cross-entropy of probabilities.
+class BCELoss(_Loss):
+    """``bce_loss``: binary cross-entropy of probabilities, each element's loss rescaled by
+    ``weight`` (a buffer) when given.
 
     >>> round(nk.nn.BCELoss()(nk.full(2, 0.5), nk.ones(2)).forward().item(), 4)
     0.6931
     """
 
-    function = staticmethod(functions.bce_loss)
+    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input: Var, target: Any) -> Var:
+        """The mean (or sum) binary cross-entropy of ``input`` against ``target``."""
+        return functions.bce_loss(input, target, self.reduction, weight=self._buffer("weight", input))
 
 
 class BCEWithLogitsLoss(_Loss):
-    """``bce_with_logits_loss`` with an optional ``pos_weight`` (a buffer).
+    """``bce_with_logits_loss`` with optional ``weight`` (per element) and ``pos_weight`` (the
+    positive term), both buffers, as PyTorch's.
 
     >>> round(nk.nn.BCEWithLogitsLoss(pos_weight=nk.full(2, 2.0))(nk.zeros((1, 2)), nk.ones((1, 2))).forward().item(), 4)
     1.3863
     """
 
-    def __init__(self, reduction: str = "mean", pos_weight: Any = None) -> None:
+    def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None) -> None:
         super().__init__(reduction)
+        self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Var, target: Any) -> Var:
-        return functions.bce_with_logits_loss(input, target, self.reduction, pos_weight=self._buffer("pos_weight", input))
+        """The mean (or sum) binary cross-entropy of the logits ``input`` against ``target``."""
+        return functions.bce_with_logits_loss(
+            input, target, self.reduction, pos_weight=self._buffer("pos_weight", input), weight=self._buffer("weight", input)
+        )
+
+
+class KLDivLoss(_Loss):
+    """``nn.functional.kl_div``: KL divergence of log-probabilities from probabilities with
+    PyTorch's reductions (``"mean"``: over elements; ``"batchmean"``: over the batch, the
+    crate's ``kldiv_loss`` "mean"; ``"sum"``; ``"none"``). ``log_target`` is not provided.
+
+    >>> nk.nn.KLDivLoss(reduction="batchmean")(nk.full((2, 2), 0.5).ln(), nk.full((2, 2), 0.5)).forward().item()
+    0.0
+    """
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        if reduction not in ("mean", "batchmean", "sum", "none") or log_target:
+            raise ValueError(f"KLDivLoss: reduction must be 'mean', 'batchmean', 'sum' or 'none' (and log_target False), got {reduction!r}")
+        Module.__init__(self)
+        self.reduction = reduction
+
+    def forward(self, input: Var, target: Any) -> Var:
+        """The KL divergence of ``input`` (log-probabilities) from ``target`` (probabilities)."""
+        return F.kl_div(input, target, self.reduction)
 
 
 class HuberLoss(_Loss):
