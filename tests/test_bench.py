@@ -77,3 +77,21 @@ def test_layers_benchmark_runs_every_case_and_prints_ratios():
     assert set(lines) == {"lstm", "pool_bn"}
     if importlib.util.find_spec("torch") is not None:
         assert all("ratio" in line for line in lines.values())
+
+
+def test_torch_device_times_w1_and_w2_on_the_example_torch_backend(tmp_path):
+    pytest.importorskip("torch", reason="--device torch needs PyTorch")
+    path = tmp_path / "torch.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--device", "torch", "--json", str(path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(path.read_text())
+    assert report["environment"]["device"] == "torch"
+    assert sorted(report["workloads"]) == ["W1", "W2"]
+    for name, result in report["workloads"].items():
+        # neuronika on the PyTorch backend, on the NumPy backend, PyTorch eager and the floor
+        assert {"floor", "pytorch", "neuronika", "neuronika_numpy"} == set(result["ms"]), name
+        assert result["ratio_numpy_backend"] > 0 and result["losses_agree"], (name, result["first_loss"])
+    assert "NumPy bk" in done.stdout

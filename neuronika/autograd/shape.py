@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence, overload
 
 from .._args import integer, integers, is_integer
 from ..backends import Backend, DType
+from ..kernels.writes import FUNCTIONAL
 from ._build import check_same_place, normalize_axis
 from .node import Node
 
@@ -177,6 +178,9 @@ class Chunk(Node):
 
     def _backward(self) -> None:
         operand = self.inputs[0]
+        if not self.backend.mutable_arrays:  # immutable arrays: a new array, no shared buffer
+            operand.add_grad(FUNCTIONAL.place(self.xp, self.grad, operand.shape, self.index))
+            return
         buffer = operand.grad
         if buffer is not None and buffer is self.group[0]:
             buffer[self.index] = self.grad
