@@ -204,8 +204,7 @@ def softmax_parts(xp: Any, x: Any) -> tuple[Any, Any, Any]:
     shifted = x - xp.max(x, axis=1, keepdims=True)
     probs = xp.exp(shifted)
     total = xp.sum(probs, axis=1, keepdims=True)
-    probs /= total  # in place: the exponentials are a fresh array
-    return shifted, xp.log(total), probs
+    return shifted, xp.log(total), probs / total
 
 
 class CrossEntropy(ClassIndexLoss):

@@ -3,8 +3,9 @@
 ``out[*i, :] = weight[index[*i], :]``: ``index (*s)`` integers in ``[0, num_embeddings)``,
 ``weight (num_embeddings, embedding_dim)`` → ``(*s, embedding_dim)``. Forward: one ``take``
 along the rows. VJP: the backend's ``index_add`` kernel (repeated indices accumulate; NumPy and
-CuPy override the generic sort-and-cumulative-sum form), with the ``padding_idx`` row set to 0
-(it receives no gradient, as PyTorch). The index may be re-assigned between replays: it is
+CuPy override the generic sort-and-cumulative-sum form), the gradient rows of ``padding_idx``
+lookups zeroed first (that row receives no gradient, as PyTorch; no array is written in place,
+so immutable backends work too). The index may be re-assigned between replays: it is
 checked on every forward (one min and one max; an out-of-range index raises IndexError).
 """
 
@@ -57,10 +58,9 @@ class Embedding(Node):
     def _backward(self) -> None:
         xp, weight = self.xp, self.inputs[0]
         rows = xp.reshape(self.grad, (math.prod(self.shape[:-1]), self.shape[-1]))
-        grad = self.kernel(xp, rows, self.flat, weight.shape[0])
-        if self.padding_idx is not None:
-            grad[self.padding_idx, ...] = 0.0  # a fresh array: the kernel's output
-        weight.add_grad(grad)
+        if self.padding_idx is not None:  # the padding row's lookups pass nothing back (no write: any backend)
+            rows = xp.where(xp.expand_dims(self.flat != self.padding_idx, axis=1), rows, 0.0)
+        weight.add_grad(self.kernel(xp, rows, self.flat, weight.shape[0]))
 
 
 def embedding(input: Var, weight: Var, padding_idx: "int | None" = None) -> Var:

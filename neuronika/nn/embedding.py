@@ -55,8 +55,11 @@ class Embedding(Module):
         if _weight is None:
             weight = randn(shape, dtype=dtype, device=device)
             if padding_idx is not None:
-                with weight._node.backend.scope():  # a write on the table's device
-                    weight.data[padding_idx, ...] = 0.0
+                node = weight._node
+                xp = node.xp
+                with node.backend.scope():  # on the table's device; no write in place (any backend)
+                    rows = xp.reshape(xp.arange(shape[0], device=node.backend.native_device), (shape[0], 1))
+                    node.set_value(xp.where(rows == padding_idx, xp.zeros_like(node.value), node.value))
         else:
             weight = _weight if isinstance(_weight, Var) else from_ndarray(_weight, dtype=dtype, device=device)
             if tuple(weight.shape) != shape:
