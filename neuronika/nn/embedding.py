@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from .._args import integer
 from ..autograd import Var, from_ndarray, randn
 from ..autograd.embedding import embedding
+from ..autograd.node import Leaf
 from ..backends import DType
 from .module import Module
 
@@ -55,7 +56,7 @@ class Embedding(Module):
         if _weight is None:
             weight = randn(shape, dtype=dtype, device=device)
             if padding_idx is not None:
-                node = weight._node
+                node = cast(Leaf, weight._node)
                 xp = node.xp
                 with node.backend.scope():  # on the table's device; no write in place (any backend)
                     rows = xp.reshape(xp.arange(shape[0], device=node.backend.native_device), (shape[0], 1))
