@@ -123,3 +123,15 @@ def test_every_public_name_is_in_the_api_reference(name, obj):
     assert _shown(name, obj, _reference_directives()), (
         f"{name} (defined in {obj.__module__}) is not shown by docs/api.md: add it to a '::: {obj.__module__}' block"
     )
+
+
+def test_every_layer_documents_its_forward():
+    from neuronika import nn
+
+    layers = [
+        obj for obj in vars(nn).values()
+        if inspect.isclass(obj) and issubclass(obj, nn.Module) and obj is not nn.Module and hasattr(obj, "forward")
+    ]
+    assert len(layers) > 40
+    undocumented = [layer.__name__ for layer in layers if not (layer.forward.__doc__ or "").strip()]
+    assert not undocumented, f"forward without a docstring: {undocumented}"

@@ -40,6 +40,7 @@ class Identity(Module):
         super().__init__()
 
     def forward(self, input: Any) -> Any:
+        """Return ``input`` unchanged (any shape)."""
         return input
 
 
@@ -57,6 +58,7 @@ class Flatten(Module):
         self.end_dim = _check_dim("Flatten", end_dim)
 
     def forward(self, input: V) -> V:
+        """Merge axes ``start_dim..end_dim`` of ``input`` into one: ``(N, C, H, W) → (N, C·H·W)`` by default."""
         shape = input.shape
         rank = max(len(shape), 1)
         start, end = self.start_dim, self.end_dim
@@ -91,6 +93,7 @@ class ReLU(_Activation):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.relu()
 
 
@@ -108,6 +111,7 @@ class LeakyReLU(_Activation):
         self.negative_slope = float(negative_slope)
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.leaky_relu(self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -122,6 +126,7 @@ class Tanh(Module):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.tanh()
 
 
@@ -133,6 +138,7 @@ class Sigmoid(Module):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.sigmoid()
 
 
@@ -151,6 +157,7 @@ class Softmax(Module):
         self.dim = _check_dim(type(self).__name__, dim)
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.softmax(self.dim)
 
     def extra_repr(self) -> str:
@@ -165,6 +172,7 @@ class LogSoftmax(Softmax):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.log_softmax(self.dim)
 
 
@@ -176,6 +184,7 @@ class SiLU(_Activation):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.silu()
 
 
@@ -194,6 +203,7 @@ class ELU(_Activation):
         self.alpha = float(alpha)
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.elu(self.alpha)
 
     def extra_repr(self) -> str:
@@ -208,6 +218,7 @@ class Mish(_Activation):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.mish()
 
 
@@ -226,6 +237,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.gelu(self.approximate)
 
     def extra_repr(self) -> str:
@@ -240,6 +252,7 @@ class SELU(_Activation):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.selu()
 
 
@@ -251,6 +264,7 @@ class CELU(ELU):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.celu(self.alpha)
 
 
@@ -266,6 +280,7 @@ class Hardtanh(_Activation):
         self.min_val, self.max_val = min_val, max_val
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.hardtanh(self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
@@ -280,6 +295,7 @@ class ReLU6(_Activation):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.relu6()
 
 
@@ -291,6 +307,7 @@ class Hardsigmoid(_Activation):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.hardsigmoid()
 
 
@@ -302,6 +319,7 @@ class Hardswish(_Activation):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.hardswish()
 
 
@@ -313,6 +331,7 @@ class Softsign(Module):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.softsign()
 
 
@@ -324,6 +343,7 @@ class LogSigmoid(Module):
     """
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.log_sigmoid()
 
 
@@ -341,4 +361,5 @@ class Softplus(Module):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, input: V) -> V:
+        """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
         return input.softplus()

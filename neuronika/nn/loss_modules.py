@@ -139,6 +139,7 @@ class HuberLoss(_Loss):
         self.delta = delta
 
     def forward(self, input: Var, target: Any) -> Var:
+        """The Huber loss of ``input`` against ``target`` (same shape), reduced as ``reduction`` says."""
         return functions.huber_loss(input, target, self.reduction, delta=self.delta)
 
     def extra_repr(self) -> str:
@@ -157,6 +158,7 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def forward(self, input: Var, target: Any) -> Var:
+        """The smooth L1 loss of ``input`` against ``target`` (same shape), reduced as ``reduction`` says."""
         return functions.smooth_l1_loss(input, target, self.reduction, beta=self.beta)
 
     def extra_repr(self) -> str:

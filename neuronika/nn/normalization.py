@@ -68,6 +68,7 @@ class _BatchNorm(Module):
         self._nodes: weakref.WeakSet[F.BatchNormalize] = weakref.WeakSet()
 
     def forward(self, input: Var) -> Var:
+        """Normalize ``input`` ``(N, C, *)`` per channel: batch statistics in training (folded into the running buffers once per computed forward), running ones in evaluation; same shape out."""
         if input.ndim not in self.dims:
             raise ValueError(f"{type(self).__name__}: expected an input of shape {self.layouts}, got {input.shape}")
         if input.shape[1] != self.num_features:
@@ -160,6 +161,7 @@ class LayerNorm(Module):
         self.bias = _parameter(shape, 0.0, dtype, device) if elementwise_affine and bias else None
 
     def forward(self, input: Var) -> Var:
+        """Normalize ``input`` ``(*, *normalized_shape)`` over its trailing ``normalized_shape`` axes; same shape out."""
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -197,6 +199,7 @@ class GroupNorm(Module):
         self.bias = _parameter((num_channels,), 0.0, dtype, device) if affine else None
 
     def forward(self, input: Var) -> Var:
+        """Normalize ``input`` ``(N, C, *)`` per sample and group of channels; same shape out."""
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

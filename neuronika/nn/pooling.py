@@ -24,6 +24,7 @@ class _MaxPoolNd(Module):
         self.ceil_mode = bool(ceil_mode)
 
     def forward(self, input: Var) -> Var:
+        """Max-pool ``input`` ``(N, C, *spatial)`` (or unbatched ``(C, *spatial)``) into ``(N, C, *out)``."""
         return F.max_pool(input, self.dims, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
 
     def extra_repr(self) -> str:
@@ -75,6 +76,7 @@ class _AvgPoolNd(Module):
         self.count_include_pad = bool(count_include_pad)
 
     def forward(self, input: Var) -> Var:
+        """Average-pool ``input`` ``(N, C, *spatial)`` (or unbatched ``(C, *spatial)``) into ``(N, C, *out)``."""
         return F.avg_pool(input, self.dims, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
     def extra_repr(self) -> str:
@@ -121,6 +123,7 @@ class _AdaptivePool(Module):
         self.output_size = output_size
 
     def forward(self, input: Var) -> Var:
+        """Pool ``input`` ``(N, C, *spatial)`` (or unbatched ``(C, *spatial)``) to ``(N, C, *output_size)``."""
         return cast(Var, type(self).function(input, self.output_size))
 
     def extra_repr(self) -> str:

@@ -121,6 +121,7 @@ class _RNNBase(Module):
         return joined.reshape(len(parts), self.hidden_size) if unbatched else joined
 
     def forward(self, input: Var, hx: Any = None) -> tuple[Var, Any]:
+        """Run the sequence ``input`` ``(L, N, H_in)`` (``(N, L, H_in)`` with ``batch_first``, or unbatched ``(L, H_in)``) from the initial state ``hx`` (zeros when None); returns ``(output, final state)`` as the class docstring says."""
         layer = type(self).__name__
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
             layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
