@@ -15,7 +15,7 @@ from ..backends._values import to_array
 from . import activation, arithmetic, linalg, reduction, shape as shape_ops
 from ._build import broadcast_shapes
 from .grad_mode import GRAPHS_WITHOUT_GRAD
-from .node import Leaf, Node, expose, leaves_of, nodes_of_type, run_backward, run_forward, tick
+from .node import Leaf, Node, expose, invalidate_plans, leaves_of, nodes_of_type, run_backward, run_forward, tick
 
 Axis = Union[int, Tuple[int, ...], None]
 
@@ -168,6 +168,7 @@ class Var:
             )
         node.differentiable = node.requires_grad = True
         node._order = None
+        invalidate_plans()
         return VarDiff(node)
 
     def detach(self) -> "Var":
@@ -181,11 +182,13 @@ class Var:
         """Switch the dropout nodes of this sub-graph to training mode."""
         for node in nodes_of_type(self._node, (activation.Dropout,)):
             cast(activation.Dropout, node).set_training(True)
+        invalidate_plans()
 
     def eval(self) -> None:
         """Switch the dropout nodes of this sub-graph to evaluation mode (identity)."""
         for node in nodes_of_type(self._node, (activation.Dropout,)):
             cast(activation.Dropout, node).set_training(False)
+        invalidate_plans()
 
     def to(self, device: "str | Device | None" = None, dtype: "DType | str | None" = None) -> "Var":
         """This variable on another device and/or with another dtype.
@@ -411,6 +414,7 @@ class Param:
         value = backend.asarray(node.value, node.dtype)
         grad = None if node.grad is None else backend.asarray(node.grad, node.dtype)
         node.backend, node.xp, node.grad = backend, backend.xp, grad
+        invalidate_plans()
         node.set_value(value)
 
     def __eq__(self, other: object) -> bool:
