@@ -233,6 +233,8 @@ def run_forward(root: Node) -> None:
                 return
     elif forwarded[1]:
         stamp_compiled(clock)
+    if root._plan is None:
+        root._plan = False  # run once (the interpreter): compiled on its next whole forward
     compute, _ = root.order()
     # A stale value is dropped before its node is recomputed (no op reads its own value in
     # ``_forward``), so the new array can reuse the old one's memory, still warm in the cache,
