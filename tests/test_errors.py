@@ -18,7 +18,7 @@ import neuronika as nk
         (lambda d: nk.ones((3, 4), device=d).mv(nk.ones((3,), device=d)), "mv: cannot multiply"),
         (lambda d: nk.ones(3, device=d).mm(nk.ones((3, 3), device=d)), r"mm: the left operand must be a matrix \(2-d\), got shape \(3,\)"),
         (lambda d: nk.ones(3, device=d).vv(nk.ones(4, device=d)), "inner sizes 3 and 4"),
-        (lambda d: nk.ones((2, 2, 2), device=d) @ nk.ones((2, 2), device=d), "@: operands of shapes"),
+        (lambda d: nk.ones((2, 2, 3), device=d) @ nk.ones((2, 2), device=d), r"matmul: cannot multiply \(2, 2, 3\) by \(2, 2\): inner sizes 3"),
         (lambda d: nk.ones(3, device=d).t(), "t: the operand must be a matrix"),
         (lambda d: nk.ones((2, 3), device=d).softmax(2), "softmax: axis 2 is out of range"),
         (lambda d: nk.ones((2, 3), device=d).sum(axis=(0, 0)), "repeats"),

@@ -111,3 +111,22 @@ def test_dropout_between_layers_follows_train_and_eval(device):
 def test_bad_recurrent_arguments_raise_clearly(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_fused_lstm_step_gradients_match_finite_differences(device, rng):
+    from neuronika.nn.recurrent import lstm_step
+    from neuronika.testing import gradcheck
+
+    def step(gates, cell):
+        hidden, new_cell = lstm_step(gates, cell)
+        return hidden * 2.0 + new_cell * 3.0
+
+    assert gradcheck(step, [rng.standard_normal((3, 8)) * 2, rng.standard_normal((3, 2))], device=device)
+
+
+def test_fused_lstm_step_is_stable_for_large_pre_activations(device):
+    from neuronika.nn.recurrent import lstm_step
+
+    gates = nk.from_ndarray(np.array([[1e4, -1e4, 1e4, -1e4]], dtype=np.float32), device=device)
+    hidden, cell = lstm_step(gates, nk.ones((1, 1), device=device))
+    assert np.isfinite(hidden.forward().numpy()).all() and np.isfinite(cell.forward().numpy()).all()

@@ -2,8 +2,18 @@
 
 from .creation import eye, from_ndarray, full, geomspace, linspace, logspace, ones, rand, randn, range, zeros
 from .variable import Param, Var, VarDiff, cat, stack
+from .contraction import einsum, outer, tensordot
+from .linalg import matmul
+from .padding import pad
+from .rearrange import broadcast_to, flip, permute, repeat_interleave, roll, tile, transpose
+from .shape import split, squeeze
+from .unary import ceil, cos, erf, expm1, floor, log1p, log2, log10, reciprocal, round, rsqrt, sign, sin, square, tan
 
 __all__ = [
     "Param", "Var", "VarDiff", "cat", "stack",
+    "einsum", "outer", "tensordot", "matmul", "pad",
+    "broadcast_to", "flip", "permute", "repeat_interleave", "roll", "tile", "transpose", "split", "squeeze",
+    "ceil", "cos", "erf", "expm1", "floor", "log1p", "log2", "log10", "reciprocal", "round", "rsqrt", "sign",
+    "sin", "square", "tan",
     "eye", "from_ndarray", "full", "geomspace", "linspace", "logspace", "ones", "rand", "randn", "range", "zeros",
 ]

@@ -72,3 +72,12 @@ def normalize_axis(op: str, axis: int, ndim: int, extra: int = 0) -> int:
     if not -bound <= axis < bound:
         raise ValueError(f"{op}: axis {axis} is out of range for a {ndim}-d variable (valid: {-bound}..{bound - 1})")
     return axis % bound
+
+
+def require_floating(op: str, node: Node) -> None:
+    """Differentiable maths needs a floating operand (integer and bool values have no gradient)."""
+    if not str(node.dtype).startswith("float"):
+        raise TypeError(
+            f"{op}: needs a floating-point variable, got {node.dtype} {node.shape}; convert it "
+            f"with .astype('float32') (or 'float64')"
+        )

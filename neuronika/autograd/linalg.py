@@ -1,14 +1,16 @@
-"""Linear algebra: ``t``, ``mm``, ``mm_t``, ``mv``, ``vm``, ``vv``, the ``@`` operator and the
-fused ``affine`` node (``x·Wᵀ + b``, internal to ``nn``).
+"""Linear algebra: ``t``, ``mm``, ``mm_t``, ``mv``, ``vm``, ``vv``, ``matmul`` (the ``@``
+operator, with the Array API's batched rules) and the fused ``affine`` node (``x·Wᵀ + b``,
+internal to ``nn``). ``tensordot``, ``einsum`` and ``outer`` live in ``contraction.py``.
 
-Each product is one GEMM/GEMV in the forward pass and one per input in the backward pass.
+Each product is one GEMM/GEMV (batched for ``matmul``) in the forward pass and one per input in
+the backward pass.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._build import check_same_place
+from ._build import broadcast_shapes, check_same_place, reduction_plan, sum_to
 from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
 
@@ -162,15 +164,70 @@ class VecVec(_Product):
             rhs.add_grad(self.grad * lhs.value)
 
 
+class BatchedMatMul(Node):
+    """The Array API's ``matmul``: ``(..., n, k) @ (..., k, m) → (..., n, m)``, the batch axes
+    ``...`` broadcast against each other; a 1-d left operand is read as ``(1, k)`` and a 1-d right
+    one as ``(k, 1)``, the added axis then dropped from the result.
+
+    VJPs (in the promoted shapes ``A``, ``B``, ``G``): ``G·Bᵀ`` and ``Aᵀ·G``, each summed over the
+    batch axes its operand was broadcast along, then reshaped to the operand's shape.
+    """
+
+    __slots__ = ("lhs_shape", "rhs_shape", "out_shape", "lhs_axes", "rhs_axes")
+    name = "matmul"
+
+    def __init__(self, lhs: Node, rhs: Node) -> None:
+        check_same_place(self.name, (lhs, rhs))
+        if not lhs.shape or not rhs.shape:
+            raise ValueError(
+                f"{self.name}: cannot multiply {lhs.shape} by {rhs.shape}: matmul needs operands with "
+                f"at least one axis; multiply by a 0-d variable with *"
+            )
+        a = (1,) + lhs.shape if len(lhs.shape) == 1 else lhs.shape
+        b = rhs.shape + (1,) if len(rhs.shape) == 1 else rhs.shape
+        if a[-1] != b[-2]:
+            raise ValueError(
+                f"{self.name}: cannot multiply {lhs.shape} by {rhs.shape}: inner sizes {a[-1]} (last "
+                f"axis on the left) and {b[-2]} ({'only' if len(rhs.shape) == 1 else 'second-to-last'} "
+                f"axis on the right) differ"
+            )
+        try:
+            batch = broadcast_shapes(self.name, a[:-2], b[:-2])
+        except ValueError:
+            raise ValueError(
+                f"{self.name}: cannot multiply {lhs.shape} by {rhs.shape}: their batch axes "
+                f"{a[:-2]} and {b[:-2]} do not broadcast (sizes must match or one of them be 1)"
+            ) from None
+        shape = batch + lhs.shape[-2:-1] + rhs.shape[-1:] if len(rhs.shape) > 1 else batch + lhs.shape[-2:-1]
+        self._setup((lhs, rhs), shape, lhs.dtype, lhs.backend)
+        self.lhs_shape, self.rhs_shape, self.out_shape = a, b, batch + (a[-2], b[-1])
+        self.lhs_axes = reduction_plan(a, batch + a[-2:])
+        self.rhs_axes = reduction_plan(b, batch + b[-2:])
+
+    def _forward(self) -> None:
+        lhs, rhs = self.inputs
+        self.value = self.xp.matmul(lhs.value, rhs.value)
+
+    def _backward(self) -> None:
+        lhs, rhs = self.inputs
+        xp = self.xp
+        grad = xp.reshape(self.grad, self.out_shape)
+        if lhs.requires_grad:
+            local = xp.matmul(grad, xp.matrix_transpose(xp.reshape(rhs.value, self.rhs_shape)))
+            lhs.add_grad(xp.reshape(sum_to(xp, local, self.lhs_axes, self.lhs_shape), lhs.shape))
+        if rhs.requires_grad:
+            local = xp.matmul(xp.matrix_transpose(xp.reshape(lhs.value, self.lhs_shape)), grad)
+            rhs.add_grad(xp.reshape(sum_to(xp, local, self.rhs_axes, self.rhs_shape), rhs.shape))
+
+
+#: ``@`` on vectors and matrices keeps the dedicated 2-d nodes (no reshapes in their VJPs)
+_PLAIN = {(2, 2): MatMul, (2, 1): MatVec, (1, 2): VecMat, (1, 1): VecVec}
+
+
 def matmul_node(lhs: Node, rhs: Node) -> Node:
-    """The ``@`` operator: picks ``mm``, ``mv``, ``vm`` or ``vv`` from the operands' dimensions."""
-    kinds = {(2, 2): MatMul, (2, 1): MatVec, (1, 2): VecMat, (1, 1): VecVec}
-    op = kinds.get((len(lhs.shape), len(rhs.shape)))
-    if op is None:
-        raise ValueError(
-            f"@: operands of shapes {lhs.shape} and {rhs.shape} are not supported; "
-            f"@ multiplies vectors (1-d) and matrices (2-d): reshape first"
-        )
+    """The ``@`` operator: ``mm``, ``mv``, ``vm`` or ``vv`` for 1-d and 2-d operands, the batched
+    :class:`BatchedMatMul` otherwise."""
+    op = _PLAIN.get((len(lhs.shape), len(rhs.shape)), BatchedMatMul)
     return op(lhs, rhs)
 
 
@@ -270,7 +327,14 @@ def vv(x: Var, rhs: Var) -> Var:
 
 
 def matmul(lhs: Var, rhs: Var) -> Var:
-    """``lhs @ rhs``: ``mm``, ``mv``, ``vm`` or ``vv`` picked from the operands' dimensions."""
+    """``lhs @ rhs`` with the Array API's (and PyTorch's) ``matmul`` rules: ``(..., n, k) @
+    (..., k, m) → (..., n, m)`` with the batch axes ``...`` broadcast; a 1-d left operand is a row
+    ``(1, k)`` and a 1-d right one a column ``(k, 1)``, the added axis dropped from the result.
+    Vectors and matrices use ``vv``, ``mv``, ``vm`` and ``mm``.
+
+    >>> nk.matmul(nk.ones((5, 2, 3)), nk.ones((3, 4))).shape
+    (5, 2, 4)
+    """
     return _handles.wrap(matmul_node(lhs._node, lhs._operand(rhs, "@")))
 
 

@@ -7,7 +7,7 @@ import itertools
 import math
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .._args import integers
+from .._args import integer, integers, is_integer
 from ..backends import Backend, DType
 from ._build import check_same_place, normalize_axis
 from .node import Node
@@ -35,6 +35,20 @@ class Unsqueeze(Node):
 
     def _backward(self) -> None:
         self.inputs[0].add_grad(self.xp.reshape(self.grad, self.inputs[0].shape))
+
+
+class Squeeze(Unsqueeze):
+    """Removes axes of size 1: all of them (``axis=None``) or those named (an axis named whose size
+    is not 1 is kept, as PyTorch does)."""
+
+    __slots__ = ()
+    name = "squeeze"
+
+    def __init__(self, operand: Node, axis: "int | Sequence[int] | None") -> None:
+        ndim = len(operand.shape)
+        named = range(ndim) if axis is None else [normalize_axis(self.name, a, ndim) for a in integers(self.name, "axis", axis)]
+        shape = tuple(d for i, d in enumerate(operand.shape) if not (i in named and d == 1))
+        self._setup((operand,), shape, operand.dtype, operand.backend)
 
 
 class Reshape(Unsqueeze):
@@ -248,6 +262,46 @@ class Detach(Node):
 def unsqueeze(x: Var, axis: int) -> Var:
     """A new axis of size 1 at ``axis``: ``(2, 3).unsqueeze(0) → (1, 2, 3)``."""
     return _handles.wrap(Unsqueeze(x._node, axis))
+
+
+def squeeze(x: Var, axis: int | Sequence[int] | None = None) -> Var:
+    """``x`` without its size-1 axes (``axis=None``) or without the named ones (an int or a tuple;
+    a named axis whose size is not 1 is kept, as PyTorch): ``(2, 1, 3).squeeze() → (2, 3)``.
+
+    >>> nk.zeros((2, 1, 3, 1)).squeeze(1).shape
+    (2, 3, 1)
+    """
+    return _handles.wrap(Squeeze(x._node, axis))
+
+
+def split(x: Var, split_size_or_sections: int | Sequence[int], axis: int = 0) -> tuple[Var, ...]:
+    """``x`` cut along ``axis`` into a tuple of variables, as PyTorch's ``split``: an int is the
+    size of every piece (the last one smaller when it does not divide the axis; NumPy's
+    ``split`` reads an int as the number of pieces instead), a sequence gives each piece's size
+    (they must add up to the axis size). The pieces' gradients are written into one buffer.
+
+    >>> tuple(piece.shape for piece in nk.zeros((5, 2)).split(2))
+    ((2, 2), (2, 2), (1, 2))
+    """
+    node = x._node
+    axis = normalize_axis("split", axis, len(node.shape))
+    total = node.shape[axis]
+    if is_integer(split_size_or_sections):
+        step = integer("split", "the piece size", split_size_or_sections, 1)
+        sizes = [step] * (total // step) + ([total % step] if total % step else [])
+    else:
+        sizes = list(integers("split", "split_size_or_sections", split_size_or_sections))
+        if any(s < 0 for s in sizes) or sum(sizes) != total:
+            raise ValueError(
+                f"split: piece sizes {tuple(sizes)} must be non-negative and add up to {total}, the "
+                f"size of axis {axis} of {node.shape}"
+            )
+    pieces, start, group = [], 0, [None]
+    for size in sizes:
+        index = tuple(slice(start, start + size) if i == axis else slice(0, d) for i, d in enumerate(node.shape))
+        pieces.append(_handles.wrap(Chunk(node, index, group)))
+        start += size
+    return tuple(pieces)
 
 
 def reshape(x: Var, *shape: int | Sequence[int]) -> Var:

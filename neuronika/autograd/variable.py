@@ -13,6 +13,7 @@ from typing import Any, NoReturn, Tuple, Union, cast
 from ..backends import Device, DType, get as get_backend, to_dtype
 from ..backends._values import to_array
 from . import activation, arithmetic, linalg, reduction, shape as shape_ops
+from . import activation_torch, contraction, rearrange, unary
 from ._build import broadcast_shapes
 from .grad_mode import GRAPHS_WITHOUT_GRAD
 from .node import Leaf, Node, expose, invalidate_plans, leaves_of, nodes_of_type, run_backward, run_forward, tick
@@ -258,6 +259,20 @@ class Var:
     unsqueeze, reshape, flatten = shape_ops.unsqueeze, shape_ops.reshape, shape_ops.flatten
     chunks = shape_ops.chunks_of
     cat, stack = shape_ops.cat_method, shape_ops.stack_method
+    # element-wise maths (unary.py), PyTorch's activations (activation_torch.py), shape
+    # (rearrange.py, shape.py), padding (padding.py) and contractions (linalg.py, contraction.py)
+    log1p, expm1, log2, log10 = unary.log1p, unary.expm1, unary.log2, unary.log10
+    sin, cos, tan, square, rsqrt, reciprocal = unary.sin, unary.cos, unary.tan, unary.square, unary.rsqrt, unary.reciprocal
+    sign, floor, ceil, round, erf = unary.sign, unary.floor, unary.ceil, unary.round, unary.erf
+    gelu, silu, mish = activation_torch.gelu, activation_torch.silu, activation_torch.mish
+    elu, selu, celu = activation_torch.elu, activation_torch.selu, activation_torch.celu
+    hardtanh, relu6 = activation_torch.hardtanh, activation_torch.relu6
+    hardsigmoid, hardswish = activation_torch.hardsigmoid, activation_torch.hardswish
+    softsign, log_sigmoid = activation_torch.softsign, activation_torch.log_sigmoid
+    permute, transpose, expand = rearrange.permute, rearrange.transpose, rearrange.expand
+    flip, roll, tile, repeat_interleave = rearrange.flip, rearrange.roll, rearrange.tile, rearrange.repeat_interleave
+    squeeze, split = shape_ops.squeeze, shape_ops.split
+    matmul, outer = linalg.matmul, contraction.outer
 
 
 class VarDiff(Var):

@@ -11,7 +11,11 @@ override's code (``_numpy_kernels.strided_kernels``) built with ``cupy``:
 * input gradient: one batched ``cupy.matmul`` ``grad · W[j]`` over the K kernel offsets, then
   col2im, one in-place strided add kernel per offset into a channels-last buffer.
 
-Which path runs: ``nk.backends.get("cuda").kernels`` lists these three names; the op looks them up
+Also registered: ``erf`` (``cupyx.scipy.special.erf``) and ``einsum`` (``cupy.einsum``), the two
+functions the Array API standard lacks (``neuronika/kernels/special.py`` is the generic erf;
+``autograd/contraction.py`` composes einsum where a backend has none).
+
+Which path runs: ``nk.backends.get("cuda").kernels`` lists these names; the op looks them up
 once when it is built (``backend.kernel(name, generic)``). ``tests/test_convolution.py`` checks
 them against the generic Array API kernels wherever a GPU is present.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import cupy
+import cupyx.scipy.special
 from cupy.lib.stride_tricks import as_strided
 
 from ._numpy_kernels import strided_kernels
@@ -31,4 +36,18 @@ def _cupy_windows(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) 
     return as_strided(array, shape=shape, strides=strides)
 
 
-KERNELS: dict[str, Callable[..., Any]] = strided_kernels(cupy, _cupy_windows)
+def _erf(xp: Any, x: Any) -> Any:
+    """``cupyx.scipy.special.erf``: one element-wise CUDA kernel (the generic kernel would launch ~40)."""
+    return cupyx.scipy.special.erf(x).astype(x.dtype, copy=False)
+
+
+def _einsum(xp: Any, subscripts: str, *operands: Any) -> Any:
+    """``cupy.einsum`` (cuTENSOR or cuBLAS where it can): the ``einsum`` capability."""
+    return cupy.einsum(subscripts, *operands)
+
+
+KERNELS: dict[str, Callable[..., Any]] = {
+    **strided_kernels(cupy, _cupy_windows),
+    "erf": _erf,
+    "einsum": _einsum,
+}

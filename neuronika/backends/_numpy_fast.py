@@ -1,5 +1,7 @@
 """Element-wise kernel overrides of the NumPy backend, for ops whose Array API form is slow in
-NumPy. Each returns bit for bit what the generic kernel returns (NaN, ±inf and the sign of zero
+NumPy, and the two functions the standard lacks that NumPy's ecosystem has: ``einsum`` (NumPy)
+and ``erf`` (SciPy, when it is installed; it agrees with the generic kernel to 1e-15, which
+``tests/test_ops_math.py`` checks). Each returns bit for bit what the generic kernel returns (NaN, ±inf and the sign of zero
 included); ``tests/test_fast_kernels.py`` checks that on special values.
 
 ``numpy.where`` with a scalar branch runs at about 2.5 ns per element on the benchmark machine
@@ -43,7 +45,26 @@ def relu_backward(xp: Any, grad: Any, output: Any) -> Any:
     return _where_zero(output > 0, grad)
 
 
+def einsum(xp: Any, subscripts: str, *operands: Any) -> Any:
+    """NumPy's einsum (the ``einsum`` capability: the standard has none), contracting through
+    BLAS where it can (``optimize=True``)."""
+    return np.einsum(subscripts, *operands, optimize=True)
+
+
 KERNELS: dict[str, Callable[..., Any]] = {
     "relu_forward": relu_forward,
     "relu_backward": relu_backward,
+    "einsum": einsum,
 }
+
+try:  # SciPy is optional: without it the generic erf kernel (neuronika/kernels/special.py) runs
+    from scipy.special import erf as _scipy_erf
+except ImportError:  # pragma: no cover - depends on the environment
+    pass
+else:
+
+    def erf(xp: Any, x: Any) -> Any:
+        """SciPy's ``erf`` (Cephes), three to four times the generic kernel's speed; same dtype."""
+        return _scipy_erf(x).astype(x.dtype, copy=False)  # SciPy computes float16 in float32
+
+    KERNELS["erf"] = erf

@@ -7,17 +7,22 @@ They are the reference implementations: they run on every backend, including
 
 from .convolution import conv_backward_input, conv_backward_weight, conv_forward, output_size
 from .padding import PADDING_MODES, pad, pad_backward
+from .special import erf
 
-#: kernel name -> generic implementation (the names a backend's ``kernels`` dict may override)
+#: kernel name -> generic implementation (the names a backend's ``kernels`` dict may override).
+#: One more name is a pure capability, without a generic kernel: ``einsum(xp, subscripts,
+#: *arrays)``; where a backend lacks it, ``nk.einsum`` composes the contraction from
+#: permute / reshape / matmul nodes (``autograd/contraction.py``).
 GENERIC = {
     "conv_forward": conv_forward,
     "conv_backward_input": conv_backward_input,
     "conv_backward_weight": conv_backward_weight,
     "pad": pad,
     "pad_backward": pad_backward,
+    "erf": erf,
 }
 
 __all__ = [
     "GENERIC", "PADDING_MODES",
-    "conv_backward_input", "conv_backward_weight", "conv_forward", "output_size", "pad", "pad_backward",
+    "conv_backward_input", "conv_backward_weight", "conv_forward", "erf", "output_size", "pad", "pad_backward",
 ]

@@ -1,7 +1,8 @@
 """Generic padding kernels (Array API only) and their adjoints.
 
-A padding of ``p`` on a spatial axis of size ``n`` gives size ``n + 2p`` (the same width on both
-sides). With ``x = 0 1 2 3 4`` and ``p = 2`` the modes give::
+A padding of ``p`` on an axis of size ``n`` gives size ``n + 2p`` (the same width on both sides;
+a pair ``(before, after)`` gives ``n + before + after``). With ``x = 0 1 2 3 4`` and ``p = 2`` the
+modes give::
 
     zero         0 0 [0 1 2 3 4] 0 0
     constant     v v [0 1 2 3 4] v v      (v = value)
@@ -17,8 +18,9 @@ Kernel signatures (the names under which a backend may register overrides):
 * ``pad(xp, x, padding, mode, value) -> padded``
 * ``pad_backward(xp, grad_padded, padding, mode) -> grad_x``
 
-``padding`` is a tuple with one width per trailing (spatial) axis of ``x``; leading axes (batch,
-channels) are never padded.
+``padding`` is a tuple with one entry per trailing axis of ``x`` (the spatial axes of a
+convolution), each a width for both sides or a ``(before, after)`` pair (``nk.pad``); leading
+axes (batch, channels) are never padded. Reflective padding needs widths smaller than the axis.
 """
 
 from __future__ import annotations
@@ -33,57 +35,68 @@ def _along(axis: int, index: slice) -> tuple[Any, ...]:
     return (slice(None),) * axis + (index, ...)
 
 
-def pad(xp: Any, x: Any, padding: Sequence[int], mode: str, value: float = 0.0) -> Any:
-    """``x`` padded by ``padding[i]`` on both sides of its ``i``-th spatial (trailing) axis.
+def _pairs(padding: Sequence[Any]) -> list[tuple[int, int]]:
+    """Each entry as a ``(before, after)`` pair (an int pads both sides alike)."""
+    return [(int(p), int(p)) if isinstance(p, int) else (int(p[0]), int(p[1])) for p in padding]
 
-    ``x``: ``(*lead, *spatial)``; returns ``(*lead, *(s + 2p for s, p in zip(spatial, padding)))``.
+
+def pad(xp: Any, x: Any, padding: Sequence[Any], mode: str, value: float = 0.0) -> Any:
+    """``x`` padded on its trailing axes: ``padding[i]`` (a width for both sides, or a
+    ``(before, after)`` pair) on the ``i``-th of them.
+
+    ``x``: ``(*lead, *spatial)``; returns ``(*lead, *(s + before + after for each spatial axis))``.
     """
-    lead = x.ndim - len(padding)
+    pairs = _pairs(padding)
+    lead = x.ndim - len(pairs)
     if mode in ("zero", "constant"):
-        shape = tuple(x.shape[:lead]) + tuple(s + 2 * p for s, p in zip(x.shape[lead:], padding))
+        shape = tuple(x.shape[:lead]) + tuple(s + b + a for s, (b, a) in zip(x.shape[lead:], pairs))
         fill = float(value) if mode == "constant" else 0.0
         out = xp.full(shape, fill, dtype=x.dtype, device=x.device)
-        out[(...,) + tuple(slice(p, p + s) for s, p in zip(x.shape[lead:], padding))] = x
+        out[(...,) + tuple(slice(b, b + s) for s, (b, _) in zip(x.shape[lead:], pairs))] = x
         return out
-    for offset, width in enumerate(padding):
-        if width == 0:
+    for offset, (before, after) in enumerate(pairs):
+        if before == after == 0:
             continue
         axis = lead + offset
         size = x.shape[axis]
         if mode == "reflective":
-            left = xp.flip(x[_along(axis, slice(1, width + 1))], axis=axis)
-            right = xp.flip(x[_along(axis, slice(size - 1 - width, size - 1))], axis=axis)
+            left = xp.flip(x[_along(axis, slice(1, before + 1))], axis=axis)
+            right = xp.flip(x[_along(axis, slice(size - 1 - after, size - 1))], axis=axis)
         else:
-            border = list(x.shape)
-            border[axis] = width
-            left = xp.broadcast_to(x[_along(axis, slice(0, 1))], tuple(border))
-            right = xp.broadcast_to(x[_along(axis, slice(size - 1, size))], tuple(border))
+            left = xp.broadcast_to(x[_along(axis, slice(0, 1))], _with(x.shape, axis, before))
+            right = xp.broadcast_to(x[_along(axis, slice(size - 1, size))], _with(x.shape, axis, after))
         x = xp.concat([left, x, right], axis=axis)
     return x
 
 
-def pad_backward(xp: Any, grad: Any, padding: Sequence[int], mode: str) -> Any:
+def _with(shape: Sequence[int], axis: int, size: int) -> tuple[int, ...]:
+    """``shape`` with ``size`` on ``axis``."""
+    return tuple(size if i == axis else d for i, d in enumerate(shape))
+
+
+def pad_backward(xp: Any, grad: Any, padding: Sequence[Any], mode: str) -> Any:
     """The adjoint of :func:`pad`: the gradient with respect to the unpadded ``x``.
 
     ``grad``: the gradient of the padded array; returns an array of ``x``'s shape. Border
     gradients are folded back (reflective: onto the mirrored elements; replicative: onto the
     edge element), so ``<pad(x), g> == <x, pad_backward(g)>`` for every ``x`` and ``g``.
     """
-    lead = grad.ndim - len(padding)
+    pairs = _pairs(padding)
+    lead = grad.ndim - len(pairs)
     if mode in ("zero", "constant"):
-        return grad[(...,) + tuple(slice(p, s - p) for s, p in zip(grad.shape[lead:], padding))]
-    for offset, width in enumerate(padding):
-        if width == 0:
+        return grad[(...,) + tuple(slice(b, s - a) for s, (b, a) in zip(grad.shape[lead:], pairs))]
+    for offset, (before, after) in enumerate(pairs):
+        if before == after == 0:
             continue
         axis = lead + offset
-        size = grad.shape[axis] - 2 * width
-        left = grad[_along(axis, slice(0, width))]
-        right = grad[_along(axis, slice(width + size, size + 2 * width))]
+        size = grad.shape[axis] - before - after
+        left = grad[_along(axis, slice(0, before))]
+        right = grad[_along(axis, slice(before + size, before + size + after))]
         # a fresh array: the folds below write into it, never into the caller's gradient
-        folded = xp.asarray(grad[_along(axis, slice(width, width + size))], copy=True)
+        folded = xp.asarray(grad[_along(axis, slice(before, before + size))], copy=True)
         if mode == "reflective":
-            head = _along(axis, slice(1, width + 1))
-            tail = _along(axis, slice(size - 1 - width, size - 1))
+            head = _along(axis, slice(1, before + 1))
+            tail = _along(axis, slice(size - 1 - after, size - 1))
             folded[head] = folded[head] + xp.flip(left, axis=axis)
             folded[tail] = folded[tail] + xp.flip(right, axis=axis)
         else:

@@ -15,6 +15,7 @@ from typing import Any
 from .._args import integer
 from ..autograd import Var
 from ..autograd.linalg import affine
+from ..autograd.recurrent import LSTMStep
 from ..autograd.shape import Chunk
 from ..autograd.variable import wrap
 from ..backends import DType
@@ -25,6 +26,14 @@ from .module import Module
 def _affine(input: Var, weight: Var, bias: Var) -> Var:
     """``input·weightᵀ + bias`` for a batch (2-d) or a single sample (1-d), one fused node."""
     return wrap(affine(input._node, weight._node, bias._node))
+
+
+def lstm_step(gates: Var, cell: Var) -> tuple[Var, Var]:
+    """``(h', c')`` of one LSTM step from the gate pre-activations ``(…, 4H)`` and the cell
+    ``(…, H)``: one fused node (:class:`~neuronika.autograd.recurrent.LSTMStep`) and two slices."""
+    both = wrap(LSTMStep(gates._node, cell._node))
+    hidden, new_cell = _split(both, (cell.shape[-1], cell.shape[-1]))
+    return hidden, new_cell
 
 
 def _split(operand: Var, sizes: tuple[int, ...]) -> list[Var]:
@@ -109,9 +118,7 @@ class LSTMCell(_Cell):
         cell, hidden = state
         self._check(input, {"cell": cell, "hidden": hidden})
         from_input, from_hidden = self._products(input, hidden)
-        i, f, g, o = (from_input + from_hidden).chunks(input.shape[:-1] + (self.hidden_size,))
-        new_cell = f.sigmoid() * cell + i.sigmoid() * g.tanh()
-        new_hidden = o.sigmoid() * new_cell.tanh()
+        new_hidden, new_cell = lstm_step(from_input + from_hidden, cell)
         return new_cell, new_hidden
 
 

@@ -18,7 +18,7 @@ from ..backends import DType
 from .dropout import Dropout
 from .init import new_parameter
 from .module import Module
-from .recurrent import _affine, _split
+from .recurrent import _affine, _split, lstm_step
 
 State = Any
 
@@ -228,9 +228,7 @@ class LSTM(_RNNBase):
     def _step(self, gates_from_input: Var, state: tuple[Var, Var], weight_hh: Var, bias_hh: Var | None) -> tuple[Var, Var]:
         hidden, cell = state
         total = gates_from_input + self._project(hidden, weight_hh, bias_hh)
-        i, f, g, o = total.chunks(hidden.shape)
-        cell = f.sigmoid() * cell + i.sigmoid() * g.tanh()
-        return o.sigmoid() * cell.tanh(), cell
+        return lstm_step(total, cell)
 
     def _hidden(self, state: tuple[Var, Var]) -> Var:
         return state[0]

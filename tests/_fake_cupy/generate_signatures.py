@@ -37,7 +37,7 @@ copysign fmax fmin""".split()
 FUNCTIONS = """all amax amin any arange argmax argmin argsort around array asarray ascontiguousarray
 broadcast_arrays broadcast_shapes broadcast_to clip concatenate count_nonzero cumprod cumsum diff einsum empty empty_like
 expand_dims eye flip from_dlpack full full_like isdtype linspace matmul max mean meshgrid min moveaxis
-nonzero ones ones_like permute_dims prod ravel repeat reshape round searchsorted sort squeeze stack std
+nonzero ones ones_like permute_dims prod ravel repeat reshape roll round searchsorted sort squeeze stack std
 sum swapaxes take take_along_axis tensordot tile transpose unique var where zeros
 zeros_like isin argwhere result_type can_cast finfo iinfo issubdtype""".split()
 METHODS = """all any argmax argmin astype clip copy cumsum dot fill flatten get item max mean min prod
@@ -45,6 +45,7 @@ ravel repeat reshape set squeeze std sum swapaxes take tolist transpose var view
 __dlpack__ __dlpack_device__ __setitem__ __getitem__""".split()
 LINALG = "norm inv det solve cholesky qr svd eigh slogdet matrix_power pinv lstsq".split()
 FFT = "fft ifft fftn ifftn rfft irfft rfftn irfftn hfft ihfft fftfreq rfftfreq fftshift ifftshift".split()
+CUPYX_SPECIAL = ["erf"]  # cupyx.scipy.special: the erf kernel override
 RANDOM_STATE = "__init__ seed random_sample standard_normal normal uniform permutation rand randn".split()
 
 
@@ -106,6 +107,10 @@ def collect() -> dict[str, str]:
         table[f"cupy.linalg.{name}"] = "function" + signature_of(getattr(cupy.linalg, name))
     for name in FFT:
         table[f"cupy.fft.{name}"] = "function" + signature_of(getattr(cupy.fft, name))
+    import cupyx.scipy.special
+
+    for name in CUPYX_SPECIAL:
+        table[f"cupyx.scipy.special.{name}"] = "ufunc" + signature_of(getattr(cupyx.scipy.special, name))
     from cupy.lib import stride_tricks
 
     table["cupy.lib.stride_tricks.as_strided"] = "function" + signature_of(stride_tricks.as_strided)

@@ -185,6 +185,7 @@ SIGNATURES = {
     'cupy.reshape': "function(a, newshape, order='C', *, copy=None)",
     'cupy.result_type': 'function(*arrays_and_dtypes)',
     'cupy.right_shift': "ufunc(x1, x2, /, out=None, *, casting='same_kind', dtype=None)",
+    'cupy.roll': 'function(a, shift, axis=None)',
     'cupy.round': 'function(a, decimals=0, out=None)',
     'cupy.searchsorted': "function(a, v, side='left', sorter=None)",
     'cupy.sign': "ufunc(x, /, out=None, *, casting='same_kind', dtype=None)",
@@ -214,4 +215,5 @@ SIGNATURES = {
     'cupy.where': 'function(condition, x=None, y=None)',
     'cupy.zeros': "function(shape, dtype=None, order='C')",
     'cupy.zeros_like': "function(a, dtype=None, order='K', subok=None, shape=None)",
+    'cupyx.scipy.special.erf': "ufunc(x, /, out=None, *, casting='same_kind', dtype=None)",
 }
