@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import activation, arithmetic
+from . import activation, arithmetic, reduction
 from .node import Leaf, Node, invalidate_plans
 
 #: whether replayed graphs are compiled (``set_enabled``); the interpreter is the reference
@@ -76,6 +76,8 @@ class _Writer:
         self.bound: dict[str, Any] = {}
         self.names: dict[int, str] = {}
         self.local: dict[int, str] = {}  # node id -> local variable holding its value (forward)
+        self.grads: dict[int, str] = {}  # node id -> local variable holding its gradient (backward)
+        self.started: set[int] = set()  # local gradients assigned so far
 
     def node(self, node: Node, root: Node) -> str:
         if node is root:
@@ -97,7 +99,15 @@ class _Writer:
 
 
 def _add_grad(w: _Writer, target: Node, root: Node, expr: str, indent: str) -> list[str]:
-    """Statements accumulating ``expr`` into ``target.grad`` exactly as its ``add_grad``."""
+    """Statements accumulating ``expr`` into ``target``'s gradient exactly as its ``add_grad``:
+    into a local variable for a node whose contributions are all known here (``w.grads``),
+    else into ``target.grad``."""
+    local = w.grads.get(id(target))
+    if local is not None:
+        if id(target) in w.started:
+            return [f"{indent}{local} = {local} + {expr}"]
+        w.started.add(id(target))
+        return [f"{indent}{local} = {expr}"]
     name = w.node(target, root)
     kind = type(target).add_grad
     if kind is Node.add_grad:
@@ -116,7 +126,7 @@ def _add_grad(w: _Writer, target: Node, root: Node, expr: str, indent: str) -> l
     return [f"{indent}{name}.add_grad({expr})"]
 
 
-# inline forms: class -> (forward expression, backward emitter); only when no operand broadcasts
+# the inline ops (exact classes: a subclass may change the maths), when no operand broadcasts
 _BINARY_SYMBOL = {arithmetic.Add: "+", arithmetic.Sub: "-", arithmetic.Mul: "*"}
 
 
@@ -124,7 +134,12 @@ def _inline(node: Node) -> bool:
     kind = type(node)
     if kind in _BINARY_SYMBOL:
         return node.lhs_axes is None and node.rhs_axes is None  # type: ignore[attr-defined]
-    return kind is arithmetic.Neg or kind is activation.Tanh
+    return kind is arithmetic.Neg or kind is activation.Tanh or kind is reduction.Sum
+
+
+def _pushes(node: Node) -> list[Node]:
+    """The inputs an inline node's VJP sends a gradient to (every one requiring it)."""
+    return [n for n in node.inputs if n.requires_grad]
 
 
 def _forward_expr(w: _Writer, node: Node, root: Node) -> str:
@@ -132,35 +147,69 @@ def _forward_expr(w: _Writer, node: Node, root: Node) -> str:
     if kind in _BINARY_SYMBOL:
         lhs, rhs = node.inputs
         return f"{w.value(lhs, root)} {_BINARY_SYMBOL[kind]} {w.value(rhs, root)}"
+    operand = w.value(node.inputs[0], root)
     if kind is arithmetic.Neg:
-        return f"-{w.value(node.inputs[0], root)}"
-    tanh = w.const("tanh", node.xp.tanh)
-    return f"{tanh}({w.value(node.inputs[0], root)})"
+        return f"-{operand}"
+    if kind is activation.Tanh:
+        return f"{w.const('tanh', node.xp.tanh)}({operand})"
+    total = f"{w.const('sum', node.xp.sum)}({operand}, axis={node.axis!r}, keepdims={node.keepdims!r})"  # type: ignore[attr-defined]
+    return total if node.scale == 1.0 else f"{total} * {node.scale!r}"  # type: ignore[attr-defined]
 
 
-def _backward_lines(w: _Writer, node: Node, root: Node) -> list[str]:
-    """The VJP of an inline node, from ``g`` (its gradient, not None), as its ``_backward``."""
+def _backward_lines(w: _Writer, node: Node, root: Node, g: str) -> list[str]:
+    """The VJP of an inline node from its gradient ``g`` (not None), as its ``_backward``."""
     kind = type(node)
+    pad = "        "
     lines: list[str] = []
     if kind is arithmetic.Add or kind is arithmetic.Sub:
         lhs, rhs = node.inputs
         if lhs.requires_grad:
-            lines += _add_grad(w, lhs, root, "g", "        ")
+            lines += _add_grad(w, lhs, root, g, pad)
         if rhs.requires_grad:
-            lines += _add_grad(w, rhs, root, "g" if kind is arithmetic.Add else "-g", "        ")
+            lines += _add_grad(w, rhs, root, g if kind is arithmetic.Add else f"-{g}", pad)
     elif kind is arithmetic.Mul:
         lhs, rhs = node.inputs
         if lhs.requires_grad:
-            lines += _add_grad(w, lhs, root, f"g * {w.node(rhs, root)}.value", "        ")
+            lines += _add_grad(w, lhs, root, f"{g} * {w.node(rhs, root)}.value", pad)
         if rhs.requires_grad:
-            lines += _add_grad(w, rhs, root, f"g * {w.node(lhs, root)}.value", "        ")
+            lines += _add_grad(w, rhs, root, f"{g} * {w.node(lhs, root)}.value", pad)
     elif kind is arithmetic.Neg:
-        lines += _add_grad(w, node.inputs[0], root, "-g", "        ")
-    else:  # Tanh: (1 - y²)·g, the product in place
+        lines += _add_grad(w, node.inputs[0], root, f"-{g}", pad)
+    elif kind is activation.Tanh:  # (1 - y²)·g, the product in place
         me = w.node(node, root)
-        lines += [f"        x = 1.0 - {me}.value * {me}.value", "        x *= g"]
-        lines += _add_grad(w, node.inputs[0], root, "x", "        ")
+        lines += [f"{pad}y = 1.0 - {me}.value * {me}.value", f"{pad}y *= {g}"]
+        lines += _add_grad(w, node.inputs[0], root, "y", pad)
+    else:  # Sum: g (scaled) broadcast back to the operand's shape
+        operand = node.inputs[0]
+        xp = node.xp
+        scaled = g if node.scale == 1.0 else f"{g} * {node.scale!r}"  # type: ignore[attr-defined]
+        expr = (f"{w.const('broadcast', xp.broadcast_to)}({w.const('reshape', xp.reshape)}({scaled}, "
+                f"{node.kept_shape!r}), {operand.shape!r})")  # type: ignore[attr-defined]
+        lines += _add_grad(w, operand, root, expr, pad)
     return lines
+
+
+def _local_gradients(root: Node, backprop: list[Node]) -> dict[int, str]:
+    """The op nodes whose gradient can live in a local variable of the backward: every
+    contribution comes from inline VJPs that run unconditionally (their own node's gradient
+    is local too, or the root's), so the first contribution and the number of them are known
+    here. Any other node keeps the attribute protocol (reset, ``is None`` tests, ``add_grad``)."""
+    scheduled = [root] + list(reversed(backprop))
+    member = {id(node) for node in backprop}
+    consumers: dict[int, list[Node]] = {}
+    for node in scheduled:
+        if node is root or id(node) in member:
+            for operand in set(node.inputs):
+                consumers.setdefault(id(operand), []).append(node)
+    local: dict[int, str] = {}
+    certain = {id(root)} if _inline(root) and root.requires_grad else set()
+    for node in scheduled[1:]:
+        users = consumers.get(id(node), [])
+        if users and all(_inline(user) and id(user) in certain for user in users):
+            local[id(node)] = f"g{len(local)}"
+            if _inline(node):
+                certain.add(id(node))
+    return local
 
 
 def _generate(root: Node, compute: list[Node], backprop: list[Node]) -> tuple[Callable[..., None], Callable[..., None], str]:
@@ -178,15 +227,27 @@ def _generate(root: Node, compute: list[Node], backprop: list[Node]) -> tuple[Ca
             forward += [f"        {name}.value = None", f"        {method}()"]
     forward.append("        return None")
 
+    w.grads = _local_gradients(root, backprop)
     backward = ["    def backward(r, seed):"]
-    backward += [f"        {w.node(node, root)}.grad = None" for node in backprop]
+    backward += [f"        {w.node(node, root)}.grad = None" for node in backprop if id(node) not in w.grads]
     backward.append("        r.grad = seed")
     for node in ([root] if root.requires_grad else []) + list(reversed(backprop)):
         name = w.node(node, root)
-        if _inline(node):
-            backward.append(f"        g = {name}.grad")
-            backward.append("        if g is not None:")
-            backward += ["    " + line for line in _backward_lines(w, node, root)]
+        local = w.grads.get(id(node))
+        if local is not None:  # every contribution was made above: store it, then its VJP
+            backward.append(f"        {name}.grad = {local}")
+            if _inline(node):
+                backward += _backward_lines(w, node, root, local)
+            else:
+                method = w.const("b", node._backward)
+                backward.append(f"        {method}()")
+        elif _inline(node):
+            g = "seed" if node is root else "g"
+            if node is not root:
+                backward += [f"        g = {name}.grad", "        if g is not None:"]
+                backward += ["    " + line for line in _backward_lines(w, node, root, g)]
+            else:
+                backward += _backward_lines(w, node, root, g)
         else:
             method = w.const("b", node._backward) if node is not root else "r._backward"
             backward.append(f"        if {name}.grad is not None: {method}()")
