@@ -80,6 +80,35 @@ def cnn(torch: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
     return Impl(step, _sync(torch, device))
 
 
+def cnn_large(torch: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
+    """W2L: three (conv 3x3 padding 1 → ReLU → max pool 2) stages, flatten, linear, cross-entropy."""
+    nn, F = torch.nn, torch.nn.functional
+    channels = (3,) + s.large_channels
+    convs = [
+        _load(torch, nn.Conv2d(cin, cout, 3, padding=1), {"weight": data[f"k{i}"], "bias": data[f"c{i}"]}, device)
+        for i, (cin, cout) in enumerate(zip(channels, channels[1:]), 1)
+    ]
+    fc = _load(torch, nn.Linear(data["w"].shape[1], s.classes), {"weight": data["w"], "bias": data["b"]}, device)
+    optimizer = torch.optim.SGD([p for layer in (*convs, fc) for p in layer.parameters()], lr=s.lr)
+    xs = [torch.as_tensor(x, device=device) for x in data["x"]]
+    ys = [torch.as_tensor(y, device=device) for y in data["y"]]
+    state = {"batch": 0}
+
+    def step() -> Any:
+        k = state["batch"]
+        state["batch"] = (k + 1) % len(xs)
+        hidden = xs[k]
+        for conv in convs:
+            hidden = F.max_pool2d(F.relu(conv(hidden)), 2)
+        loss = F.cross_entropy(fc(torch.flatten(hidden, 1)), ys[k])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    return Impl(step, _sync(torch, device))
+
+
 def chain(torch: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
     x = torch.as_tensor(data["x"], device=device)
     ws = [_tensor(torch, w, device, grad=True) for w in data["w"]]
@@ -121,4 +150,4 @@ def lstm(torch: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
     return Impl(step, _sync(torch, device))
 
 
-PEERS = {"W1": mlp, "W2": cnn, "W3": chain, "W4": lstm}
+PEERS = {"W1": mlp, "W2": cnn, "W2L": cnn_large, "W3": chain, "W4": lstm}
