@@ -22,10 +22,11 @@ class NumpyBackend(Backend):
     def __init__(self) -> None:
         super().__init__()
         self._rng = np.random.default_rng()
-        from . import _numpy_fast, _numpy_kernels
+        from . import _numpy_fast, _numpy_kernels, _numpy_pool
 
         self.kernels.update(_numpy_kernels.KERNELS)
         self.kernels.update(_numpy_fast.KERNELS)
+        self.kernels.update(_numpy_pool.KERNELS)
 
     def asarray(self, obj: Any, dtype: DType | None = None) -> Any:
         return np.asarray(_host(obj), dtype=None if dtype is None else dtype.name)
