@@ -80,3 +80,22 @@ def test_layers_benchmark_runs_every_case_and_prints_ratios():
     assert set(lines) == {"lstm", "pool_bn"}
     if importlib.util.find_spec("torch") is not None:
         assert all("ratio" in line for line in lines.values())
+
+
+def test_scaling_benchmark_reports_time_per_sample_and_step_memory_per_size(tmp_path):
+    path = tmp_path / "scaling.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "scaling.py"), "--quick", "--series", "W1-batch,W4-T",
+         "--impls", "neuronika,rebuilt", "--steps", "1", "--warmup", "1", "--json", str(path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads(path.read_text())
+    assert set(results) == {"W1-batch", "W4-T"}
+    for series in results.values():
+        assert set(series) == {"neuronika", "rebuilt"}
+        for points in series.values():
+            assert len(points) == 2  # the two --quick sizes, each from its own process
+            for point in points.values():
+                assert point["us_per_sample"] > 0 and point["step_mb"] >= 0 and point["peak_mb"] >= point["step_mb"]
+    assert "| W1-batch |" in done.stdout and "µs/sample" in done.stdout
