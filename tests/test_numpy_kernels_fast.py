@@ -1,6 +1,7 @@
-"""The NumPy backend's max-pooling kernels (backends/_numpy_pool.py) return bit for bit what
-the generic kernels (kernels/pooling.py) return: values, winners and input gradients, with
-ties, NaN, signed zeros, padding, overlapping and dilated windows."""
+"""NumPy backend speed-ups that must not change a bit: the max-pooling kernels
+(backends/_numpy_pool.py) return what the generic kernels (kernels/pooling.py) return (values,
+winners and input gradients, with ties, NaN, signed zeros, padding, overlapping and dilated
+windows), and the frequency-domain weight gradient reuses the forward's input spectrum."""
 
 from __future__ import annotations
 
@@ -50,3 +51,23 @@ def test_numpy_max_pool_kernels_equal_the_generic_ones_bit_for_bit(dtype, nan, s
     want = generic.max_pool_backward(np, grad, winners, plan, x.shape)
     assert got.shape == want.shape == x.shape
     assert np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{got.itemsize}"))
+
+
+def test_the_weight_gradient_reuses_the_forward_input_spectrum_bit_for_bit_and_keeps_nothing_after():
+    from neuronika.backends import _fft_conv, _numpy_kernels as kernels
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 16, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 5, 5)).astype(np.float32)
+    args = ((1, 1), (1, 1), 1)
+    assert kernels.path("conv_backward_weight", x.shape, w.shape, *args, x.dtype) == "fft"
+    y = kernels.FFT["conv_forward"](np, x, w, *args)
+    assert id(x) in kernels._SPECTRA  # kept for the backward
+    grad = rng.standard_normal(y.shape).astype(np.float32)
+    kept = kernels.FFT["conv_backward_weight"](np, grad, x, w.shape, *args)
+    assert id(x) not in kernels._SPECTRA  # taken by the backward that used it
+    fresh = _fft_conv.conv_backward_weight(grad, x, w.shape, *args)
+    assert np.array_equal(kept, fresh)
+    kernels.FFT["conv_forward"](np, x, w, *args)
+    del x  # an input that is freed takes its spectrum with it
+    assert not kernels._SPECTRA
