@@ -20,6 +20,10 @@ and the model): the kernel's peak counter (``VmHWM``) is reset through ``/proc/s
 just before the first step, so an earlier peak (an import) does not count. Glibc's malloc is left alone here (``run.py`` tunes it for
 timing), so freed memory goes back to the system as it normally would.
 
+``--threads N`` fixes the BLAS and PyTorch thread counts (on a loaded 2-core machine one thread
+keeps small GEMMs from waiting on a preempted partner thread: a (32, 64)·(64, 512) product took
+17 ms instead of 30 µs with two threads and a load of 7).
+
 Time per sample is the step time divided by the batch (W1, W2) or by batch × sequence length
 (W4). The JSON keeps every point; ``--plot`` draws time per sample and peak memory against the
 size, one panel pair per series.
@@ -79,11 +83,16 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def child(series: str, size: int, impl: str, steps: int, warmup: int, quick: bool) -> dict:
+def child(series: str, size: int, impl: str, steps: int, warmup: int, quick: bool, threads: int) -> dict:
     """One point, in this (fresh) process."""
     sys.path.insert(0, str(HERE))
     sys.path.insert(1, str(HERE.parent))
     import numpy as np  # noqa: F401 - loaded before the builders, as in run.py
+
+    if threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads, user_api="blas")
 
     import common
     import workloads
@@ -96,7 +105,7 @@ def child(series: str, size: int, impl: str, steps: int, warmup: int, quick: boo
 
         import peers
 
-        torch.set_num_threads(len(os.sched_getaffinity(0)))
+        torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
         step = peers.PEERS[workload](torch, s, data, "cpu").step
     else:
         replayed, rebuilt = workloads.NEURONIKA[workload]
@@ -136,7 +145,7 @@ def run(args: argparse.Namespace) -> dict:
             points = {}
             for size in sizes:
                 command = [sys.executable, __file__, "--child", series, str(size), impl, "--steps", str(args.steps),
-                           "--warmup", str(args.warmup)] + (["--quick"] if args.quick else [])
+                           "--warmup", str(args.warmup), "--threads", str(args.threads)] + (["--quick"] if args.quick else [])
                 done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
                 if done.returncode != 0:
                     raise SystemExit(f"scaling: {series} {impl} at {size} failed:\n{done.stderr}")
@@ -211,12 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--impls", default=",".join(IMPLS), help=f"comma-separated subset of {','.join(IMPLS)}")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per point (median)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    parser.add_argument("--threads", type=int, default=0, help="BLAS and PyTorch threads (default: the libraries' own)")
     parser.add_argument("--json", default=str(HERE / "scaling.json"), help="where to write the points")
     parser.add_argument("--plot", default=None, help="PNG path for the plot (needs matplotlib)")
     args = parser.parse_args(argv)
     if args.child:
         series, size, impl = args.child
-        print(json.dumps(child(series, int(size), impl, args.steps, args.warmup, args.quick)))
+        print(json.dumps(child(series, int(size), impl, args.steps, args.warmup, args.quick, args.threads)))
         return 0
     args.series = [s.strip() for s in args.series.split(",") if s.strip()]
     args.impls = [i.strip() for i in args.impls.split(",") if i.strip()]
