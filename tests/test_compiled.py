@@ -232,3 +232,24 @@ def test_gradients_of_intermediate_ops_read_as_with_the_interpreter(device, comp
 
     for plain, fast in zip(grads(False), grads(True)):
         assert np.array_equal(plain, fast)
+
+
+def test_a_compiled_graph_is_freed_without_the_cyclic_collector(device, compiler):
+    import gc
+    import weakref
+
+    x = nk.from_ndarray(np.ones(3), device=device).requires_grad()
+    loss = (x * x + x).tanh().sum()
+    for _ in range(3):
+        loss.forward()
+        loss.backward()
+    loss.forward()  # the last run a forward: the plan is among those run at this clock
+    assert loss._node._plan
+    root, inner = weakref.ref(loss._node), weakref.ref(loss._node.inputs[0])
+    gc.disable()
+    try:
+        del loss
+        assert root() is None  # no cycle through the plan (it never holds the root)
+        assert inner() is None  # nor does the engine's list of plans run at this clock
+    finally:
+        gc.enable()

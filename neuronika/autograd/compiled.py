@@ -59,7 +59,7 @@ class Plan:
     """The compiled forward and backward of one root (the root itself is passed in, never held:
     holding it would make every replayed graph a reference cycle)."""
 
-    __slots__ = ("epoch", "forward", "backward", "compute", "source")
+    __slots__ = ("epoch", "forward", "backward", "compute", "source", "__weakref__")
 
     def __init__(self, root: Node, epoch: int) -> None:
         compute, backprop = root.order()

@@ -23,6 +23,7 @@ with ``requires_grad()`` can refuse instead of giving partial gradients.
 
 from __future__ import annotations
 
+import weakref
 from contextvars import ContextVar
 from typing import Any, Iterable, Sequence
 
@@ -228,7 +229,7 @@ def run_forward(root: Node) -> None:
             if plan is not None:
                 with root.backend.scope():
                     plan.forward(root)
-                forwarded[1].append(plan)
+                forwarded[1].append(weakref.ref(plan))  # weak: a dropped graph is freed at once
                 root.stamp = clock
                 return
     elif forwarded[1]:
@@ -283,9 +284,11 @@ def _plan_of(root: Node) -> Any:
 def stamp_compiled(clock: int) -> None:
     """Write the stamps the compiled forwards at this clock skipped (an interpreted ``forward``
     of a graph sharing their nodes must see them computed)."""
-    for plan in _FORWARDED[1]:
-        for node in plan.compute:
-            node.stamp = clock
+    for ref in _FORWARDED[1]:
+        plan = ref()
+        if plan is not None:
+            for node in plan.compute:
+                node.stamp = clock
     _FORWARDED[1] = []
 
 
