@@ -51,6 +51,7 @@ SERIES = {
 }
 QUICK = {"W1-batch": (8, 16), "W1-width": (16, 32), "W2-batch": (2, 4), "W4-T": (2, 4)}
 IMPLS = ("neuronika", "rebuilt", "pytorch")
+COLORS = {"neuronika": "C0", "rebuilt": "C1", "pytorch": "C2"}
 
 
 def _settings(series: str, size: int, quick: bool):
@@ -197,8 +198,8 @@ def plot(results: dict, path: str) -> None:
         for impl, points in by_impl.items():
             sizes = sorted(int(size) for size in points)
             values = [points.get(size, points.get(str(size))) for size in sizes]
-            axes[0][column].plot(sizes, [v["us_per_sample"] for v in values], marker="o", label=impl)
-            axes[1][column].plot(sizes, [v["step_mb"] for v in values], marker="o", label=impl)
+            axes[0][column].plot(sizes, [v["us_per_sample"] for v in values], marker="o", label=impl, color=COLORS[impl])
+            axes[1][column].plot(sizes, [v["step_mb"] for v in values], marker="o", label=impl, color=COLORS[impl])
         for row, label in enumerate(("µs per sample", "step peak MB")):
             axis = axes[row][column]
             axis.set_xscale("log", base=2)
