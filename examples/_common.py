@@ -1,10 +1,15 @@
-"""Shared pieces of the digits examples: arguments, data, the training loop's progress bar,
-evaluation and the loss/accuracy plot."""
+"""Shared pieces of the examples: arguments, data, the training loop's progress report,
+evaluation and the loss/accuracy plot.
+
+Progress: tqdm bars on a terminal; when the output is redirected (CI logs, ``nohup``, a
+notebook's captured output) one plain line per epoch instead, since a bar redrawn into a file
+leaves one line per refresh; nothing but the result with ``--quiet``."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from typing import TYPE_CHECKING, Callable
 
@@ -23,10 +28,30 @@ def arguments(description: str, epochs: int, batch_size: int, lr: float) -> argp
     parser.add_argument("--limit", type=int, default=None, help="use only this many training samples (smoke tests)")
     parser.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "output"),
                         help="folder for the plot and the checkpoint")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars: one line per epoch")
+    add_quiet(parser)
     args = parser.parse_args()
     check_device(parser, args.device)
     return args
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="print only the final result")
+
+
+def show_bars(args: argparse.Namespace) -> bool:
+    """Progress bars only when both output streams are a terminal and they are wanted."""
+    wanted = not args.quiet and not getattr(args, "no_progress", False)
+    return wanted and sys.stdout.isatty() and sys.stderr.isatty()
+
+
+def log_epoch(args: argparse.Namespace, epoch: int, epochs: int, every: int = 1, **values: str) -> None:
+    """One line for epoch ``epoch`` (0-based) of ``epochs``: every ``every`` epochs and the last,
+    unless ``--quiet`` or progress bars show the same numbers."""
+    if args.quiet or show_bars(args) or ((epoch + 1) % every and epoch + 1 != epochs):
+        return
+    details = "".join(f"  {name.replace('_', ' ')} {value}" for name, value in values.items())
+    print(f"epoch {epoch + 1}/{epochs}{details}", flush=True)
 
 
 def check_device(parser: argparse.ArgumentParser, device: str | None) -> None:
@@ -107,13 +132,14 @@ def train_replay(args: argparse.Namespace, model: "nk.nn.Module", optimizer: "nk
 
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     shuffler = np.random.default_rng(args.seed)
-    epochs = progress(range(args.epochs), args.epochs, "epochs", args.no_progress, unit="epoch")
+    bars = show_bars(args)
+    epochs = progress(range(args.epochs), args.epochs, "epochs", not bars, unit="epoch")
     with Timer() as timer:
-        for _ in epochs:
+        for epoch in epochs:
             order = shuffler.permutation(len(train_y))
             batches = range(0, len(order) - batch + 1, batch)  # the last partial batch is dropped
             total = 0.0
-            for start in progress(batches, len(batches), "batches", args.no_progress):
+            for start in progress(batches, len(batches), "batches", not bars):
                 index = order[start : start + batch]
                 inputs.assign(train_x[index])
                 targets.assign(train_y[index])
@@ -124,7 +150,9 @@ def train_replay(args: argparse.Namespace, model: "nk.nn.Module", optimizer: "nk
                 total += loss.item()
             history["loss"].append(total / len(batches))
             history["accuracy"].append(accuracy(predict, test_x, test_y))
-            epochs.set_postfix(loss=f"{history['loss'][-1]:.4f}", accuracy=f"{history['accuracy'][-1]:.3f}")
+            loss_text, accuracy_text = f"{history['loss'][-1]:.4f}", f"{history['accuracy'][-1]:.3f}"
+            epochs.set_postfix(loss=loss_text, accuracy=accuracy_text)
+            log_epoch(args, epoch, args.epochs, loss=loss_text, test_accuracy=accuracy_text)
 
     os.makedirs(args.output, exist_ok=True)
     save_plot(history, os.path.join(args.output, f"{name}.png"), title)

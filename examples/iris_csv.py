@@ -16,7 +16,7 @@ import neuronika as nk
 from neuronika import nn, optim
 from neuronika.data import DataLoader
 
-from _common import check_device
+from _common import add_quiet, check_device, log_epoch
 
 
 def write_iris_csv(path: str) -> list[str]:
@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
+    add_quiet(parser)
     args = parser.parse_args()
     check_device(parser, args.device)
     nk.manual_seed(args.seed)
@@ -72,6 +73,7 @@ def main() -> None:
             loss.backward(1.0)
             optimizer.step()
             optimizer.zero_grad()
+        log_epoch(args, epoch, args.epochs, every=25, loss=f"{loss.item():.4f}")
 
     predicted = log_probs(test.records).forward().numpy().argmax(axis=1)
     accuracy = (predicted == test.labels.numpy()).mean()

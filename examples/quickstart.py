@@ -14,7 +14,7 @@ import neuronika as nk
 from neuronika import nn, optim
 from neuronika.data import DataLoader
 
-from _common import check_device
+from _common import add_quiet, check_device
 
 CSV = """\
 Paw_size,Tail_length,Weight,Animal
@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    add_quiet(parser)
     args = parser.parse_args()
     check_device(parser, args.device)
     nk.manual_seed(args.seed)
@@ -76,13 +77,14 @@ def main() -> None:
             optimizer.step()
             optimizer.zero_grad()
             total += loss.item()
-        if epoch % 50 == 0 or epoch == args.epochs - 1:
+        if not args.quiet and (epoch % 50 == 0 or epoch == args.epochs - 1):
             print(f"epoch {epoch:4d}  mean loss {total / (len(dataset) // 2):.5f}")
 
     model.status.eval()
     scores = model.forward(dataset.records).forward().numpy().ravel()
     labels = dataset.labels.numpy().ravel()
-    print("dog scores:", " ".join(f"{s:.2f}" for s in scores), "| labels:", " ".join(f"{l:.0f}" for l in labels))
+    if not args.quiet:
+        print("dog scores:", " ".join(f"{s:.2f}" for s in scores), "| labels:", " ".join(f"{l:.0f}" for l in labels))
     print(f"accuracy (score > 0.5 means dog): {((scores > 0.5) == (labels > 0.5)).mean():.2f}")
 
 

@@ -9,6 +9,8 @@ dynamic neural networks, on any Array API backend (NumPy on the CPU, CuPy on CUD
 6.0
 """
 
+from typing import TYPE_CHECKING
+
 from . import backends
 from .autograd import (
     Param,
@@ -49,21 +51,32 @@ from .autograd import (
     full,
     geomspace,
     linspace,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
     logspace,
+    maximum,
+    minimum,
+    one_hot,
     ones,
     rand,
     randn,
     range,
     stack,
+    where,
     zeros,
 )
 from .backends import (
     Device,
     DType,
+    bool_ as bool,
     default_device,
     float16,
     float32,
     float64,
+    int32,
+    int64,
     get_default_device,
     get_rng_state,
     manual_seed,
@@ -73,6 +86,26 @@ from .backends import (
 
 __version__ = "0.2.0"
 
+if TYPE_CHECKING:  # the lazy names below, with their real types for type checkers and IDEs
+    from . import data, distributed, nn, optim, testing, viz
+    from .autograd.anomaly import detect_anomaly
+    from .autograd.convolution import convolution
+    from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+    from .autograd.normalization import batch_norm, group_norm, layer_norm
+    from .autograd.pooling import (
+        adaptive_avg_pool1d,
+        adaptive_avg_pool2d,
+        adaptive_avg_pool3d,
+        adaptive_max_pool2d,
+        avg_pool1d,
+        avg_pool2d,
+        avg_pool3d,
+        max_pool1d,
+        max_pool2d,
+        max_pool3d,
+    )
+    from .io import load, save
+
 # Sub-packages and the names that live in them are imported on first use, so that
 # ``import neuronika`` stays light and every part can be imported on its own.
 _LAZY = {
@@ -81,6 +114,7 @@ _LAZY = {
     "data": ("neuronika.data", None),
     "distributed": ("neuronika.distributed", None),
     "testing": ("neuronika.testing", None),
+    "viz": ("neuronika.viz", None),
     "convolution": ("neuronika.autograd.convolution", "convolution"),
     "save": ("neuronika.io", "save"),
     "load": ("neuronika.io", "load"),
@@ -116,12 +150,14 @@ def __getattr__(name: str) -> object:
     globals()[name] = value
     return value
 
+
 __all__ = [
     "Device", "DType", "Param", "Var", "VarDiff",
-    "backends", "cat", "default_device", "eye", "float16", "float32", "float64", "from_ndarray",
-    "full", "geomspace", "get_default_device", "get_rng_state", "linspace", "logspace", "manual_seed", "ones",
-    "rand", "randn", "range", "set_default_device", "set_rng_state", "stack", "zeros",
-    "nn", "optim", "data", "distributed", "testing", "convolution", "save", "load", "detect_anomaly",
+    "backends", "bool", "cat", "default_device", "eye", "float16", "float32", "float64", "from_ndarray",
+    "full", "geomspace", "get_default_device", "get_rng_state", "int32", "int64", "linspace", "logspace",
+    "manual_seed", "ones", "rand", "randn", "range", "set_default_device", "set_rng_state", "stack", "zeros",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "one_hot", "where",
+    "nn", "optim", "data", "distributed", "testing", "viz", "convolution", "save", "load", "detect_anomaly",
     "no_grad", "enable_grad", "is_grad_enabled",
     "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
     "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",

@@ -50,7 +50,11 @@ _STORABLE = (
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file is missing, truncated, corrupted, foreign or holds something it must not."""
+    """A checkpoint file is missing, truncated, corrupted, foreign or holds something it must not.
+
+    >>> issubclass(nk.io.CheckpointError, ValueError)
+    True
+    """
 
 
 class _Placement(Exception):
@@ -101,6 +105,10 @@ def save(obj: Any, path: "str | os.PathLike[str]") -> None:
         datetime or structured array, an arbitrary object, a non-string key), naming where.
     :raises ValueError: nesting deeper than ``MAX_DEPTH`` (or a cycle), an integer beyond 1024 bits.
     :raises OSError: the file cannot be written (the message names ``path``).
+
+    >>> import os, tempfile; path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> nk.save(nk.nn.Linear(2, 1).state_dict(), path); sorted(nk.load(path))
+    ['bias', 'weight']
     """
     path = os.fspath(path)
     arrays: dict[str, Any] = {}
@@ -154,7 +162,12 @@ def _remove_stale_partials(folder: str, prefix: str, started: int) -> None:
 
 def load(path: "str | os.PathLike[str]", device: "str | backends.Device | None" = None) -> Any:
     """Read a checkpoint written by :func:`save`; arrays land on ``device`` (default: the
-    default device). Raises :class:`CheckpointError` naming the file and what is wrong."""
+    default device). Raises :class:`CheckpointError` naming the file and what is wrong.
+
+    >>> import os, tempfile; path = os.path.join(tempfile.mkdtemp(), "w.npz"); nk.save({"w": nk.ones(2).data}, path)
+    >>> nk.load(path)["w"].tolist()
+    [1.0, 1.0]
+    """
     path = os.fspath(path)
     backend = backends.get(device)
     try:

@@ -76,6 +76,9 @@ def gradcheck(
     direction ``d`` of inputs with at most ``max_elementwise`` elements, and for ``directions``
     random directions of larger ones. Raises ``AssertionError`` naming the input and the worst
     element on a mismatch; returns True otherwise.
+
+    >>> nk.testing.gradcheck(lambda x: (x * x).sum(), [[1.0, 2.0]])
+    True
     """
     backend = get_backend(device)
     rng = backend_rng(seed)

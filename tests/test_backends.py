@@ -140,7 +140,11 @@ def test_every_leaf_constructor(device):
 
 def test_from_ndarray_dtype_rules(device):
     assert nk.from_ndarray(np.ones(2, dtype=np.float64), device=device).dtype == nk.float64
-    assert nk.from_ndarray(np.ones(2, dtype=np.int64), device=device).dtype == nk.float32
+    # integer and bool arrays keep their kind (indices, masks); lists have no dtype: float32
+    assert nk.from_ndarray(np.ones(2, dtype=np.int64), device=device).dtype == nk.int64
+    assert nk.from_ndarray(np.ones(2, dtype=np.int32), device=device).dtype == nk.int32
+    assert nk.from_ndarray(np.ones(2, dtype=np.uint8), device=device).dtype == nk.int64
+    assert nk.from_ndarray(np.ones(2, dtype=bool), device=device).dtype == nk.bool
     assert nk.from_ndarray([[1, 2], [3, 4]], device=device).dtype == nk.float32
     assert nk.from_ndarray(np.ones(2), dtype="float32", device=device).dtype == nk.float32
     source = np.ones(2)
@@ -162,7 +166,8 @@ def test_from_ndarray_takes_arrays_of_other_libraries(device):
     "build, error, message",
     [
         (lambda: nk.zeros(-1), ValueError, "non-negative"),
-        (lambda: nk.zeros((2, 2), dtype="int32"), TypeError, "unsupported dtype"),
+        (lambda: nk.zeros((2, 2), dtype="uint8"), TypeError, "unsupported dtype"),
+        (lambda: nk.rand((2, 2), dtype="int32"), TypeError, "not floating"),
         (lambda: nk.geomspace(0, 10, 3), ValueError, "non-zero"),
         (lambda: nk.geomspace(-1, 10, 3), ValueError, "same sign"),
         (lambda: nk.range(0, 1, 0), ValueError, "step"),
@@ -173,8 +178,9 @@ def test_constructor_errors(build, error, message):
         build()
 
 
-def test_dtype_of_names_floating_arrays_and_rejects_others(device):
+def test_dtype_of_names_neuronika_dtypes_and_rejects_others(device):
     backend = nk.backends.get(device)
     assert backend.dtype_of(nk.ones(2, device=device).data) == nk.float32
     assert backend.dtype_of(nk.ones(2, dtype="float64", device=device).data) == nk.float64
-    assert backend.dtype_of(backend.xp.asarray([1, 2])) is None
+    assert backend.dtype_of(backend.xp.asarray([1, 2], dtype=backend.xp.int32)) == nk.int32
+    assert backend.dtype_of(backend.xp.asarray([1, 2], dtype=backend.xp.uint8)) is None

@@ -43,3 +43,17 @@ def test_the_documentation_site_builds_without_warnings(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
+    # the API reference shows every public method of the variables (bound from the ops' table,
+    # so only the dynamic analysis of docs/api.md finds them) and the convolution layers
+    import neuronika as nk
+
+    reference = (tmp_path / "site" / "api" / "index.html").read_text()
+    expected = [
+        f"neuronika.autograd.variable.{cls.__name__}.{name}"
+        for cls in (nk.Var, nk.VarDiff, nk.Param)
+        for name, value in vars(cls).items()
+        if not name.startswith("_") and (callable(value) or isinstance(value, property))
+    ] + [f"neuronika.nn.conv.Conv{d}d" for d in (1, 2, 3)]
+    missing = [anchor for anchor in expected if f'id="{anchor}"' not in reference]
+    assert not missing, f"the API reference lacks {missing}"
+    assert "&gt;&gt;&gt;" in reference and "<blockquote>" not in reference  # examples are code blocks

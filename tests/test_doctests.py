@@ -21,5 +21,6 @@ MODULES = sorted(
 @pytest.mark.parametrize("name", ["neuronika", *MODULES])
 def test_docstring_examples(name):
     module = importlib.import_module(name)
+    # ``nk`` is in every example's namespace, so one-line examples need no import line
     result = doctest.testmod(module, extraglobs={"nk": neuronika}, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"

@@ -17,7 +17,7 @@ from .node import Node, tick
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
-    from .variable import Var
+    from .variable import V
 
 
 def relu_forward(xp: Any, x: Any) -> Any:
@@ -204,50 +204,76 @@ class Dropout(Unary):
 
 
 # --- the public functions, bound to Var as methods (variable.py's table) ----------------------
-def relu(x: Var) -> Var:
+# Each returns its operand's kind (``V``): a VarDiff stays a VarDiff for type checkers.
+def relu(x: V) -> V:
     """``max(x, 0)`` element-wise; same shape as ``x``.
 
     >>> nk.from_ndarray([-1.0, 2.0]).relu().forward().numpy().tolist()
     [0.0, 2.0]
     """
-    return _handles.wrap(ReLU(x._node))
+    return _handles.same(x, ReLU(x._node))
 
 
-def leaky_relu(x: Var, slope: float = 0.01) -> Var:
-    """``x`` where positive, ``slope · x`` elsewhere; same shape as ``x``."""
-    return _handles.wrap(LeakyReLU(x._node, slope))
+def leaky_relu(x: V, slope: float = 0.01) -> V:
+    """``x`` where positive, ``slope · x`` elsewhere; same shape as ``x``.
+
+    >>> nk.from_ndarray([-1.0, 2.0]).leaky_relu(0.5).forward().numpy().tolist()
+    [-0.5, 2.0]
+    """
+    return _handles.same(x, LeakyReLU(x._node, slope))
 
 
-def softplus(x: Var) -> Var:
-    """``log(1 + e ** x)`` element-wise, computed without overflow; same shape as ``x``."""
-    return _handles.wrap(Softplus(x._node))
+def softplus(x: V) -> V:
+    """``log(1 + e ** x)`` element-wise, computed without overflow; same shape as ``x``.
+
+    >>> round(nk.zeros(1).softplus().forward().item(), 4)
+    0.6931
+    """
+    return _handles.same(x, Softplus(x._node))
 
 
-def sigmoid(x: Var) -> Var:
-    """``1 / (1 + e ** -x)`` element-wise (computed through tanh); same shape as ``x``."""
-    return _handles.wrap(Sigmoid(x._node))
+def sigmoid(x: V) -> V:
+    """``1 / (1 + e ** -x)`` element-wise (computed through tanh); same shape as ``x``.
+
+    >>> nk.zeros(2).sigmoid().forward().numpy().tolist()
+    [0.5, 0.5]
+    """
+    return _handles.same(x, Sigmoid(x._node))
 
 
-def tanh(x: Var) -> Var:
-    """Hyperbolic tangent element-wise; same shape as ``x``."""
-    return _handles.wrap(Tanh(x._node))
+def tanh(x: V) -> V:
+    """Hyperbolic tangent element-wise; same shape as ``x``.
+
+    >>> nk.zeros(2).tanh().forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+    return _handles.same(x, Tanh(x._node))
 
 
-def softmax(x: Var, axis: int) -> Var:
+def softmax(x: V, axis: int) -> V:
     """``e ** x / Σ e ** x`` along ``axis`` (max-shifted, stable); same shape as ``x``.
 
     >>> nk.zeros((1, 4)).softmax(axis=1).forward().numpy().tolist()
     [[0.25, 0.25, 0.25, 0.25]]
     """
-    return _handles.wrap(Softmax(x._node, axis))
+    return _handles.same(x, Softmax(x._node, axis))
 
 
-def log_softmax(x: Var, axis: int) -> Var:
-    """``x - log Σ e ** x`` along ``axis`` (max-shifted, stable); same shape as ``x``."""
-    return _handles.wrap(LogSoftmax(x._node, axis))
+def log_softmax(x: V, axis: int) -> V:
+    """``x - log Σ e ** x`` along ``axis`` (max-shifted, stable); same shape as ``x``. Feeds
+    :func:`~neuronika.nn.loss.nll_loss`.
+
+    >>> round(nk.zeros((1, 2)).log_softmax(axis=1).forward().numpy().tolist()[0][0], 4)
+    -0.6931
+    """
+    return _handles.same(x, LogSoftmax(x._node, axis))
 
 
-def dropout(x: Var, p: float) -> Var:
+def dropout(x: V, p: float) -> V:
     """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)`` in training;
-    the identity in evaluation (``.eval()``); same shape as ``x``."""
-    return _handles.wrap(Dropout(x._node, p))
+    the identity in evaluation (``.eval()``); same shape as ``x``.
+
+    >>> nk.ones(3).dropout(0.0).forward().numpy().tolist()
+    [1.0, 1.0, 1.0]
+    """
+    return _handles.same(x, Dropout(x._node, p))

@@ -22,7 +22,7 @@ from .unary import Pointwise
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
-    from .variable import Var
+    from .variable import V, Var
 
 #: SELU's constants (Klambauer et al., 2017), as PyTorch
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -219,112 +219,112 @@ class LogSigmoid(Pointwise):
 
 
 # --- the public functions, bound to Var as methods (variable.py's table) ----------------------
-def gelu(x: Var, approximate: str = "none") -> Var:
+def gelu(x: V, approximate: str = "none") -> V:
     """GELU ``x · Φ(x)`` (Φ the standard normal CDF, through ``erf``), or with
     ``approximate="tanh"`` ``x/2 · (1 + tanh(√(2/π)(x + 0.044715 x³)))``; same shape as ``x``.
 
     >>> nk.from_ndarray([0.0, 10.0]).gelu().forward().numpy().tolist()
     [0.0, 10.0]
     """
-    return _handles.wrap(GELU(x._node, approximate))
+    return _handles.same(x, GELU(x._node, approximate))
 
 
-def silu(x: Var) -> Var:
+def silu(x: V) -> V:
     """SiLU (swish) ``x · sigmoid(x)``; same shape as ``x``.
 
     >>> nk.zeros(2).silu().forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.wrap(SiLU(x._node))
+    return _handles.same(x, SiLU(x._node))
 
 
-def mish(x: Var) -> Var:
+def mish(x: V) -> V:
     """Mish ``x · tanh(softplus(x))``; same shape as ``x``.
 
     >>> nk.zeros(2).mish().forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.wrap(Mish(x._node))
+    return _handles.same(x, Mish(x._node))
 
 
-def elu(x: Var, alpha: float = 1.0) -> Var:
+def elu(x: V, alpha: float = 1.0) -> V:
     """ELU: ``x`` where positive, ``alpha · (e ** x - 1)`` elsewhere; same shape as ``x``.
 
     >>> nk.from_ndarray([2.0, 0.0]).elu(alpha=0.5).forward().numpy().tolist()
     [2.0, 0.0]
     """
-    return _handles.wrap(ELU(x._node, real("elu", "alpha", alpha)))
+    return _handles.same(x, ELU(x._node, real("elu", "alpha", alpha)))
 
 
-def selu(x: Var) -> Var:
+def selu(x: V) -> V:
     """SELU: ``scale · elu(x, alpha)`` with ``alpha ≈ 1.6733``, ``scale ≈ 1.0507`` (PyTorch's
     constants :data:`SELU_ALPHA`, :data:`SELU_SCALE`); same shape as ``x``.
 
     >>> nk.zeros(2).selu().forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.wrap(SELU(x._node))
+    return _handles.same(x, SELU(x._node))
 
 
-def celu(x: Var, alpha: float = 1.0) -> Var:
+def celu(x: V, alpha: float = 1.0) -> V:
     """CELU: ``x`` where positive, ``alpha · (e ** (x / alpha) - 1)`` elsewhere (``alpha ≠ 0``).
 
     >>> nk.from_ndarray([2.0, 0.0]).celu(alpha=2.0).forward().numpy().tolist()
     [2.0, 0.0]
     """
-    return _handles.wrap(CELU(x._node, real("celu", "alpha", alpha)))
+    return _handles.same(x, CELU(x._node, real("celu", "alpha", alpha)))
 
 
-def hardtanh(x: Var, min_val: float = -1.0, max_val: float = 1.0) -> Var:
+def hardtanh(x: V, min_val: float = -1.0, max_val: float = 1.0) -> V:
     """``x`` clipped to ``[min_val, max_val]`` (gradient 1 strictly inside, 0 elsewhere).
 
     >>> nk.from_ndarray([-3.0, 0.5, 3.0]).hardtanh().forward().numpy().tolist()
     [-1.0, 0.5, 1.0]
     """
     low, high = real("hardtanh", "min_val", min_val), real("hardtanh", "max_val", max_val)
-    return _handles.wrap(Hardtanh(x._node, low, high))
+    return _handles.same(x, Hardtanh(x._node, low, high))
 
 
-def relu6(x: Var) -> Var:
+def relu6(x: V) -> V:
     """``min(max(x, 0), 6)``, i.e. ``hardtanh(x, 0, 6)``; same shape as ``x``.
 
     >>> nk.from_ndarray([-1.0, 3.0, 9.0]).relu6().forward().numpy().tolist()
     [0.0, 3.0, 6.0]
     """
-    return _handles.wrap(ReLU6(x._node))
+    return _handles.same(x, ReLU6(x._node))
 
 
-def hardsigmoid(x: Var) -> Var:
+def hardsigmoid(x: V) -> V:
     """``clip(x / 6 + 1/2, 0, 1)``, a piecewise-linear sigmoid; same shape as ``x``.
 
     >>> nk.from_ndarray([-4.0, 0.0, 4.0]).hardsigmoid().forward().numpy().tolist()
     [0.0, 0.5, 1.0]
     """
-    return _handles.wrap(Hardsigmoid(x._node))
+    return _handles.same(x, Hardsigmoid(x._node))
 
 
-def hardswish(x: Var) -> Var:
+def hardswish(x: V) -> V:
     """``x · relu6(x + 3) / 6``; same shape as ``x``.
 
     >>> nk.from_ndarray([-4.0, 0.0, 4.0]).hardswish().forward().numpy().tolist()
     [-0.0, 0.0, 4.0]
     """
-    return _handles.wrap(Hardswish(x._node))
+    return _handles.same(x, Hardswish(x._node))
 
 
-def softsign(x: Var) -> Var:
+def softsign(x: V) -> V:
     """``x / (1 + |x|)``; same shape as ``x``.
 
     >>> nk.from_ndarray([-1.0, 3.0]).softsign().forward().numpy().tolist()
     [-0.5, 0.75]
     """
-    return _handles.wrap(Softsign(x._node))
+    return _handles.same(x, Softsign(x._node))
 
 
-def log_sigmoid(x: Var) -> Var:
+def log_sigmoid(x: V) -> V:
     """``log(sigmoid(x)) = -softplus(-x)``, stable for large ``|x|``; same shape as ``x``.
 
     >>> nk.from_ndarray([0.0], dtype="float64").log_sigmoid().forward().item()
     -0.6931471805599453
     """
-    return _handles.wrap(LogSigmoid(x._node))
+    return _handles.same(x, LogSigmoid(x._node))

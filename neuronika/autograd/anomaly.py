@@ -63,7 +63,13 @@ def check_gradients(node: "_node.Node") -> None:
 def detect_anomaly() -> Iterator[None]:
     """Within the block, ``forward`` and ``backward`` raise :class:`AnomalyError` at the first op
     whose value or input gradient is not finite, naming the op, where it was built and the input
-    shapes."""
+    shapes.
+
+    >>> with nk.detect_anomaly():
+    ...     nk.from_ndarray([float("inf")]).exp().forward()  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    AnomalyError: ...
+    """
     token = _node.ANOMALY.set(True)
     try:
         yield

@@ -6,7 +6,7 @@ the VJPs test the plan inline, so operands of the output's shape cost no extra c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from .._args import is_integer, is_real
 from ._build import broadcast_shapes, check_same_place, reduction_plan, sum_to
@@ -14,7 +14,7 @@ from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
-    from .variable import Var
+    from .variable import Operand, V, Var, VarDiff
 
 
 class Binary(Node):
@@ -38,6 +38,7 @@ class Binary(Node):
 class Add(Binary):
     __slots__ = ()
     name = "add"
+    kinds = "fi"
 
     def _forward(self) -> None:
         lhs, rhs = self.inputs
@@ -54,6 +55,7 @@ class Add(Binary):
 class Sub(Binary):
     __slots__ = ()
     name = "sub"
+    kinds = "fi"
 
     def _forward(self) -> None:
         lhs, rhs = self.inputs
@@ -71,6 +73,7 @@ class Sub(Binary):
 class Mul(Binary):
     __slots__ = ()
     name = "mul"
+    kinds = "fi"
 
     def _forward(self) -> None:
         lhs, rhs = self.inputs
@@ -117,6 +120,7 @@ class Unary(Node):
 class Neg(Unary):
     __slots__ = ()
     name = "neg"
+    kinds = "fi"
 
     def _forward(self) -> None:
         self.value = -self.inputs[0].value
@@ -190,6 +194,7 @@ class Abs(Unary):
 
     __slots__ = ()
     name = "abs"
+    kinds = "fi"
 
     def _forward(self) -> None:
         self.value = self.xp.abs(self.inputs[0].value)
@@ -199,8 +204,17 @@ class Abs(Unary):
 
 
 # --- the public functions, bound to Var as methods and operators (variable.py's table) --------
-def add(lhs: Var, rhs: Var | float) -> Var:
-    """``lhs + rhs`` element-wise with broadcasting (``rhs`` a variable or a Python number).
+# Typing: a unary op returns its operand's kind (``V``: a VarDiff stays a VarDiff); a binary op
+# is differentiable when either operand is (the overloads), as at run time (docs/typing.md).
+@overload
+def add(lhs: VarDiff, rhs: Operand) -> VarDiff: ...
+@overload
+def add(lhs: Var, rhs: VarDiff) -> VarDiff: ...
+@overload
+def add(lhs: Var, rhs: Operand) -> Var: ...
+def add(lhs: Var, rhs: Operand) -> Var:
+    """``lhs + rhs`` element-wise with broadcasting (``rhs`` a variable or a Python number):
+    ``(2, 3) + (3,) → (2, 3)``.
 
     >>> (nk.ones(3) + 1.0).forward().numpy().tolist()
     [2.0, 2.0, 2.0]
@@ -208,74 +222,136 @@ def add(lhs: Var, rhs: Var | float) -> Var:
     return _handles.wrap(Add(lhs._node, lhs._operand(rhs, "add")))
 
 
-def radd(rhs: Var, lhs: Var | float) -> Var:
-    """``lhs + rhs`` with the variable on the right (``2.0 + x``)."""
-    return _handles.wrap(Add(rhs._operand(lhs, "add"), rhs._node))
+def radd(rhs: V, lhs: float) -> V:
+    """``lhs + rhs`` with the variable on the right (``2.0 + x``); same shape as ``rhs``.
+
+    >>> (2.0 + nk.ones(2)).forward().numpy().tolist()
+    [3.0, 3.0]
+    """
+    return _handles.same(rhs, Add(rhs._operand(lhs, "add"), rhs._node))
 
 
-def sub(lhs: Var, rhs: Var | float) -> Var:
-    """``lhs - rhs`` element-wise with broadcasting."""
+@overload
+def sub(lhs: VarDiff, rhs: Operand) -> VarDiff: ...
+@overload
+def sub(lhs: Var, rhs: VarDiff) -> VarDiff: ...
+@overload
+def sub(lhs: Var, rhs: Operand) -> Var: ...
+def sub(lhs: Var, rhs: Operand) -> Var:
+    """``lhs - rhs`` element-wise with broadcasting: ``(2, 3) - (3,) → (2, 3)``.
+
+    >>> (nk.ones(2) - 3.0).forward().numpy().tolist()
+    [-2.0, -2.0]
+    """
     return _handles.wrap(Sub(lhs._node, lhs._operand(rhs, "sub")))
 
 
-def rsub(rhs: Var, lhs: Var | float) -> Var:
-    """``lhs - rhs`` with the variable on the right (``1.0 - x``)."""
-    return _handles.wrap(Sub(rhs._operand(lhs, "sub"), rhs._node))
+def rsub(rhs: V, lhs: float) -> V:
+    """``lhs - rhs`` with the variable on the right (``1.0 - x``); same shape as ``rhs``.
+
+    >>> (1.0 - nk.ones(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+    return _handles.same(rhs, Sub(rhs._operand(lhs, "sub"), rhs._node))
 
 
-def mul(lhs: Var, rhs: Var | float) -> Var:
-    """``lhs * rhs`` element-wise with broadcasting."""
+@overload
+def mul(lhs: VarDiff, rhs: Operand) -> VarDiff: ...
+@overload
+def mul(lhs: Var, rhs: VarDiff) -> VarDiff: ...
+@overload
+def mul(lhs: Var, rhs: Operand) -> Var: ...
+def mul(lhs: Var, rhs: Operand) -> Var:
+    """``lhs * rhs`` element-wise with broadcasting: ``(2, 3) * (2, 1) → (2, 3)``.
+
+    >>> (nk.ones(2) * 3.0).forward().numpy().tolist()
+    [3.0, 3.0]
+    """
     return _handles.wrap(Mul(lhs._node, lhs._operand(rhs, "mul")))
 
 
-def rmul(rhs: Var, lhs: Var | float) -> Var:
-    """``lhs * rhs`` with the variable on the right (``2.0 * x``)."""
-    return _handles.wrap(Mul(rhs._operand(lhs, "mul"), rhs._node))
+def rmul(rhs: V, lhs: float) -> V:
+    """``lhs * rhs`` with the variable on the right (``2.0 * x``); same shape as ``rhs``.
+
+    >>> (2.0 * nk.ones(2)).forward().numpy().tolist()
+    [2.0, 2.0]
+    """
+    return _handles.same(rhs, Mul(rhs._operand(lhs, "mul"), rhs._node))
 
 
-def div(lhs: Var, rhs: Var | float) -> Var:
-    """``lhs / rhs`` element-wise with broadcasting."""
+@overload
+def div(lhs: VarDiff, rhs: Operand) -> VarDiff: ...
+@overload
+def div(lhs: Var, rhs: VarDiff) -> VarDiff: ...
+@overload
+def div(lhs: Var, rhs: Operand) -> Var: ...
+def div(lhs: Var, rhs: Operand) -> Var:
+    """``lhs / rhs`` element-wise with broadcasting: ``(2, 3) / (3,) → (2, 3)``.
+
+    >>> (nk.ones(2) / 4.0).forward().numpy().tolist()
+    [0.25, 0.25]
+    """
     return _handles.wrap(Div(lhs._node, lhs._operand(rhs, "div")))
 
 
-def rdiv(rhs: Var, lhs: Var | float) -> Var:
-    """``lhs / rhs`` with the variable on the right (``1.0 / x``)."""
-    return _handles.wrap(Div(rhs._operand(lhs, "div"), rhs._node))
+def rdiv(rhs: V, lhs: float) -> V:
+    """``lhs / rhs`` with the variable on the right (``1.0 / x``); same shape as ``rhs``.
+
+    >>> (1.0 / nk.full(2, 4.0)).forward().numpy().tolist()
+    [0.25, 0.25]
+    """
+    return _handles.same(rhs, Div(rhs._operand(lhs, "div"), rhs._node))
 
 
-def neg(x: Var) -> Var:
-    """``-x`` element-wise."""
-    return _handles.wrap(Neg(x._node))
+def neg(x: V) -> V:
+    """``-x`` element-wise; same shape as ``x``.
+
+    >>> (-nk.ones(2)).forward().numpy().tolist()
+    [-1.0, -1.0]
+    """
+    return _handles.same(x, Neg(x._node))
 
 
-def pow(x: Var, exponent: float) -> Var:
+def pow(x: V, exponent: float) -> V:
     """``x ** exponent`` element-wise, for a constant exponent; same shape as ``x``.
 
     >>> nk.full(2, 3.0).pow(2).forward().numpy().tolist()
     [9.0, 9.0]
     """
-    return _handles.wrap(Pow(x._node, exponent))
+    return _handles.same(x, Pow(x._node, exponent))
 
 
-def sqrt(x: Var) -> Var:
-    """Square root element-wise; same shape as ``x``."""
-    return _handles.wrap(Sqrt(x._node))
+def sqrt(x: V) -> V:
+    """Square root element-wise; same shape as ``x``.
+
+    >>> nk.full(2, 4.0).sqrt().forward().numpy().tolist()
+    [2.0, 2.0]
+    """
+    return _handles.same(x, Sqrt(x._node))
 
 
-def exp(x: Var) -> Var:
+def exp(x: V) -> V:
     """``e ** x`` element-wise; same shape as ``x``.
 
     >>> nk.zeros(2).exp().forward().numpy().tolist()
     [1.0, 1.0]
     """
-    return _handles.wrap(Exp(x._node))
+    return _handles.same(x, Exp(x._node))
 
 
-def ln(x: Var) -> Var:
-    """Natural logarithm element-wise; same shape as ``x``."""
-    return _handles.wrap(Ln(x._node))
+def ln(x: V) -> V:
+    """Natural logarithm element-wise; same shape as ``x``.
+
+    >>> nk.ones(2).ln().forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+    return _handles.same(x, Ln(x._node))
 
 
-def abs(x: Var) -> Var:
-    """``|x|`` element-wise (gradient ``sign(x)``, 0 at 0); same shape as ``x``."""
-    return _handles.wrap(Abs(x._node))
+def abs(x: V) -> V:
+    """``|x|`` element-wise (gradient ``sign(x)``, 0 at 0); same shape as ``x``.
+
+    >>> nk.full(2, -3.0).abs().forward().numpy().tolist()
+    [3.0, 3.0]
+    """
+    return _handles.same(x, Abs(x._node))

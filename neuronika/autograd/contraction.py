@@ -16,7 +16,7 @@ broadcast product.
 from __future__ import annotations
 
 import string
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, overload
 
 from .._args import integers, is_integer
 from ._build import check_same_place, normalize_axis, require_floating
@@ -29,7 +29,7 @@ from .arithmetic import Mul
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
-    from .variable import Var
+    from .variable import Var, VarDiff
 
 
 # --- subscripts ---------------------------------------------------------------------------------
@@ -277,6 +277,12 @@ def tensordot(a: Var, b: Var, axes: int | tuple[Sequence[int], Sequence[int]] = 
     return _handles.wrap(composed_einsum([lhs, rhs], terms, output, sizes))
 
 
+@overload
+def outer(a: VarDiff, b: Var) -> VarDiff: ...
+@overload
+def outer(a: Var, b: VarDiff) -> VarDiff: ...
+@overload
+def outer(a: Var, b: Var) -> Var: ...
 def outer(a: Var, b: Var) -> Var:
     """The outer product of two vectors: ``(n,) ⊗ (m,) → (n, m)``, ``result[i, j] = a[i] · b[j]``.
 

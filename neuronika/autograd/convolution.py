@@ -8,14 +8,14 @@ Array API kernel of ``neuronika/kernels`` without any branching here.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Sequence, overload
 
 from .._args import is_integer
 from ..kernels import convolution as generic
 from ..kernels import padding as generic_padding
 from ._build import check_same_place
 from .node import Node
-from .variable import Var, wrap
+from .variable import Var, VarDiff, wrap
 
 
 def _per_dim(op: str, name: str, value: "int | Sequence[int]", ndim: int, minimum: int) -> tuple[int, ...]:
@@ -158,6 +158,39 @@ class Convolution(Node):
             )
 
 
+@overload
+def convolution(
+    input: VarDiff,
+    kernel: Var,
+    stride: "int | Sequence[int]" = 1,
+    dilation: "int | Sequence[int]" = 1,
+    padding: "int | Sequence[int]" = 0,
+    padding_mode: str = "zero",
+    groups: int = 1,
+    padding_value: float = 0.0,
+) -> VarDiff: ...
+@overload
+def convolution(
+    input: Var,
+    kernel: VarDiff,
+    stride: "int | Sequence[int]" = 1,
+    dilation: "int | Sequence[int]" = 1,
+    padding: "int | Sequence[int]" = 0,
+    padding_mode: str = "zero",
+    groups: int = 1,
+    padding_value: float = 0.0,
+) -> VarDiff: ...
+@overload
+def convolution(
+    input: Var,
+    kernel: Var,
+    stride: "int | Sequence[int]" = 1,
+    dilation: "int | Sequence[int]" = 1,
+    padding: "int | Sequence[int]" = 0,
+    padding_mode: str = "zero",
+    groups: int = 1,
+    padding_value: float = 0.0,
+) -> Var: ...
 def convolution(
     input: Var,
     kernel: Var,
@@ -181,6 +214,9 @@ def convolution(
     ``2 1 [0 1 2 3 4] 3 2``; needs padding < size) or ``"replicative"`` (the edge repeated:
     ``0 0 [0 1 2 3 4] 4 4``). Either operand may be differentiable; the result is a ``VarDiff``
     when one is. Shapes, groups, padding, devices and dtypes are checked here, when the op is built.
+
+    >>> nk.convolution(nk.ones((1, 1, 5)), nk.ones((1, 1, 3)), padding=1).forward().numpy().tolist()
+    [[[2.0, 3.0, 3.0, 3.0, 2.0]]]
     """
     for role, operand in (("input", input), ("kernel", kernel)):
         if not isinstance(operand, Var):

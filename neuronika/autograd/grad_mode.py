@@ -26,7 +26,11 @@ GRAPHS_WITHOUT_GRAD: "weakref.WeakSet[object]" = weakref.WeakSet()
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops built now are differentiable (False inside a ``no_grad()`` block)."""
+    """Whether ops built now are differentiable (False inside a ``no_grad()`` block).
+
+    >>> nk.is_grad_enabled()
+    True
+    """
     return GRAD_ENABLED.get()
 
 
@@ -42,10 +46,22 @@ def _grad_mode(enabled: bool) -> Iterator[None]:
 def no_grad() -> "contextlib.AbstractContextManager[None]":
     """``with nk.no_grad():`` builds ops that are not differentiable (evaluation, metrics,
     hand-written updates): no gradient flows through them into any parameter. Also usable as a
-    decorator. Local to the current thread / asyncio task; restored on exit, even on error."""
+    decorator. Local to the current thread / asyncio task; restored on exit, even on error.
+
+    >>> w = nk.ones(2).requires_grad()
+    >>> with nk.no_grad():
+    ...     type(w * 2.0).__name__, nk.is_grad_enabled()
+    ('Var', False)
+    """
     return _grad_mode(False)
 
 
 def enable_grad() -> "contextlib.AbstractContextManager[None]":
-    """``with nk.enable_grad():`` re-enables differentiable ops inside a ``no_grad()`` block."""
+    """``with nk.enable_grad():`` re-enables differentiable ops inside a ``no_grad()`` block.
+
+    >>> w = nk.ones(2).requires_grad()
+    >>> with nk.no_grad(), nk.enable_grad():
+    ...     type(w * 2.0).__name__
+    'VarDiff'
+    """
     return _grad_mode(True)

@@ -8,14 +8,14 @@ the backward pass.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from ._build import broadcast_shapes, check_same_place, reduction_plan, sum_to
 from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
-    from .variable import Var
+    from .variable import V, Var, VarDiff
 
 
 def _require(op: str, node: Node, ndim: int, role: str) -> None:
@@ -29,6 +29,7 @@ class Transpose(Node):
 
     __slots__ = ()
     name = "t"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node) -> None:
         _require(self.name, operand, 2, "the operand")
@@ -292,11 +293,23 @@ def affine(input: Node, weight: Node, bias: Node) -> Node:
 
 
 # --- the public functions, bound to Var as methods and ``@`` (variable.py's table) -------------
-def t(x: Var) -> Var:
-    """Transpose of a matrix: ``(n, m) → (m, n)``."""
-    return _handles.wrap(Transpose(x._node))
+# Typing: ``t`` keeps its operand's kind (``V``); a product is differentiable when either
+# operand is (the overloads), as at run time (docs/typing.md).
+def t(x: V) -> V:
+    """Transpose of a matrix: ``(n, m) → (m, n)``.
+
+    >>> nk.ones((2, 3)).t().shape
+    (3, 2)
+    """
+    return _handles.same(x, Transpose(x._node))
 
 
+@overload
+def mm(x: VarDiff, rhs: Var) -> VarDiff: ...
+@overload
+def mm(x: Var, rhs: VarDiff) -> VarDiff: ...
+@overload
+def mm(x: Var, rhs: Var) -> Var: ...
 def mm(x: Var, rhs: Var) -> Var:
     """Matrix · matrix: ``(n, k) · (k, m) → (n, m)``.
 
@@ -305,27 +318,68 @@ def mm(x: Var, rhs: Var) -> Var:
     """
     return _handles.wrap(MatMul(x._node, x._operand(rhs, "mm")))
 
-
+@overload
+def mm_t(x: VarDiff, rhs: Var) -> VarDiff: ...
+@overload
+def mm_t(x: Var, rhs: VarDiff) -> VarDiff: ...
+@overload
+def mm_t(x: Var, rhs: Var) -> Var: ...
 def mm_t(x: Var, rhs: Var) -> Var:
-    """Matrix · matrixᵀ: ``(n, k) · (m, k)ᵀ → (n, m)``."""
+    """Matrix · matrixᵀ: ``(n, k) · (m, k)ᵀ → (n, m)`` (how a layer applies its weight).
+
+    >>> nk.ones((2, 3)).mm_t(nk.ones((4, 3))).shape
+    (2, 4)
+    """
     return _handles.wrap(MatMulT(x._node, x._operand(rhs, "mm_t")))
 
-
+@overload
+def mv(x: VarDiff, rhs: Var) -> VarDiff: ...
+@overload
+def mv(x: Var, rhs: VarDiff) -> VarDiff: ...
+@overload
+def mv(x: Var, rhs: Var) -> Var: ...
 def mv(x: Var, rhs: Var) -> Var:
-    """Matrix · vector: ``(n, k) · (k,) → (n,)``."""
+    """Matrix · vector: ``(n, k) · (k,) → (n,)``.
+
+    >>> nk.ones((2, 3)).mv(nk.ones(3)).forward().numpy().tolist()
+    [3.0, 3.0]
+    """
     return _handles.wrap(MatVec(x._node, x._operand(rhs, "mv")))
 
-
+@overload
+def vm(x: VarDiff, rhs: Var) -> VarDiff: ...
+@overload
+def vm(x: Var, rhs: VarDiff) -> VarDiff: ...
+@overload
+def vm(x: Var, rhs: Var) -> Var: ...
 def vm(x: Var, rhs: Var) -> Var:
-    """Vector · matrix: ``(k,) · (k, m) → (m,)``."""
+    """Vector · matrix: ``(k,) · (k, m) → (m,)``.
+
+    >>> nk.ones(2).vm(nk.ones((2, 3))).forward().numpy().tolist()
+    [2.0, 2.0, 2.0]
+    """
     return _handles.wrap(VecMat(x._node, x._operand(rhs, "vm")))
 
-
+@overload
+def vv(x: VarDiff, rhs: Var) -> VarDiff: ...
+@overload
+def vv(x: Var, rhs: VarDiff) -> VarDiff: ...
+@overload
+def vv(x: Var, rhs: Var) -> Var: ...
 def vv(x: Var, rhs: Var) -> Var:
-    """Dot product of two vectors: ``(k,) · (k,) → ()``."""
+    """Dot product of two vectors: ``(k,) · (k,) → ()``.
+
+    >>> nk.ones(3).vv(nk.ones(3)).forward().item()
+    3.0
+    """
     return _handles.wrap(VecVec(x._node, x._operand(rhs, "vv")))
 
-
+@overload
+def matmul(lhs: VarDiff, rhs: Var) -> VarDiff: ...
+@overload
+def matmul(lhs: Var, rhs: VarDiff) -> VarDiff: ...
+@overload
+def matmul(lhs: Var, rhs: Var) -> Var: ...
 def matmul(lhs: Var, rhs: Var) -> Var:
     """``lhs @ rhs`` with the Array API's (and PyTorch's) ``matmul`` rules: ``(..., n, k) @
     (..., k, m) → (..., n, m)`` with the batch axes ``...`` broadcast; a 1-d left operand is a row
@@ -337,7 +391,7 @@ def matmul(lhs: Var, rhs: Var) -> Var:
     """
     return _handles.wrap(matmul_node(lhs._node, lhs._operand(rhs, "@")))
 
-
-def rmatmul(rhs: Var, lhs: Var) -> Var:
-    """``lhs @ rhs`` with the variable on the right."""
-    return _handles.wrap(matmul_node(rhs._operand(lhs, "@"), rhs._node))
+def rmatmul(rhs: V, lhs: Var) -> V:
+    """``lhs @ rhs`` with the variable on the right (only reached when ``lhs`` is not a
+    variable, so the result has ``rhs``'s kind)."""
+    return _handles.same(rhs, matmul_node(rhs._operand(lhs, "@"), rhs._node))

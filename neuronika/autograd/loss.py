@@ -28,7 +28,7 @@ from .node import Node
 from .reduction import Mean, Sum
 
 #: the largest integer up to which every integer is exact in each floating dtype
-EXACT_INTEGERS = {"float16": 2**11, "float32": 2**24, "float64": 2**53}
+EXACT_INTEGERS = {"float16": 2**11, "float32": 2**24, "float64": 2**53, "int32": 2**31 - 1, "int64": 2**63 - 1}
 #: PyTorch's floor for the logs of binary cross-entropy and for the denominator of its gradient
 LOG_FLOOR = -100.0
 BCE_EPS = 1e-12
@@ -126,11 +126,12 @@ class KLDiv(_PairLoss):
 
 class NLL(Node):
     """Negative log-likelihood per sample: ``-x[n, t_n, *d]`` for log-probabilities
-    ``x (N, C, *d)`` and class indices ``t (N, *d)`` stored as floats. The target receives no
-    gradient (indices are not differentiable)."""
+    ``x (N, C, *d)`` and class indices ``t (N, *d)`` stored as integers or floats. The target
+    receives no gradient (indices are not differentiable)."""
 
     __slots__ = ("classes", "mask", "samples")
     name = "nll_loss"
+    kinds = "fi"  # the input must be floating (checked below); the target may be integer
 
     def __init__(self, input: Node, target: Node) -> None:
         if target.backend is not input.backend:
@@ -138,6 +139,8 @@ class NLL(Node):
                 f"nll_loss: input and target live on different devices, {input.backend.device} "
                 f"and {target.backend.device}; move the target with .to({str(input.backend.device)!r})"
             )
+        if not input.dtype.is_floating:
+            raise TypeError(f"nll_loss: input must hold floating log-probabilities, got {input.dtype}; convert it with .astype('float32')")
         if len(input.shape) < 2:
             raise ValueError(f"nll_loss: input must be log-probabilities of shape (N, C), got {input.shape}")
         expected = input.shape[:1] + input.shape[2:]

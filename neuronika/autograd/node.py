@@ -28,6 +28,7 @@ from contextvars import ContextVar
 from typing import Any, Iterable, Sequence
 
 from ..backends import Backend, DType
+from ..backends._base import KIND_NAMES
 from .anomaly import build_site, check_gradients, check_value
 from .grad_mode import GRAD_ENABLED
 
@@ -85,6 +86,8 @@ class Node:
     #: the op's public name, used in error messages and reprs
     name = "leaf"
     is_leaf = False
+    #: the dtype kinds the op accepts for its inputs ("f" floating, "i" integer, "b" bool)
+    kinds = "f"
 
     inputs: tuple["Node", ...]
     value: Any
@@ -107,6 +110,8 @@ class Node:
         self.xp = backend.xp
         differentiable = False
         for node in inputs:  # a plain loop: any() over a generator costs more for 1-2 inputs
+            if node.dtype.kind not in self.kinds:
+                raise_kind(self, node)
             if node.differentiable:
                 differentiable = True
             elif node.is_leaf:
@@ -184,6 +189,16 @@ class Leaf(Node):
         """Replace the data (already converted to this leaf's backend, dtype and shape)."""
         self.value = value
         tick()
+
+
+def raise_kind(op: Node, operand: Node) -> None:
+    """The build-time error of an op given an operand of a dtype kind it does not take."""
+    wanted = " or ".join(KIND_NAMES[kind] for kind in op.kinds)
+    hint = "astype('float32')" if "f" in op.kinds else ("astype('bool')" if op.kinds == "b" else "astype('int64')")
+    raise TypeError(
+        f"{op.name}: takes {wanted} variables, got a {operand.dtype} variable of shape "
+        f"{operand.shape}; convert it with .{hint}"
+    )
 
 
 def topological_order(root: Node) -> list[Node]:

@@ -10,7 +10,7 @@ closed form ``∂L/∂x = (g - mean(g) - x̂·mean(g·x̂)) / √(σ² + ε)`` (
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, cast
 
 from .node import Node, tick
 from . import variable as _handles  # the handles; variable.py imports this family first
@@ -192,7 +192,7 @@ class BatchNormalize(Normalize):
         xp = self.xp
         x = self.inputs[0].value
         shape = (1, self.shape[1]) + (1,) * (len(self.shape) - 2)
-        running_mean, running_var = stats.current()
+        running_mean, running_var = cast("RunningStats", stats).current()
         self.inv_std = xp.reshape(1.0 / xp.sqrt(running_var + self.eps), shape)
         self.value = (x - xp.reshape(running_mean, shape)) * self.inv_std
 

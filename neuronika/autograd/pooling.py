@@ -182,7 +182,11 @@ def max_pool(input: Var, dims: int, kernel_size: Any, stride: Any = None, paddin
 
 
 def max_pool1d(input: Var, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False) -> Var:  # type: ignore[valid-type]
-    """Max pooling of ``(N, C, L)`` (or ``(C, L)``) as ``torch.nn.functional.max_pool1d``."""
+    """Max pooling of ``(N, C, L)`` (or ``(C, L)``) as ``torch.nn.functional.max_pool1d``.
+
+    >>> nk.max_pool1d(nk.from_ndarray([[[1.0, 3.0, 2.0, 4.0]]]), 2).forward().numpy().tolist()
+    [[[3.0, 4.0]]]
+    """
     return max_pool(input, 1, kernel_size, stride, padding, dilation, ceil_mode)
 
 
@@ -198,7 +202,11 @@ def max_pool2d(input: Var, kernel_size: IntOrTuple, stride: IntOrTuple | None = 
 
 
 def max_pool3d(input: Var, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False) -> Var:  # type: ignore[valid-type]
-    """Max pooling of ``(N, C, D, H, W)`` (or ``(C, D, H, W)``) as ``torch.nn.functional.max_pool3d``."""
+    """Max pooling of ``(N, C, D, H, W)`` (or ``(C, D, H, W)``) as ``torch.nn.functional.max_pool3d``.
+
+    >>> nk.max_pool3d(nk.ones((1, 1, 4, 4, 4)), 2).shape
+    (1, 1, 2, 2, 2)
+    """
     return max_pool(input, 3, kernel_size, stride, padding, dilation, ceil_mode)
 
 
@@ -208,7 +216,11 @@ def avg_pool(input: Var, dims: int, kernel_size: Any, stride: Any = None, paddin
 
 
 def avg_pool1d(input: Var, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Var:  # type: ignore[valid-type]
-    """Average pooling of ``(N, C, L)`` (or ``(C, L)``) as ``torch.nn.functional.avg_pool1d``."""
+    """Average pooling of ``(N, C, L)`` (or ``(C, L)``) as ``torch.nn.functional.avg_pool1d``.
+
+    >>> nk.avg_pool1d(nk.from_ndarray([[[1.0, 3.0, 2.0, 4.0]]]), 2).forward().numpy().tolist()
+    [[[2.0, 3.0]]]
+    """
     return avg_pool(input, 1, kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
@@ -223,12 +235,20 @@ def avg_pool2d(input: Var, kernel_size: IntOrTuple, stride: IntOrTuple | None = 
 
 
 def avg_pool3d(input: Var, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Var:  # type: ignore[valid-type]
-    """Average pooling of ``(N, C, D, H, W)`` (or ``(C, D, H, W)``) as ``torch.nn.functional.avg_pool3d``."""
+    """Average pooling of ``(N, C, D, H, W)`` (or ``(C, D, H, W)``) as ``torch.nn.functional.avg_pool3d``.
+
+    >>> nk.avg_pool3d(nk.ones((1, 1, 4, 4, 4)), 2).shape
+    (1, 1, 2, 2, 2)
+    """
     return avg_pool(input, 3, kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
 def adaptive_avg_pool1d(input: Var, output_size: "int | Sequence[int | None]") -> Var:
-    """Adaptive average pooling of ``(N, C, L)`` to ``(N, C, output_size)``."""
+    """Adaptive average pooling of ``(N, C, L)`` to ``(N, C, output_size)``.
+
+    >>> nk.adaptive_avg_pool1d(nk.ones((2, 3, 10)), 4).shape
+    (2, 3, 4)
+    """
     return _handles.wrap(AdaptiveAvgPool(input._node, 1, output_size))
 
 
@@ -243,7 +263,11 @@ def adaptive_avg_pool2d(input: Var, output_size: "int | Sequence[int | None]") -
 
 
 def adaptive_avg_pool3d(input: Var, output_size: "int | Sequence[int | None]") -> Var:
-    """Adaptive average pooling of ``(N, C, D, H, W)`` to ``(N, C, *output_size)``."""
+    """Adaptive average pooling of ``(N, C, D, H, W)`` to ``(N, C, *output_size)``.
+
+    >>> nk.adaptive_avg_pool3d(nk.ones((1, 2, 5, 6, 7)), (1, 2, 3)).shape
+    (1, 2, 1, 2, 3)
+    """
     return _handles.wrap(AdaptiveAvgPool(input._node, 3, output_size))
 
 
@@ -251,7 +275,11 @@ def adaptive_max_pool2d(input: Var, output_size: "int | Sequence[int | None]") -
     """Adaptive max pooling of ``(N, C, H, W)`` to ``(N, C, *output_size)``, as
     ``torch.nn.functional.adaptive_max_pool2d`` (values only). Windows are PyTorch's
     ``[⌊i·n/o⌋, ⌈(i+1)·n/o⌉)``; where they are all of one size and evenly spaced (``n``
-    divisible by ``o``) this is max pooling with kernel = stride = ``n / o``."""
+    divisible by ``o``) this is max pooling with kernel = stride = ``n / o``.
+
+    >>> nk.adaptive_max_pool2d(nk.ones((1, 3, 8, 8)), (2, 2)).shape
+    (1, 3, 2, 2)
+    """
     op = "adaptive_max_pool2d"
     node = input._node
     spatial = _check_input(op, node, 2)

@@ -9,7 +9,7 @@ element on an axis of its own followed by one sum over those axes.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .._args import integer, integers, is_integer
 from ._build import normalize_axis, reduction_plan, sum_to
@@ -17,7 +17,7 @@ from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
-    from .variable import Var
+    from .variable import V, Var
 
 
 def _axes(op: str, axis: "int | Sequence[int] | None", ndim: int) -> tuple[int, ...]:
@@ -31,7 +31,7 @@ def _axes(op: str, axis: "int | Sequence[int] | None", ndim: int) -> tuple[int, 
     return axes
 
 
-def _dims(args: tuple) -> tuple:
+def _dims(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """``f(1, 2)`` and ``f((1, 2))`` alike."""
     return tuple(args[0]) if len(args) == 1 and not is_integer(args[0]) else tuple(args)
 
@@ -41,6 +41,7 @@ class Permute(Node):
 
     __slots__ = ("axes", "inverse")
     name = "permute"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, axes: Sequence[int]) -> None:
         ndim = len(operand.shape)
@@ -74,6 +75,7 @@ class Expand(Node):
 
     __slots__ = ("axes",)
     name = "expand"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, shape: Sequence[int]) -> None:
         source, lead = operand.shape, len(shape) - len(operand.shape)
@@ -112,6 +114,7 @@ class Flip(Node):
 
     __slots__ = ("axes",)
     name = "flip"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, axis: "int | Sequence[int] | None") -> None:
         self.axes = _axes(self.name, axis, len(operand.shape))
@@ -130,6 +133,7 @@ class Roll(Node):
 
     __slots__ = ("shift", "axis", "back")
     name = "roll"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, shift: "int | Sequence[int]", axis: "int | Sequence[int] | None") -> None:
         shifts = integers(self.name, "shift", shift)
@@ -160,6 +164,7 @@ class Tile(Node):
 
     __slots__ = ("reps", "split_shape", "sum_axes")
     name = "tile"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, reps: "int | Sequence[int]") -> None:
         reps = integers(self.name, "reps", reps, 0)
@@ -186,6 +191,7 @@ class RepeatInterleave(Node):
 
     __slots__ = ("repeats", "axis", "split_shape")
     name = "repeat_interleave"
+    kinds = "fib"  # rearranges any values; differentiable for floats only
 
     def __init__(self, operand: Node, repeats: int, axis: int | None) -> None:
         repeats = integer(self.name, "repeats", repeats, 0)
@@ -210,17 +216,17 @@ class RepeatInterleave(Node):
 
 
 # --- the public functions, bound to Var as methods (variable.py's table) and exported as nk.X --
-def permute(x: Var, *axes: int | Sequence[int]) -> Var:
+def permute(x: V, *axes: int | Sequence[int]) -> V:
     """The axes reordered: axis ``i`` of the result is axis ``axes[i]`` of ``x`` (PyTorch's
     ``permute``, the Array API's ``permute_dims``); ``(2, 3, 4).permute(2, 0, 1) → (4, 2, 3)``.
 
     >>> nk.zeros((2, 3, 4)).permute(2, 0, 1).shape
     (4, 2, 3)
     """
-    return _handles.wrap(Permute(x._node, _dims(axes)))
+    return _handles.same(x, Permute(x._node, _dims(axes)))
 
 
-def transpose(x: Var, axis0: int, axis1: int) -> Var:
+def transpose(x: V, axis0: int, axis1: int) -> V:
     """Axes ``axis0`` and ``axis1`` swapped (``t()`` stays the 2-d transpose).
 
     >>> nk.zeros((2, 3, 4)).transpose(0, 2).shape
@@ -230,17 +236,17 @@ def transpose(x: Var, axis0: int, axis1: int) -> Var:
     a, b = (normalize_axis("transpose", axis, ndim) for axis in (axis0, axis1))
     axes = list(range(ndim))
     axes[a], axes[b] = b, a
-    return _handles.wrap(SwapAxes(x._node, axes))
+    return _handles.same(x, SwapAxes(x._node, axes))
 
 
-def expand(x: Var, *shape: int | Sequence[int]) -> Var:
+def expand(x: V, *shape: int | Sequence[int]) -> V:
     """``x`` broadcast to ``shape`` without copying: size-1 axes are repeated and new axes added in
     front; ``-1`` keeps an existing size. The gradient is summed back over the repeated axes.
 
     >>> nk.ones((3, 1)).expand(2, 3, 4).shape
     (2, 3, 4)
     """
-    return _handles.wrap(Expand(x._node, _dims(shape)))
+    return _handles.same(x, Expand(x._node, _dims(shape)))
 
 
 def broadcast_to(x: Var, shape: Sequence[int]) -> Var:
@@ -252,40 +258,40 @@ def broadcast_to(x: Var, shape: Sequence[int]) -> Var:
     return _handles.wrap(Expand(x._node, tuple(shape)))
 
 
-def flip(x: Var, axis: int | Sequence[int] | None = None) -> Var:
+def flip(x: V, axis: int | Sequence[int] | None = None) -> V:
     """The elements in reverse order along ``axis`` (an int, a tuple, or None for every axis).
 
     >>> nk.from_ndarray([1.0, 2.0, 3.0]).flip(0).forward().numpy().tolist()
     [3.0, 2.0, 1.0]
     """
-    return _handles.wrap(Flip(x._node, axis))
+    return _handles.same(x, Flip(x._node, axis))
 
 
-def roll(x: Var, shift: int | Sequence[int], axis: int | Sequence[int] | None = None) -> Var:
+def roll(x: V, shift: int | Sequence[int], axis: int | Sequence[int] | None = None) -> V:
     """Elements shifted by ``shift`` along ``axis``, wrapping around (one shift per axis; without
     ``axis`` the flattened variable is rolled and the shape kept).
 
     >>> nk.from_ndarray([1.0, 2.0, 3.0]).roll(1).forward().numpy().tolist()
     [3.0, 1.0, 2.0]
     """
-    return _handles.wrap(Roll(x._node, shift, axis))
+    return _handles.same(x, Roll(x._node, shift, axis))
 
 
-def tile(x: Var, reps: int | Sequence[int]) -> Var:
+def tile(x: V, reps: int | Sequence[int]) -> V:
     """``x`` repeated ``reps[i]`` times along axis ``i`` (aligned from the right, as NumPy):
     ``(2, 3).tile((2, 1)) → (4, 3)``.
 
     >>> nk.from_ndarray([1.0, 2.0]).tile(2).forward().numpy().tolist()
     [1.0, 2.0, 1.0, 2.0]
     """
-    return _handles.wrap(Tile(x._node, reps))
+    return _handles.same(x, Tile(x._node, reps))
 
 
-def repeat_interleave(x: Var, repeats: int, axis: int | None = None) -> Var:
+def repeat_interleave(x: V, repeats: int, axis: int | None = None) -> V:
     """Each element repeated ``repeats`` times in a row along ``axis`` (None: of the flattened
     variable); ``repeats`` is one int.
 
     >>> nk.from_ndarray([1.0, 2.0]).repeat_interleave(2).forward().numpy().tolist()
     [1.0, 1.0, 2.0, 2.0]
     """
-    return _handles.wrap(RepeatInterleave(x._node, repeats, axis))
+    return _handles.same(x, RepeatInterleave(x._node, repeats, axis))

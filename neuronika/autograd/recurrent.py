@@ -35,6 +35,7 @@ class LSTMStep(Node):
 
     __slots__ = ("saved",)
     name = "lstm_step"
+    saved: Any  # (i, f, g, o, tanh c') of the last forward, for the VJP
 
     def __init__(self, gates: Node, cell: Node) -> None:
         check_same_place(self.name, (gates, cell))
@@ -61,7 +62,7 @@ class LSTMStep(Node):
     def _backward(self) -> None:
         gates, cell = self.inputs
         xp = self.xp
-        i, f, g, o, tanh_cell = self.saved  # type: ignore[misc]
+        i, f, g, o, tanh_cell = self.saved
         size = tanh_cell.shape[-1]
         grad_hidden, grad_cell = self.grad[..., :size], self.grad[..., size:]
         delta = grad_cell + grad_hidden * o * (1.0 - tanh_cell * tanh_cell)

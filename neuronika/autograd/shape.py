@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, overload
 
 from .._args import integer, integers, is_integer
 from ..backends import Backend, DType
@@ -16,7 +16,7 @@ from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
-    from .variable import Var
+    from .variable import V, Var, VarDiff
 
 
 class Unsqueeze(Node):
@@ -24,6 +24,7 @@ class Unsqueeze(Node):
 
     __slots__ = ()
     name = "unsqueeze"
+    kinds = "fib"
 
     def __init__(self, operand: Node, axis: int) -> None:
         axis = normalize_axis(self.name, axis, len(operand.shape), extra=1)
@@ -80,6 +81,7 @@ class Concatenate(Node):
 
     __slots__ = ("axis", "slices")
     name = "cat"
+    kinds = "fib"
 
     def __init__(self, operands: Sequence[Node], axis: int) -> None:
         operands = list(operands)
@@ -122,6 +124,7 @@ class Stack(Node):
 
     __slots__ = ("axis", "slices")
     name = "stack"
+    kinds = "fib"
 
     def __init__(self, operands: Sequence[Node], axis: int) -> None:
         operands = list(operands)
@@ -159,6 +162,7 @@ class Chunk(Node):
 
     __slots__ = ("index", "group")
     name = "chunk"
+    kinds = "fib"
 
     group: list[Any]
 
@@ -210,6 +214,7 @@ class Transfer(Node):
 
     __slots__ = ()
     name = "to"
+    kinds = "fib"
 
     def __init__(self, operand: Node, backend: Backend) -> None:
         backend.dtype(operand.dtype)  # the target must hold this dtype: raises, naming the fix
@@ -224,14 +229,18 @@ class Transfer(Node):
 
 
 class Cast(Node):
-    """Converts a variable to another floating dtype; the gradient is converted back."""
+    """Converts a variable to another dtype; the gradient is converted back (a conversion to an
+    integer or bool dtype ends the gradient's path: its output is not differentiable)."""
 
     __slots__ = ()
     name = "astype"
+    kinds = "fib"
 
     def __init__(self, operand: Node, dtype: DType) -> None:
         operand.backend.dtype(dtype)  # the backend must hold the new dtype: raises, naming the fix
         self._setup((operand,), operand.shape, dtype, operand.backend)
+        if not dtype.is_floating:
+            self.differentiable = self.requires_grad = False
 
     def _forward(self) -> None:
         self.value = self.xp.astype(self.inputs[0].value, self.backend.dtype(self.dtype))
@@ -259,22 +268,28 @@ class Detach(Node):
 
 
 # --- the public functions, bound to Var as methods (variable.py's table) ----------------------
-def unsqueeze(x: Var, axis: int) -> Var:
-    """A new axis of size 1 at ``axis``: ``(2, 3).unsqueeze(0) → (1, 2, 3)``."""
-    return _handles.wrap(Unsqueeze(x._node, axis))
+# Each keeps its operand's kind (``V``) for type checkers; ``cat`` and ``stack`` are
+# differentiable when any input is (the overloads).
+def unsqueeze(x: V, axis: int) -> V:
+    """A new axis of size 1 at ``axis``: ``(2, 3).unsqueeze(0) → (1, 2, 3)``.
+
+    >>> nk.ones((2, 3)).unsqueeze(1).shape
+    (2, 1, 3)
+    """
+    return _handles.same(x, Unsqueeze(x._node, axis))
 
 
-def squeeze(x: Var, axis: int | Sequence[int] | None = None) -> Var:
+def squeeze(x: V, axis: int | Sequence[int] | None = None) -> V:
     """``x`` without its size-1 axes (``axis=None``) or without the named ones (an int or a tuple;
     a named axis whose size is not 1 is kept, as PyTorch): ``(2, 1, 3).squeeze() → (2, 3)``.
 
     >>> nk.zeros((2, 1, 3, 1)).squeeze(1).shape
     (2, 3, 1)
     """
-    return _handles.wrap(Squeeze(x._node, axis))
+    return _handles.same(x, Squeeze(x._node, axis))
 
 
-def split(x: Var, split_size_or_sections: int | Sequence[int], axis: int = 0) -> tuple[Var, ...]:
+def split(x: V, split_size_or_sections: int | Sequence[int], axis: int = 0) -> tuple[V, ...]:
     """``x`` cut along ``axis`` into a tuple of variables, as PyTorch's ``split``: an int is the
     size of every piece (the last one smaller when it does not divide the axis; NumPy's
     ``split`` reads an int as the number of pieces instead), a sequence gives each piece's size
@@ -299,12 +314,12 @@ def split(x: Var, split_size_or_sections: int | Sequence[int], axis: int = 0) ->
     pieces, start, group = [], 0, [None]
     for size in sizes:
         index = tuple(slice(start, start + size) if i == axis else slice(0, d) for i, d in enumerate(node.shape))
-        pieces.append(_handles.wrap(Chunk(node, index, group)))
+        pieces.append(_handles.same(x, Chunk(node, index, group)))
         start += size
     return tuple(pieces)
 
 
-def reshape(x: Var, *shape: int | Sequence[int]) -> Var:
+def reshape(x: V, *shape: int | Sequence[int]) -> V:
     """The same elements under a new shape (``-1`` infers one size); ``reshape(2, 3)`` or
     ``reshape((2, 3))``.
 
@@ -312,20 +327,28 @@ def reshape(x: Var, *shape: int | Sequence[int]) -> Var:
     (2, 3)
     """
     dims = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
-    return _handles.wrap(Reshape(x._node, dims))  # type: ignore[arg-type]
+    return _handles.same(x, Reshape(x._node, dims))  # type: ignore[arg-type]
 
 
-def flatten(x: Var, start_axis: int = 1) -> Var:
+def flatten(x: V, start_axis: int = 1) -> V:
     """Merge the axes from ``start_axis`` on into one (default: keep the batch axis):
-    ``(2, 3, 4).flatten() → (2, 12)``."""
+    ``(2, 3, 4).flatten() → (2, 12)``.
+
+    >>> nk.ones((2, 3, 4)).flatten().shape
+    (2, 12)
+    """
     start = normalize_axis("flatten", start_axis, max(x.ndim, 1))
     return reshape(x, x.shape[:start] + (-1,))
 
 
-def chunks_of(x: Var, chunk_shape: Sequence[int]) -> list[Var]:
+def chunks_of(x: V, chunk_shape: Sequence[int]) -> list[V]:
     """Exact chunks of ``chunk_shape`` in row-major order; a remainder is skipped (as the crate):
-    ``(4, 3).chunks((2, 3)) → [(2, 3), (2, 3)]``."""
-    return [_handles.wrap(node) for node in chunks(x._node, chunk_shape)]
+    ``(4, 3).chunks((2, 3)) → [(2, 3), (2, 3)]``.
+
+    >>> [c.shape for c in nk.ones((5, 3)).chunks((2, 3))]
+    [(2, 3), (2, 3)]
+    """
+    return [_handles.same(x, node) for node in chunks(x._node, chunk_shape)]
 
 
 def _nodes(op: str, variables: Sequence[Var]) -> list[Node]:
@@ -341,9 +364,13 @@ def _as_list(others: Var | Sequence[Var]) -> list[Var]:
     return [others] if isinstance(others, _handles.Var) else list(others)
 
 
+@overload
+def cat(variables: Sequence[VarDiff], axis: int = 0) -> VarDiff: ...
+@overload
+def cat(variables: Sequence[Var], axis: int = 0) -> Var: ...
 def cat(variables: Sequence[Var], axis: int = 0) -> Var:
     """Variables joined along an existing ``axis`` (shapes must agree elsewhere):
-    ``cat([(2, 3), (4, 3)], 0) → (6, 3)``.
+    ``cat([(2, 3), (4, 3)], 0) → (6, 3)``. Differentiable when any input is.
 
     >>> nk.cat([nk.ones((2, 3)), nk.ones((4, 3))], axis=0).shape
     (6, 3)
@@ -351,16 +378,47 @@ def cat(variables: Sequence[Var], axis: int = 0) -> Var:
     return _handles.wrap(Concatenate(_nodes("cat", variables), axis))
 
 
+@overload
+def stack(variables: Sequence[VarDiff], axis: int = 0) -> VarDiff: ...
+@overload
+def stack(variables: Sequence[Var], axis: int = 0) -> Var: ...
 def stack(variables: Sequence[Var], axis: int = 0) -> Var:
-    """Equally shaped variables joined along a new ``axis``: ``stack([(2, 3)] * 4, 0) → (4, 2, 3)``."""
+    """Equally shaped variables joined along a new ``axis``: ``stack([(2, 3)] * 4, 0) → (4, 2, 3)``.
+    Differentiable when any input is.
+
+    >>> nk.stack([nk.ones((2, 3)), nk.ones((2, 3))]).shape
+    (2, 2, 3)
+    """
     return _handles.wrap(Stack(_nodes("stack", variables), axis))
 
 
+@overload
+def cat_method(x: VarDiff, others: Var | Sequence[Var], axis: int = 0) -> VarDiff: ...
+@overload
+def cat_method(x: Var, others: VarDiff | Sequence[VarDiff], axis: int = 0) -> VarDiff: ...
+@overload
+def cat_method(x: Var, others: Var | Sequence[Var], axis: int = 0) -> Var: ...
 def cat_method(x: Var, others: Var | Sequence[Var], axis: int = 0) -> Var:
-    """This variable and ``others`` joined along an existing ``axis`` (see :func:`cat`)."""
+    """This variable and ``others`` joined along an existing ``axis`` (see :func:`cat`):
+    ``(2, 3).cat((4, 3)) → (6, 3)``.
+
+    >>> nk.ones((2, 3)).cat(nk.ones((4, 3))).shape
+    (6, 3)
+    """
     return cat([x, *_as_list(others)], axis)
 
 
+@overload
+def stack_method(x: VarDiff, others: Var | Sequence[Var], axis: int = 0) -> VarDiff: ...
+@overload
+def stack_method(x: Var, others: VarDiff | Sequence[VarDiff], axis: int = 0) -> VarDiff: ...
+@overload
+def stack_method(x: Var, others: Var | Sequence[Var], axis: int = 0) -> Var: ...
 def stack_method(x: Var, others: Var | Sequence[Var], axis: int = 0) -> Var:
-    """This variable and ``others`` joined along a new ``axis`` (see :func:`stack`)."""
+    """This variable and ``others`` (of its shape) joined along a new ``axis`` (see
+    :func:`stack`): ``(2, 3).stack((2, 3), axis=1) → (2, 2, 3)``.
+
+    >>> nk.ones((2, 3)).stack(nk.ones((2, 3)), axis=1).shape
+    (2, 2, 3)
+    """
     return stack([x, *_as_list(others)], axis)

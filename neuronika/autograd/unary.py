@@ -19,7 +19,7 @@ from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
 
 if TYPE_CHECKING:
-    from .variable import Var
+    from .variable import V, Var
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -236,137 +236,137 @@ class Round(Step):
 
 
 # --- the public functions, bound to Var as methods (variable.py's table) and exported as nk.X --
-def log1p(x: Var) -> Var:
+def log1p(x: V) -> V:
     """``ln(1 + x)`` element-wise, accurate for small ``x``; same shape as ``x``.
 
     >>> nk.zeros(2).log1p().forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.wrap(Log1p(x._node))
+    return _handles.same(x, Log1p(x._node))
 
 
-def expm1(x: Var) -> Var:
+def expm1(x: V) -> V:
     """``e ** x - 1`` element-wise, accurate for small ``x``; same shape as ``x``.
 
     >>> nk.zeros(2).expm1().forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.wrap(Expm1(x._node))
+    return _handles.same(x, Expm1(x._node))
 
 
-def log2(x: Var) -> Var:
+def log2(x: V) -> V:
     """Base-2 logarithm element-wise; same shape as ``x``.
 
     >>> nk.full(2, 8.0).log2().forward().numpy().tolist()
     [3.0, 3.0]
     """
-    return _handles.wrap(Log2(x._node))
+    return _handles.same(x, Log2(x._node))
 
 
-def log10(x: Var) -> Var:
+def log10(x: V) -> V:
     """Base-10 logarithm element-wise; same shape as ``x``.
 
     >>> nk.full(2, 100.0, dtype="float64").log10().forward().numpy().tolist()
     [2.0, 2.0]
     """
-    return _handles.wrap(Log10(x._node))
+    return _handles.same(x, Log10(x._node))
 
 
-def sin(x: Var) -> Var:
+def sin(x: V) -> V:
     """Sine element-wise (radians); same shape as ``x``.
 
     >>> nk.zeros(2).sin().forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.wrap(Sin(x._node))
+    return _handles.same(x, Sin(x._node))
 
 
-def cos(x: Var) -> Var:
+def cos(x: V) -> V:
     """Cosine element-wise (radians); same shape as ``x``.
 
     >>> nk.zeros(2).cos().forward().numpy().tolist()
     [1.0, 1.0]
     """
-    return _handles.wrap(Cos(x._node))
+    return _handles.same(x, Cos(x._node))
 
 
-def tan(x: Var) -> Var:
+def tan(x: V) -> V:
     """Tangent element-wise (radians); same shape as ``x``.
 
     >>> nk.zeros(2).tan().forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.wrap(Tan(x._node))
+    return _handles.same(x, Tan(x._node))
 
 
-def square(x: Var) -> Var:
+def square(x: V) -> V:
     """``x * x`` element-wise; same shape as ``x``.
 
     >>> nk.full(2, 3.0).square().forward().numpy().tolist()
     [9.0, 9.0]
     """
-    return _handles.wrap(Square(x._node))
+    return _handles.same(x, Square(x._node))
 
 
-def rsqrt(x: Var) -> Var:
+def rsqrt(x: V) -> V:
     """``1 / sqrt(x)`` element-wise; same shape as ``x``.
 
     >>> nk.full(2, 4.0).rsqrt().forward().numpy().tolist()
     [0.5, 0.5]
     """
-    return _handles.wrap(Rsqrt(x._node))
+    return _handles.same(x, Rsqrt(x._node))
 
 
-def reciprocal(x: Var) -> Var:
+def reciprocal(x: V) -> V:
     """``1 / x`` element-wise; same shape as ``x``.
 
     >>> nk.full(2, 4.0).reciprocal().forward().numpy().tolist()
     [0.25, 0.25]
     """
-    return _handles.wrap(Reciprocal(x._node))
+    return _handles.same(x, Reciprocal(x._node))
 
 
-def erf(x: Var) -> Var:
+def erf(x: V) -> V:
     """The error function ``2/√π ∫₀ˣ e^(-t²) dt`` element-wise; same shape as ``x``. Accurate
     to 3e-15 (relative) in float64 and to float32 rounding (see ``neuronika.kernels.special``).
 
     >>> nk.full(1, 1.0, dtype="float64").erf().forward().item()
     0.84270079294971...
     """
-    return _handles.wrap(Erf(x._node))
+    return _handles.same(x, Erf(x._node))
 
 
-def sign(x: Var) -> Var:
+def sign(x: V) -> V:
     """``-1``, ``0`` or ``1`` by the sign of each element; zero gradient; same shape as ``x``.
 
     >>> nk.from_ndarray([-2.0, 0.0, 3.0]).sign().forward().numpy().tolist()
     [-1.0, 0.0, 1.0]
     """
-    return _handles.wrap(Sign(x._node))
+    return _handles.same(x, Sign(x._node))
 
 
-def floor(x: Var) -> Var:
+def floor(x: V) -> V:
     """The largest integer ``≤ x`` element-wise (as floats); zero gradient; same shape as ``x``.
 
     >>> nk.from_ndarray([-1.5, 1.5]).floor().forward().numpy().tolist()
     [-2.0, 1.0]
     """
-    return _handles.wrap(Floor(x._node))
+    return _handles.same(x, Floor(x._node))
 
 
-def ceil(x: Var) -> Var:
+def ceil(x: V) -> V:
     """The smallest integer ``≥ x`` element-wise (as floats); zero gradient; same shape as ``x``.
 
     >>> nk.from_ndarray([-1.5, 1.5]).ceil().forward().numpy().tolist()
     [-1.0, 2.0]
     """
-    return _handles.wrap(Ceil(x._node))
+    return _handles.same(x, Ceil(x._node))
 
 
-def round(x: Var) -> Var:
+def round(x: V) -> V:
     """The nearest integer element-wise, halves to even (as PyTorch and NumPy); zero gradient.
 
     >>> nk.from_ndarray([0.5, 1.5, -2.5]).round().forward().numpy().tolist()
     [0.0, 2.0, -2.0]
     """
-    return _handles.wrap(Round(x._node))
+    return _handles.same(x, Round(x._node))

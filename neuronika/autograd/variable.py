@@ -8,17 +8,28 @@ there); nothing is computed until :meth:`Var.forward`.
 from __future__ import annotations
 
 import numbers
-from typing import Any, NoReturn, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Literal, Mapping, NoReturn, Tuple, TypeVar, Union, cast, overload
 
 from ..backends import Device, DType, get as get_backend, to_dtype
 from ..backends._values import to_array
 from . import activation, arithmetic, linalg, reduction, shape as shape_ops
-from . import activation_torch, contraction, rearrange, unary
+from . import activation_torch, comparison, contraction, indexing, rearrange, selection, unary
 from ._build import broadcast_shapes
 from .grad_mode import GRAPHS_WITHOUT_GRAD
 from .node import Leaf, Node, expose, invalidate_plans, leaves_of, nodes_of_type, run_backward, run_forward, tick
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ..nn import Module
+
 Axis = Union[int, Tuple[int, ...], None]
+#: the floating dtypes by name: a conversion to one of them keeps a VarDiff differentiable
+FloatName = Literal["float16", "float32", "float64"]
+#: what the right side of an arithmetic operator may be
+Operand = Union["Var", float]
+#: a variable's kind, kept by unary ops (``relu`` of a VarDiff is a VarDiff; docs/typing.md)
+V = TypeVar("V", bound="Var")
 
 
 def wrap(node: Node) -> "Var":
@@ -26,10 +37,20 @@ def wrap(node: Node) -> "Var":
     return VarDiff(node) if node.differentiable else Var(node)
 
 
+def same(like: V, node: Node) -> V:
+    """The handle for ``node``, typed as ``like``: the output of a unary op on ``like`` (a
+    VarDiff's op is differentiable, a Var's is not)."""
+    return cast(V, wrap(node))
+
+
 class Var:
     """A non-differentiable variable: a leaf holding data, or an op over other variables.
 
-    An op between a ``Var`` and a :class:`VarDiff` gives a ``VarDiff``.
+    An op between a ``Var`` and a :class:`VarDiff` gives a ``VarDiff``. Variables of any
+    shape ``(d0, d1, ...)``; ops check their operands' shapes when they are built.
+
+    >>> nk.ones((2, 3)).sum().forward().item()
+    6.0
     """
 
     __slots__ = ("_node",)
@@ -53,22 +74,43 @@ class Var:
     # --- value and metadata ----------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape, known when the variable is built: ``nk.ones((2, 3)).shape == (2, 3)``."""
         return self._node.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes: ``len(shape)`` (0 for a scalar).
+
+        >>> nk.ones((2, 3)).ndim
+        2
+        """
         return len(self._node.shape)
 
     @property
     def dtype(self) -> DType:
+        """The floating dtype, e.g. ``nk.float32``.
+
+        >>> nk.ones(2, dtype="float64").dtype
+        neuronika.float64
+        """
         return self._node.dtype
 
     @property
     def device(self) -> Device:
-        return self._node.backend.device
+        """The device holding the value, e.g. ``cpu`` or ``cuda:0``.
+
+        >>> str(nk.ones(2).device)
+        'cpu'
+        """
+        return cast(Device, self._node.backend.device)
 
     @property
     def is_leaf(self) -> bool:
+        """True for a leaf (data made by a constructor), False for an op's output.
+
+        >>> nk.ones(2).is_leaf, (nk.ones(2) * 2.0).is_leaf
+        (True, False)
+        """
         return self._node.is_leaf
 
     @property
@@ -77,7 +119,11 @@ class Var:
 
         A leaf's ``.data`` is its live array: writing into it right away (``x.data[0] = 5``)
         is seen by the next ``forward()``, which recomputes after any such read. A reference
-        kept across a ``forward()`` is not tracked: write new values with :meth:`assign`."""
+        kept across a ``forward()`` is not tracked: write new values with :meth:`assign`.
+
+        >>> nk.ones(2).data.shape
+        (2,)
+        """
         value = self._value()
         if self._node.is_leaf:
             expose()
@@ -93,36 +139,60 @@ class Var:
         return value
 
     def numpy(self) -> Any:
-        """A NumPy copy of the value, on the host."""
+        """A NumPy copy of the value, on the host.
+
+        >>> nk.ones(2).numpy().tolist()
+        [1.0, 1.0]
+        """
         return self._node.backend.to_host(self._value())
 
-    def item(self) -> float:
-        """The value of a one-element variable as a Python float."""
+    def item(self) -> "float | int | bool":
+        """The value of a one-element variable as a Python number (``float``; ``int`` or
+        ``bool`` for integer and bool variables).
+
+        >>> nk.full((1, 1), 2.5).item()
+        2.5
+        """
         size = 1
         for dim in self.shape:
             size *= dim
         if size != 1:
             raise ValueError(f"item: only one-element variables convert to a Python number, this one has shape {self.shape}")
-        return float(self.numpy().reshape(()))
+        value = self.numpy().reshape(()).item()
+        return float(value) if self.dtype.is_floating else value
 
     def __len__(self) -> int:
+        """The size of the first axis, as for arrays (a 0-d variable has no length)."""
         if not self.shape:
             raise TypeError("len() of a 0-d variable")
         return self.shape[0]
 
     def __repr__(self) -> str:
-        kind = type(self).__name__
+        """One line: kind, op (or ``leaf``), shape, dtype, device and, once computed, the values
+        of a small variable (at most 8 elements).
+
+        >>> nk.ones(2)
+        Var(leaf, shape=(2,), dtype=float32, device=cpu, data=[1. 1.])
+        >>> nk.ones(2).requires_grad() * 2.0
+        VarDiff(mul, shape=(2,), dtype=float32, device=cpu, not computed)
+        """
         node = self._node
-        head = f"{kind}(shape={node.shape}, dtype={node.dtype}, device={node.backend.device}"
-        head += ", leaf" if node.is_leaf else f", op={node.name}"
+        head = f"{type(self).__name__}({'leaf' if node.is_leaf else node.name}, shape={node.shape}, dtype={node.dtype}, device={node.backend.device}"
         if node.value is None:
             return head + ", not computed)"
-        body = repr(node.backend.to_host(node.value)) if _size(node.shape) <= 64 else "..."
-        return f"{head})\n{body}"
+        if _size(node.shape) > 8:
+            return head + ", computed)"
+        values = " ".join(str(node.backend.to_host(node.value)).split())
+        return f"{head}, data={values})"
 
     # --- the graph ---------------------------------------------------------------------------
-    def forward(self) -> "Var":
-        """Compute every node of this variable's sub-graph whose value is missing or stale."""
+    def forward(self) -> Self:
+        """Compute every node of this variable's sub-graph whose value is missing or stale, and
+        return this variable (shape unchanged).
+
+        >>> (nk.ones(3) * 2.0).forward().numpy().tolist()
+        [2.0, 2.0, 2.0]
+        """
         run_forward(self._node)
         return self
 
@@ -134,6 +204,9 @@ class Var:
         device: later writes to the caller's array do not reach the graph, and updates of the
         leaf (an optimizer step) do not reach the caller's array. Its shape must equal the
         leaf's, since the shapes of the graph were inferred when it was built.
+
+        >>> x = nk.zeros(2); x.assign([1.0, 1.0]); x.numpy().tolist()
+        [1.0, 1.0]
         """
         node = self._node
         if not node.is_leaf:
@@ -153,12 +226,21 @@ class Var:
 
         Promote a leaf before building ops on it: ops built while it was a constant would pass
         it no gradient, so promoting a leaf that already feeds an op raises (rather than give
-        partial gradients)."""
+        partial gradients).
+
+        >>> nk.ones(2).requires_grad()
+        VarDiff(leaf, shape=(2,), dtype=float32, device=cpu, data=[1. 1.])
+        """
         node = self._node
         if not node.is_leaf:
             raise TypeError(
                 f"requires_grad: only a leaf can become differentiable; this variable is the "
                 f"output of {node.name}. Make the leaves it is computed from differentiable instead"
+            )
+        if not node.dtype.is_floating:
+            raise TypeError(
+                f"requires_grad: a {node.dtype} variable cannot be differentiable; only floating "
+                f"dtypes (float16, float32, float64) can; convert it first with .astype('float32')"
             )
         if not node.differentiable and cast(Leaf, node).used:
             raise RuntimeError(
@@ -174,28 +256,49 @@ class Var:
 
     def detach(self) -> "Var":
         """The same value as a non-differentiable variable: ops built on it pass no gradient
-        back through it (it shares this variable's node; its value follows it)."""
+        back through it (it shares this variable's node; its value follows it).
+
+        >>> w = nk.ones(2).requires_grad(); type(w.detach()).__name__, w.detach().shape
+        ('Var', (2,))
+        """
         if not self._node.differentiable:
             return Var(self._node)
         return Var(shape_ops.Detach(self._node))
 
     def train(self) -> None:
-        """Switch the dropout nodes of this sub-graph to training mode."""
+        """Switch the dropout nodes of this sub-graph to training mode (shapes unchanged).
+
+        >>> y = nk.ones(1000).dropout(0.5); y.train(); 0.0 in y.forward().numpy()
+        True
+        """
         for node in nodes_of_type(self._node, (activation.Dropout,)):
             cast(activation.Dropout, node).set_training(True)
         invalidate_plans()
 
     def eval(self) -> None:
-        """Switch the dropout nodes of this sub-graph to evaluation mode (identity)."""
+        """Switch the dropout nodes of this sub-graph to evaluation mode (identity); shapes unchanged.
+
+        >>> y = nk.ones(4).dropout(0.5); y.eval(); y.forward().numpy().tolist()
+        [1.0, 1.0, 1.0, 1.0]
+        """
         for node in nodes_of_type(self._node, (activation.Dropout,)):
             cast(activation.Dropout, node).set_training(False)
         invalidate_plans()
 
-    def to(self, device: "str | Device | None" = None, dtype: "DType | str | None" = None) -> "Var":
+    # Typing: a conversion to a floating dtype named by a string (or none) keeps the kind; to
+    # another dtype (an integer or bool one stops gradients) the result is typed Var.
+    @overload
+    def to(self, device: "str | Device | None" = None, dtype: "FloatName | None" = None) -> Self: ...
+    @overload
+    def to(self, device: "str | Device | None" = None, dtype: "DType | str | None" = None) -> Var: ...
+    def to(self, device: "str | Device | None" = None, dtype: "DType | str | None" = None) -> Var:
         """This variable on another device and/or with another dtype.
 
         A non-differentiable leaf is copied into a new leaf; otherwise a differentiable
-        conversion op is added to the graph (gradients flow back to the original).
+        conversion op is added to the graph (gradients flow back to the original). Shape kept.
+
+        >>> nk.ones(2).to(dtype="float64").dtype
+        neuronika.float64
         """
         result: Var = self
         if dtype is not None and to_dtype(dtype) != self.dtype:
@@ -206,19 +309,28 @@ class Var:
                 result = result._convert(shape_ops.Transfer, backend)
         return result
 
-    def astype(self, dtype: "DType | str") -> "Var":
-        """This variable converted to another floating dtype."""
+    @overload
+    def astype(self, dtype: FloatName) -> Self: ...
+    @overload
+    def astype(self, dtype: "DType | str") -> Var: ...
+    def astype(self, dtype: "DType | str") -> Var:
+        """This variable converted to another dtype (any of float16/32/64, int32/64, bool;
+        converting to an integer or bool dtype truncates / tests ``!= 0`` and stops gradients).
+
+        >>> nk.from_ndarray([1.5, -2.0, 0.0]).astype("int64").forward().numpy().tolist()
+        [1, -2, 0]
+        """
         return self.to(dtype=dtype)
 
-    def _convert(self, op: type, target: Any) -> "Var":
+    def _convert(self, op: type, target: Any) -> Self:
         node = self._node
         if node.is_leaf and not node.differentiable:
             used = cast(Leaf, node).used
             converted = op(node, target)
             cast(Leaf, node).used = used  # a conversion computed at once is not a consumer
             converted._forward()
-            return Var(Leaf(converted.value, converted.backend, converted.dtype))
-        return wrap(op(node, target))
+            return same(self, Leaf(converted.value, converted.backend, converted.dtype))
+        return same(self, op(node, target))
 
     # --- operands ----------------------------------------------------------------------------
     def _operand(self, other: Any, op: str) -> Node:
@@ -227,9 +339,25 @@ class Var:
         Arrays, bools, complex numbers and anything else raise a TypeError naming the fix."""
         if isinstance(other, Var):
             return other._node
-        if isinstance(other, numbers.Real) and not isinstance(other, bool) and type(other).__name__ != "bool_":
+        is_bool = isinstance(other, bool) or type(other).__name__ == "bool_"
+        if isinstance(other, numbers.Real) or is_bool:
             node = self._node
-            return Leaf(node.backend.asarray(float(other), node.dtype), node.backend, node.dtype)
+            kind = node.dtype.kind
+            # a number takes the variable's dtype when that loses nothing: any real number for a
+            # floating variable, an integral one for an integer variable, a bool for a bool one
+            if kind == "f" and not is_bool:
+                scalar: "float | int | bool" = float(other)
+            elif kind == "i" and not is_bool and float(other).is_integer():
+                scalar = int(other)
+            elif kind == "b" and is_bool:
+                scalar = bool(other)
+            else:
+                raise TypeError(
+                    f"{op}: cannot combine a {node.dtype} variable with the Python "
+                    f"{type(other).__name__} {other!r}; neuronika does not promote silently, "
+                    f"convert the variable with .astype(...)"
+                )
+            return Leaf(node.backend.asarray(scalar, node.dtype), node.backend, node.dtype)
         if hasattr(other, "shape") and hasattr(other, "dtype"):
             fix = (
                 f"arrays are not operands of variables (on either side); wrap it first with "
@@ -273,10 +401,47 @@ class Var:
     flip, roll, tile, repeat_interleave = rearrange.flip, rearrange.roll, rearrange.tile, rearrange.repeat_interleave
     squeeze, split = shape_ops.squeeze, shape_ops.split
     matmul, outer = linalg.matmul, contraction.outer
+    # issue 13, integer/bool values and indexing (comparison.py, indexing.py, selection.py,
+    # reduction.py): comparisons give bool Vars; & | ^ ~ on bool Vars; x[key] with gradients
+    __lt__, __le__, __gt__, __ge__ = comparison.lt, comparison.le, comparison.gt, comparison.ge
+    __eq__, __ne__ = comparison.eq, comparison.ne
+    __hash__ = object.__hash__  # defining __eq__ would otherwise make variables unhashable
+    __bool__ = comparison.truth_value
+    __and__, __or__, __xor__ = comparison.logical_and, comparison.logical_or, comparison.logical_xor
+    __rand__, __ror__, __rxor__ = comparison.rlogical_and, comparison.rlogical_or, comparison.rlogical_xor
+    __invert__ = comparison.logical_not
+    any, all = comparison.any, comparison.all
+    __getitem__ = indexing.getitem
+    gather, index_select = indexing.gather, indexing.index_select
+    clip = clamp = selection.clip
+    max, min, argmax, argmin = reduction.max, reduction.min, reduction.argmax, reduction.argmin
+    amax, amin = reduction.max, reduction.min
+    prod, var, std = reduction.prod, reduction.var, reduction.std
+    logsumexp, norm, cumsum = reduction.logsumexp, reduction.norm, reduction.cumsum
+
+    # --- pictures ----------------------------------------------------------------------------
+    def graph_summary(self, module: "Module | None" = None, names: "Mapping[str, Var] | None" = None) -> str:
+        """The graph that computes this variable as an indented text tree, root first (the
+        crate's ``Display``); see :func:`neuronika.viz.summary` and :func:`neuronika.viz.to_dot`.
+
+        >>> print(nk.ones(2).exp().graph_summary())
+        exp (2,) float32 cpu
+        └── input (2,) float32 cpu
+        """
+        from ..viz import summary
+
+        return summary(self, module=module, names=names)
 
 
 class VarDiff(Var):
-    """A differentiable variable: a leaf that requires gradients, or an op depending on one."""
+    """A differentiable variable: a leaf that requires gradients, or an op depending on one.
+
+    It has every method of :class:`Var`, plus :attr:`grad` (of its shape), :meth:`backward`,
+    :meth:`zero_grad`, :meth:`parameters`, :meth:`no_grad` and :meth:`with_grad`.
+
+    >>> w = nk.ones(3).requires_grad(); (w * w).sum().backward(); w.grad.tolist()
+    [2.0, 2.0, 2.0]
+    """
 
     __slots__ = ()
 
@@ -286,7 +451,11 @@ class VarDiff(Var):
 
         A leaf's gradient is an array of its own, writable, shared with no other variable, no
         seed and no user array (``w.grad *= 0.5`` touches nothing else); later backward calls
-        accumulate into it. An op's gradient (of the last backward) is returned as a copy."""
+        accumulate into it. An op's gradient (of the last backward) is returned as a copy.
+
+        >>> nk.ones(2).requires_grad().grad.tolist()
+        [0.0, 0.0]
+        """
         node = self._node
         with node.backend.scope():
             if node.grad is None:
@@ -302,7 +471,12 @@ class VarDiff(Var):
                 cast(Leaf, node).owns_grad = True
         return node.grad
 
-    def requires_grad(self) -> "VarDiff":
+    def requires_grad(self) -> VarDiff:
+        """This differentiable leaf itself (an op's output raises, as :meth:`Var.requires_grad`).
+
+        >>> w = nk.ones(2).requires_grad(); w.requires_grad() is w
+        True
+        """
         if not self._node.is_leaf:
             return Var.requires_grad(self)  # raises with the explanation
         return self
@@ -312,7 +486,11 @@ class VarDiff(Var):
         array broadcastable to its shape; ``None`` is the implicit seed 1.0, as PyTorch) and
         back-propagate. The seed is copied. Leaf gradients accumulate until ``zero_grad``.
 
-        After :meth:`no_grad` on this variable, backward computes nothing."""
+        After :meth:`no_grad` on this variable, backward computes nothing.
+
+        >>> w = nk.ones(2).requires_grad(); (w * 3.0).sum().backward(); w.grad.tolist()
+        [3.0, 3.0]
+        """
         node = self._node
         if node in GRAPHS_WITHOUT_GRAD:
             tick()
@@ -336,12 +514,20 @@ class VarDiff(Var):
         run_backward(node, seed)
 
     def zero_grad(self) -> None:
-        """Zero the gradients of the differentiable leaves this variable depends on."""
+        """Zero the gradients of the differentiable leaves this variable depends on.
+
+        >>> w = nk.ones(2).requires_grad(); y = w.sum(); y.backward(); y.zero_grad(); w.grad.tolist()
+        [0.0, 0.0]
+        """
         for leaf in leaves_of(self._node):
             leaf.grad = None
 
-    def parameters(self) -> list["Param"]:
-        """The differentiable leaves this variable depends on, each once, in a stable order."""
+    def parameters(self) -> list[Param]:
+        """The differentiable leaves this variable depends on, each once, in a stable order.
+
+        >>> w = nk.ones(2).requires_grad(); [p.shape for p in (w * w).parameters()]
+        [(2,)]
+        """
         return [Param(leaf) for leaf in leaves_of(self._node)]  # type: ignore[arg-type]
 
     def no_grad(self) -> None:
@@ -349,11 +535,19 @@ class VarDiff(Var):
         nothing until :meth:`with_grad`. Only this graph is affected: its leaves (parameters)
         keep their state, so other graphs built on them, before or after, still differentiate.
         To build ops that are never differentiable, use ``with nk.no_grad():`` or
-        :meth:`detach`."""
+        :meth:`detach`.
+
+        >>> w = nk.ones(2).requires_grad(); y = (w * 3.0).sum(); y.no_grad(); y.backward(); w.grad.tolist()
+        [0.0, 0.0]
+        """
         GRAPHS_WITHOUT_GRAD.add(self._node)
 
     def with_grad(self) -> None:
-        """Compute gradients from this variable again (undoes :meth:`no_grad`)."""
+        """Compute gradients from this variable again (undoes :meth:`no_grad`).
+
+        >>> w = nk.ones(2).requires_grad(); y = (w * 3.0).sum(); y.no_grad(); y.with_grad(); y.backward(); w.grad.tolist()
+        [3.0, 3.0]
+        """
         GRAPHS_WITHOUT_GRAD.discard(self._node)
 
 
@@ -361,7 +555,11 @@ class Param:
     """A differentiable leaf seen as a parameter: ``.data`` and ``.grad`` (what optimizers use).
 
     Writing ``.data`` (``param.data -= lr * param.grad`` updates in place where the backend
-    allows) marks the graphs that use it stale, so their next ``forward`` recomputes.
+    allows) marks the graphs that use it stale, so their next ``forward`` recomputes. ``data``
+    and ``grad`` have the parameter's :attr:`shape`.
+
+    >>> w = nk.ones(2).requires_grad(); (w * w).parameters()[0]
+    Param(shape=(2,), dtype=float32, device=cpu)
     """
 
     __slots__ = ("_node",)
@@ -372,7 +570,11 @@ class Param:
     @property
     def data(self) -> Any:
         """The parameter's live array (see ``Var.data``: a write right after reading it is seen
-        by the next ``forward``)."""
+        by the next ``forward``).
+
+        >>> w = nk.ones(2).requires_grad(); (w * w).parameters()[0].data.tolist()
+        [1.0, 1.0]
+        """
         expose()
         return self._node.value
 
@@ -389,6 +591,8 @@ class Param:
 
     @property
     def grad(self) -> Any:
+        """The accumulated gradient, of :attr:`shape` (zeros before any backward); assign None
+        or an array to replace it (``param.grad = None``)."""
         return VarDiff(self._node).grad
 
     @grad.setter
@@ -405,23 +609,27 @@ class Param:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The parameter's shape, e.g. ``(out_features, in_features)`` for a Linear weight."""
         return self._node.shape
 
     @property
     def dtype(self) -> DType:
+        """The parameter's floating dtype (``nk.float32`` by default)."""
         return self._node.dtype
 
     @property
     def device(self) -> Device:
-        return self._node.backend.device
+        """The device holding the parameter (``param.device`` prints ``cpu`` on NumPy)."""
+        return cast(Device, self._node.backend.device)
 
     @property
     def var(self) -> VarDiff:
-        """The parameter as a variable, to use in expressions."""
+        """The parameter as a variable (same shape), to use in expressions: ``x.mm_t(param.var)``."""
         return VarDiff(self._node)
 
     def move_to(self, device: "str | Device") -> None:
-        """Move the parameter (data and gradient) to another device in place."""
+        """Move the parameter (data and gradient, shapes unchanged) to another device in place:
+        ``param.move_to("cuda")``."""
         node = self._node
         backend = get_backend(device)
         if backend is node.backend:

@@ -21,7 +21,7 @@ import threading
 from contextvars import ContextVar
 from typing import Any, Callable, Iterator
 
-from ._base import Backend, BackendUnavailableError, DType, float16, float32, float64, to_dtype
+from ._base import Backend, BackendUnavailableError, DType, bool_, float16, float32, float64, int32, int64, to_dtype
 
 __all__ = [
     "Backend",
@@ -43,6 +43,9 @@ __all__ = [
     "float16",
     "float32",
     "float64",
+    "int32",
+    "int64",
+    "bool_",
     "to_dtype",
 ]
 
@@ -57,6 +60,9 @@ class Device:
 
     ``Device("cuda:1")`` parses a device string; ``str(device)`` prints it back (``"cpu"``,
     ``"cuda:1"``, ``"array_api_strict"``). Two devices are equal when their backend and index are.
+
+    >>> nk.Device("cuda:1").backend_name, nk.Device("cuda:1").index, str(nk.Device("cpu"))
+    ('cupy', 1, 'cpu')
     """
 
     __slots__ = ("backend_name", "index")
@@ -146,7 +152,11 @@ def register(
 
 
 def available() -> list[str]:
-    """The registered backends that can run on this machine, in registration order."""
+    """The registered backends that can run on this machine, in registration order.
+
+    >>> "numpy" in nk.backends.available()
+    True
+    """
     names = []
     for name in _FACTORIES:
         probe = _PROBES.get(name)
@@ -163,7 +173,11 @@ def get(device: "str | Device | Backend | None" = None) -> Backend:
     """The backend instance for a device (``None``: the default device).
 
     Each device has exactly one instance per process, created on first use under a lock, so
-    threads that start using a device at the same time share it."""
+    threads that start using a device at the same time share it.
+
+    >>> str(nk.backends.get("cpu").device)
+    'cpu'
+    """
     if isinstance(device, Backend):
         return device
     dev = Device(device) if device is not None else get_default_device()
@@ -196,12 +210,20 @@ def owner(array: object) -> Backend:
 
 
 def to_host(array: object) -> object:
-    """A NumPy copy of an array of any backend in use."""
+    """A NumPy copy of an array of any backend in use.
+
+    >>> nk.backends.to_host(nk.ones(2).data).tolist()
+    [1.0, 1.0]
+    """
     return owner(array).to_host(array)
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the random generators of every backend, present and future, for reproducible runs."""
+    """Seed the random generators of every backend, present and future, for reproducible runs.
+
+    >>> nk.manual_seed(7); a = nk.rand(3).numpy(); nk.manual_seed(7); bool((a == nk.rand(3).numpy()).all())
+    True
+    """
     seed = int(seed)
     with _LOCK:
         _SEED[0] = seed
@@ -217,6 +239,9 @@ def get_rng_state() -> dict[str, Any]:
     ``nk.save`` and come back with ``nk.load``; :func:`set_rng_state` restores them, in this
     process or a fresh one, and the random numbers that follow (``rand``, dropout masks,
     initialisers, ``shuffle()``) are those that would have followed here.
+
+    >>> state = nk.get_rng_state(); a = nk.rand(2).numpy(); nk.set_rng_state(state); bool((a == nk.rand(2).numpy()).all())
+    True
     """
     get()  # the default device is always part of the state
     with _LOCK:
@@ -226,7 +251,11 @@ def get_rng_state() -> dict[str, Any]:
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore the generators from :func:`get_rng_state`'s dict (devices not in use yet are
     created). Devices it does not list keep their generators. Raises ValueError naming the
-    device whose state does not fit its backend, before changing any generator."""
+    device whose state does not fit its backend, before changing any generator.
+
+    >>> state = nk.get_rng_state(); a = nk.randn(3).numpy(); nk.set_rng_state(state); bool((a == nk.randn(3).numpy()).all())
+    True
+    """
     if not isinstance(state, dict):
         raise TypeError(f"set_rng_state: expected the dict that get_rng_state() returns, got {type(state).__name__}")
     targets = [(get(device), device_state) for device, device_state in state.items()]
@@ -244,7 +273,11 @@ _GLOBAL_DEFAULT: list[Device | None] = [None]
 
 
 def get_default_device() -> Device:
-    """The device that constructors use when given no ``device=``."""
+    """The device that constructors use when given no ``device=``.
+
+    >>> str(nk.get_default_device())
+    'cpu'
+    """
     dev = _DEFAULT.get()
     if dev is not None:
         return dev
@@ -254,7 +287,12 @@ def get_default_device() -> Device:
 
 
 def set_default_device(device: "str | Device") -> None:
-    """Set the process-wide default device (a ``default_device`` block still takes precedence)."""
+    """Set the process-wide default device (a ``default_device`` block still takes precedence).
+
+    >>> nk.set_default_device("array_api_strict"); str(nk.ones(1).device)
+    'array_api_strict'
+    >>> nk.set_default_device("cpu")
+    """
     dev = Device(device)
     get(dev)  # fail now, with the install hint, rather than at the first constructor
     _GLOBAL_DEFAULT[0] = dev
@@ -262,7 +300,12 @@ def set_default_device(device: "str | Device") -> None:
 
 @contextlib.contextmanager
 def default_device(device: "str | Device") -> Iterator[Device]:
-    """``with default_device("cuda"):`` makes constructors in the block use that device."""
+    """``with default_device("cuda"):`` makes constructors in the block use that device.
+
+    >>> with nk.default_device("array_api_strict"):
+    ...     str(nk.ones(1).device)
+    'array_api_strict'
+    """
     dev = Device(device)
     get(dev)
     token = _DEFAULT.set(dev)
@@ -276,7 +319,8 @@ def default_device(device: "str | Device") -> Iterator[Device]:
 
 def _lazy(module: str) -> Callable[[int], Backend]:
     def factory(index: int) -> Backend:
-        return importlib.import_module(f"{__name__}.{module}").create(index)
+        backend: Backend = importlib.import_module(f"{__name__}.{module}").create(index)
+        return backend
 
     return factory
 

@@ -12,17 +12,26 @@ class BackendUnavailableError(RuntimeError):
 
 
 class DType:
-    """A floating-point element type, independent of any array library.
+    """An element type, independent of any array library.
 
-    ``nk.float32``, ``nk.float64`` and ``nk.float16``; compares equal to its name
-    (``nk.float32 == "float32"``).
+    Floating: ``nk.float32``, ``nk.float64``, ``nk.float16``; integer: ``nk.int32``,
+    ``nk.int64``; and ``nk.bool``. Compares equal to its name (``nk.float32 == "float32"``).
+    ``kind`` is ``"f"``, ``"i"`` or ``"b"``; only floating variables can be differentiable.
+
+    >>> nk.float32 == "float32", nk.float64.itemsize, nk.int64.kind
+    (True, 8, 'i')
     """
 
-    __slots__ = ("name", "itemsize")
+    __slots__ = ("name", "itemsize", "kind")
 
-    def __init__(self, name: str, itemsize: int) -> None:
+    def __init__(self, name: str, itemsize: int, kind: str = "f") -> None:
         self.name = name
         self.itemsize = itemsize
+        self.kind = kind
+
+    @property
+    def is_floating(self) -> bool:
+        return self.kind == "f"
 
     def __repr__(self) -> str:
         return f"neuronika.{self.name}"
@@ -47,7 +56,12 @@ class DType:
 float16 = DType("float16", 2)
 float32 = DType("float32", 4)
 float64 = DType("float64", 8)
-_DTYPES = {d.name: d for d in (float16, float32, float64)}
+int32 = DType("int32", 4, "i")
+int64 = DType("int64", 8, "i")
+bool_ = DType("bool", 1, "b")
+_DTYPES = {d.name: d for d in (float16, float32, float64, int32, int64, bool_)}
+#: words for the kinds an op accepts, used in error messages
+KIND_NAMES = {"f": "floating", "i": "integer", "b": "bool"}
 
 
 def to_dtype(dtype: "DType | str | Any") -> DType:
@@ -68,8 +82,7 @@ def to_dtype(dtype: "DType | str | Any") -> DType:
         return _DTYPES[name]
     except KeyError:
         raise TypeError(
-            f"unsupported dtype {dtype!r}: neuronika variables are floating point, "
-            f"use one of {sorted(_DTYPES)}"
+            f"unsupported dtype {dtype!r}: neuronika variables hold one of {sorted(_DTYPES)}"
         ) from None
 
 
@@ -106,12 +119,12 @@ class Backend(abc.ABC):
             return self._xp_dtypes[dtype.name]
         except KeyError:
             raise TypeError(
-                f"the {self.name} backend has no {dtype.name} (its floating dtypes are "
+                f"the {self.name} backend has no {dtype.name} (its dtypes are "
                 f"{sorted(self._xp_dtypes)}); choose one of those"
             ) from None
 
     def dtype_of(self, array: Any) -> DType | None:
-        """The neuronika dtype of an array, or None when it is not floating point."""
+        """The neuronika dtype of an array, or None when neuronika has no such dtype."""
         dtype = array.dtype
         name = getattr(dtype, "name", None) or str(dtype)
         return _DTYPES.get(str(name).rsplit(".", 1)[-1])

@@ -1,4 +1,5 @@
-"""Kernel overrides of the CuPy backend: convolution by im2col and one cuBLAS GEMM per kernel.
+"""Kernel overrides of the CuPy backend: convolution by im2col and one cuBLAS GEMM per kernel,
+and the scatter-add ``index_add`` (the gradient of indexing and gathers) by ``cupyx.scatter_add``.
 
 CuPy 14 has no cuDNN bindings, so the GPU convolution is neuronika's own. It is the NumPy
 override's code (``_numpy_kernels.strided_kernels``) built with ``cupy``:
@@ -46,8 +47,23 @@ def _einsum(xp: Any, subscripts: str, *operands: Any) -> Any:
     return cupy.einsum(subscripts, *operands)
 
 
+def index_add(xp: Any, source: Any, index: Any, size: int) -> Any:
+    """Scatter-add (contract: ``neuronika/kernels/scatter.py``) by ``cupyx.scatter_add``: one
+    kernel of atomic adds into zeros. float16 rows are accumulated in float32 (atomic adds on
+    halves round at every step and are not available on every GPU) and cast back once."""
+    import cupyx  # here, not at import: the backend loads without it until a scatter runs
+
+    wide = cupy.float32 if source.dtype == cupy.float16 else source.dtype
+    out = cupy.zeros((size,) + tuple(source.shape[1:]), dtype=wide)
+    if index.shape[0]:
+        # scatter_add needs a contiguous-enough source of out[index]'s shape; index is int64
+        cupyx.scatter_add(out, index.astype(cupy.int64, copy=False), cupy.ascontiguousarray(source, dtype=wide))
+    return out if wide == source.dtype else out.astype(source.dtype)
+
+
 KERNELS: dict[str, Callable[..., Any]] = {
     **strided_kernels(cupy, _cupy_windows),
     "erf": _erf,
     "einsum": _einsum,
+    "index_add": index_add,
 }

@@ -57,7 +57,7 @@ def _dft(length: int, count: int, step: int, sign: int, half: bool, inverse: boo
     if not half:
         matrix = np.exp(1j * sign * angle)
         matrix = matrix.T / length if inverse else matrix
-        result = matrix.astype(_COMPLEX[dtype])
+        result: np.ndarray = matrix.astype(_COMPLEX[dtype])
     elif not inverse:
         result = np.stack([np.cos(angle), sign * np.sin(angle)], axis=-1).reshape(count, -1).astype(dtype)
     else:

@@ -12,9 +12,9 @@ part or a silent cast): ``None``, complex numbers, datetimes and timedeltas, str
 objects, masked arrays (the masked entries have no number) and ``longdouble`` (a float wider than
 float64, which no backend holds).
 
-The kind of an accepted value (``"float"``, ``"int"`` or ``"bool"``) is reported, so the callers
-choose the dtype: today integer and bool input becomes the default float; integer and bool
-variables will be built from the same answer.
+The kind of an accepted value (``"float"``, ``"int"`` or ``"bool"``) and, for a dtype neuronika
+holds (float16/32/64, int32, int64, bool), that dtype are reported, so the callers choose the
+dtype (``from_ndarray`` keeps an array's).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ _HINTS = {
 
 class Value(NamedTuple):
     """An accepted user value: ``obj`` ready for a backend's ``asarray`` (lists become a NumPy
-    array), its ``kind`` (``"float"``, ``"int"`` or ``"bool"``) and, for a floating array, its
-    neuronika ``dtype`` (None otherwise)."""
+    array), its ``kind`` (``"float"``, ``"int"`` or ``"bool"``) and, for an array of a dtype
+    neuronika holds, that ``dtype`` (None otherwise)."""
 
     obj: Any
     kind: str
@@ -71,8 +71,9 @@ def _refuse(op: str, obj: Any, reason: str = "") -> TypeError:
 
 def _kind_of_dtype(op: str, obj: Any, dtype: Any) -> Value:
     name = _dtype_name(dtype)
-    if name in _DTYPES:
-        return Value(obj, "float", _DTYPES[name])
+    if name in _DTYPES:  # a dtype neuronika holds as it is: floating, int32, int64 or bool
+        known = _DTYPES[name]
+        return Value(obj, {"f": "float", "i": "int", "b": "bool"}[known.kind], known)
     if name in _INTEGERS:
         return Value(obj, "int", None)
     if name in ("bool", "bool_"):

@@ -65,7 +65,8 @@ class StrictBackend(Backend):
         return strict.asarray(host.astype(dtype.name), device=self.native_device)
 
     def permutation(self, n: int) -> list[int]:
-        return self._rng.permutation(n).tolist()
+        order: list[int] = self._rng.permutation(n).tolist()
+        return order
 
     def get_rng_state(self) -> dict[str, Any]:
         return host.generator_state(self._rng)

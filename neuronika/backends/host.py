@@ -34,14 +34,16 @@ def float64_values(values: Any) -> Any:
 
 def permutation(n: int, seed: int) -> list[int]:
     """A permutation of ``range(n)`` from a generator seeded with ``seed`` (the same everywhere)."""
-    return np.random.default_rng(seed).permutation(n).tolist()
+    order: list[int] = np.random.default_rng(seed).permutation(n).tolist()
+    return order
 
 
 def generator_state(generator: Any) -> dict[str, Any]:
     """The state of a NumPy ``Generator`` as plain data: its bit generator's state dict (for
     PCG64, ``{"bit_generator": "PCG64", "state": {"state": int, "inc": int}, "has_uint32": int,
     "uinteger": int}``), ints and strings only, so it survives JSON."""
-    return _plain(generator.bit_generator.state)
+    state: dict[str, Any] = _plain(generator.bit_generator.state)
+    return state
 
 
 def generator_from_state(state: Any, owner: str) -> Any:

@@ -22,11 +22,12 @@ class NumpyBackend(Backend):
     def __init__(self) -> None:
         super().__init__()
         self._rng = np.random.default_rng()
-        from . import _numpy_fast, _numpy_kernels, _numpy_pool
+        from . import _numpy_fast, _numpy_kernels, _numpy_pool, _numpy_scatter
 
         self.kernels.update(_numpy_kernels.KERNELS)
         self.kernels.update(_numpy_fast.KERNELS)
         self.kernels.update(_numpy_pool.KERNELS)
+        self.kernels.update(_numpy_scatter.KERNELS)
 
     def asarray(self, obj: Any, dtype: DType | None = None) -> Any:
         return np.asarray(_host(obj), dtype=None if dtype is None else dtype.name)
@@ -61,7 +62,8 @@ class NumpyBackend(Backend):
         return sample.astype(dtype.name, copy=False)
 
     def permutation(self, n: int) -> list[int]:
-        return self._rng.permutation(n).tolist()
+        order: list[int] = self._rng.permutation(n).tolist()
+        return order
 
     def get_rng_state(self) -> dict[str, Any]:
         return host.generator_state(self._rng)

@@ -51,6 +51,9 @@ class Dataset:
     array, a ``Var`` or nested lists; ``dtype`` defaults to ``float32`` (as the crate's ``f32``,
     whatever the input's dtype) and ``device`` to the default device. ``DataLoader.from_csv``
     builds one from a file.
+
+    >>> nk.data.Dataset([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]).records.shape
+    (3, 2)
     """
 
     _names: tuple[str, ...] = ("records",)
@@ -209,6 +212,9 @@ class LabeledDataset(Dataset):
     ``LabeledDataset(records, labels, dtype=None, device=None)``: both converted to ``dtype``
     (default ``float32``; class indices are exact in it up to 2²⁴) on ``device``. They must have
     the same number of samples.
+
+    >>> data = nk.data.LabeledDataset(nk.zeros((4, 3)), [0, 1, 0, 1]); data.records.shape, data.labels.shape
+    ((4, 3), (4,))
     """
 
     _names = ("records", "labels")
@@ -281,6 +287,9 @@ class Batch:
     so a ``shuffle()`` between epochs shows in the next pass. ``len()`` is the number of batches.
     Items are backend arrays ``(size, *record_shape)`` for a ``Dataset`` and pairs
     ``(records, labels)`` for a ``LabeledDataset``; each is a fresh copy.
+
+    >>> [tuple(b.shape) for b in nk.data.Dataset(nk.zeros((5, 2))).batch(2)]
+    [(2, 2), (2, 2), (1, 2)]
     """
 
     def __init__(self, dataset: Dataset, size: int, drop_last: bool = False) -> None:
@@ -320,6 +329,9 @@ class KFold(Generic[_T]):
 
     Iterable any number of times; ``len()`` is ``k``; :meth:`compute_fold` builds pair ``i``
     alone. Each pass reads the dataset as it is then.
+
+    >>> [(len(train), len(test)) for train, test in nk.data.Dataset(nk.zeros((6, 1))).kfold(3)]
+    [(4, 2), (4, 2), (4, 2)]
     """
 
     def __init__(self, dataset: _T, k: int) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import codecs
 import math
 import os
-from typing import Any, Iterable, Sequence, TypeVar, Union
+from typing import Any, Iterable, Sequence, TypeVar, Union, cast
 
 from ..backends import Device, DType, float32, to_dtype
 from ._csv import ENCODING_HINT, RowFn, read_table, text_lines, undecodable_line
@@ -118,7 +118,7 @@ class DataLoader:
         The rows are streamed into blocks of the final dtype, so loading needs about twice the
         dataset's size in memory (the blocks, then the joined table), not the file's text.
         """
-        return self._from_path("from_csv", path, shape, label_shape, fn, device, dtype, encoding=encoding)
+        return cast(Dataset, self._from_path("from_csv", path, shape, label_shape, fn, device, dtype, encoding=encoding))
 
     def from_reader(
         self,
@@ -135,7 +135,7 @@ class DataLoader:
         the reader's ``name`` (an open file's path) or ``<reader>``. Lines of bytes are decoded
         one by one with ``encoding``, which must then be ASCII-compatible (UTF-8, Latin-1,
         cp1252, ...); for UTF-16 text, pass a text reader or use :meth:`from_csv`."""
-        return self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype, encoding=encoding)
+        return cast(Dataset, self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype, encoding=encoding))
 
     def _from_path(self, op: str, path: Any, *args: Any, encoding: str = "utf-8") -> Any:
         source = os.fspath(path)
@@ -191,6 +191,9 @@ class LabeledDataLoader(DataLoader):
 
     ``from_csv`` / ``from_reader`` take the same arguments as ``DataLoader``'s and return a
     :class:`~neuronika.data.LabeledDataset`.
+
+    >>> import io; data = nk.data.DataLoader().with_labels([2]).from_reader(io.StringIO("a,b,y\\n1,2,0\\n")); data.labels.shape
+    (1, 1)
     """
 
     _labeled = True
@@ -201,7 +204,7 @@ class LabeledDataLoader(DataLoader):
         """The label columns, as given to ``with_labels``."""
         return self._labels
 
-    def from_csv(  # type: ignore[override]
+    def from_csv(
         self,
         path: "str | os.PathLike[str]",
         shape: Shape | None = None,
@@ -212,9 +215,9 @@ class LabeledDataLoader(DataLoader):
         encoding: str = "utf-8",
     ) -> LabeledDataset:
         """Load the CSV file at ``path`` into records and labels (see :meth:`DataLoader.from_csv`)."""
-        return self._from_path("from_csv", path, shape, label_shape, fn, device, dtype, encoding=encoding)  # type: ignore[no-any-return]
+        return cast(LabeledDataset, self._from_path("from_csv", path, shape, label_shape, fn, device, dtype, encoding=encoding))
 
-    def from_reader(  # type: ignore[override]
+    def from_reader(
         self,
         reader: Iterable[Any],
         shape: Shape | None = None,
@@ -225,7 +228,7 @@ class LabeledDataLoader(DataLoader):
         encoding: str = "utf-8",
     ) -> LabeledDataset:
         """Load CSV text from a reader into records and labels (see :meth:`DataLoader.from_reader`)."""
-        return self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype, encoding=encoding)  # type: ignore[no-any-return]
+        return cast(LabeledDataset, self._from_reader("from_reader", reader, shape, label_shape, fn, device, dtype, encoding=encoding))
 
     def _check_columns(self, source: str) -> None:
         names = [column for column in self._labels if isinstance(column, str)]

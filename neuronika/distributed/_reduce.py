@@ -101,7 +101,7 @@ class GradientAllReduce:
         self.calls = 0
         self._handle = optimizer.register_step_pre_hook(self._before_step) if self.group.size > 1 else None
 
-    def _before_step(self, optimizer: Any, args: tuple, kwargs: dict) -> None:
+    def _before_step(self, optimizer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.reduce_gradients()
         if self.module is not None:
             sync_buffers(self.module, self.root)

@@ -8,6 +8,7 @@ They are the reference implementations: they run on every backend, including
 from .convolution import conv_backward_input, conv_backward_weight, conv_forward, output_size
 from .padding import PADDING_MODES, pad, pad_backward
 from .special import erf
+from .scatter import index_add
 
 #: kernel name -> generic implementation (the names a backend's ``kernels`` dict may override).
 #: One more name is a pure capability, without a generic kernel: ``einsum(xp, subscripts,
@@ -20,9 +21,10 @@ GENERIC = {
     "pad": pad,
     "pad_backward": pad_backward,
     "erf": erf,
+    "index_add": index_add,
 }
 
 __all__ = [
     "GENERIC", "PADDING_MODES",
-    "conv_backward_input", "conv_backward_weight", "conv_forward", "erf", "output_size", "pad", "pad_backward",
+    "conv_backward_input", "conv_backward_weight", "conv_forward", "erf", "index_add", "output_size", "pad", "pad_backward",
 ]

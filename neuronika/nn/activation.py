@@ -10,10 +10,12 @@ effect (graph values are never overwritten).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ..autograd import Var
 from .module import Module
+
+if TYPE_CHECKING:
+    from ..autograd.variable import V  # each layer returns its input's kind (a VarDiff stays one)
 
 __all__ = ["Identity", "Flatten", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "SiLU", "ELU", "Mish"]
 
@@ -26,7 +28,11 @@ def _check_dim(owner: str, dim: Any) -> int:
 
 class Identity(Module):
     """Returns its input unchanged (arguments to the constructor are accepted and ignored, as in
-    PyTorch): a placeholder when a layer is switched off, e.g. ``model.fc = nn.Identity()``."""
+    PyTorch): a placeholder when a layer is switched off, e.g. ``model.fc = nn.Identity()``.
+
+    >>> nk.nn.Identity()(nk.ones((2, 3))).shape
+    (2, 3)
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -48,7 +54,7 @@ class Flatten(Module):
         self.start_dim = _check_dim("Flatten", start_dim)
         self.end_dim = _check_dim("Flatten", end_dim)
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: V) -> V:
         shape = input.shape
         rank = max(len(shape), 1)
         start, end = self.start_dim, self.end_dim
@@ -76,14 +82,22 @@ class _Activation(Module):
 
 
 class ReLU(_Activation):
-    """``max(0, x)``, element-wise."""
+    """``max(0, x)``, element-wise.
 
-    def forward(self, input: Var) -> Var:
+    >>> nk.nn.ReLU()(nk.from_ndarray([-1.0, 2.0])).forward().numpy().tolist()
+    [0.0, 2.0]
+    """
+
+    def forward(self, input: V) -> V:
         return input.relu()
 
 
 class LeakyReLU(_Activation):
-    """``x`` for ``x >= 0``, ``negative_slope·x`` otherwise (default slope 0.01)."""
+    """``x`` for ``x >= 0``, ``negative_slope·x`` otherwise (default slope 0.01).
+
+    >>> nk.nn.LeakyReLU(0.5)(nk.from_ndarray([-1.0, 2.0])).forward().numpy().tolist()
+    [-0.5, 2.0]
+    """
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__(inplace)
@@ -91,7 +105,7 @@ class LeakyReLU(_Activation):
             raise TypeError(f"LeakyReLU: negative_slope must be a real number, got {negative_slope!r}")
         self.negative_slope = float(negative_slope)
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: V) -> V:
         return input.leaky_relu(self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -99,22 +113,34 @@ class LeakyReLU(_Activation):
 
 
 class Tanh(Module):
-    """``tanh(x)``, element-wise."""
+    """``tanh(x)``, element-wise.
 
-    def forward(self, input: Var) -> Var:
+    >>> nk.nn.Tanh()(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+
+    def forward(self, input: V) -> V:
         return input.tanh()
 
 
 class Sigmoid(Module):
-    """``1 / (1 + e^(−x))``, element-wise."""
+    """``1 / (1 + e^(−x))``, element-wise.
 
-    def forward(self, input: Var) -> Var:
+    >>> nk.nn.Sigmoid()(nk.zeros(2)).forward().numpy().tolist()
+    [0.5, 0.5]
+    """
+
+    def forward(self, input: V) -> V:
         return input.sigmoid()
 
 
 class Softmax(Module):
     """``e^(x_i) / Σ_j e^(x_j)`` along ``dim`` (required: PyTorch's implicit choice of axis is
-    deprecated there and refused here)."""
+    deprecated there and refused here).
+
+    >>> nk.nn.Softmax(dim=1)(nk.zeros((1, 2))).forward().numpy().tolist()
+    [[0.5, 0.5]]
+    """
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
@@ -122,7 +148,7 @@ class Softmax(Module):
             raise TypeError(f"{type(self).__name__}: give the axis to normalise over, e.g. {type(self).__name__}(dim=1) for (N, C) logits")
         self.dim = _check_dim(type(self).__name__, dim)
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: V) -> V:
         return input.softmax(self.dim)
 
     def extra_repr(self) -> str:
@@ -130,22 +156,34 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
-    """``x_i − log Σ_j e^(x_j)`` along ``dim`` (computed stably)."""
+    """``x_i − log Σ_j e^(x_j)`` along ``dim`` (computed stably).
 
-    def forward(self, input: Var) -> Var:
+    >>> round(nk.nn.LogSoftmax(dim=1)(nk.zeros((1, 2))).forward().numpy().tolist()[0][0], 4)
+    -0.6931
+    """
+
+    def forward(self, input: V) -> V:
         return input.log_softmax(self.dim)
 
 
 class SiLU(_Activation):
-    """``x·σ(x)`` (also called swish)."""
+    """``x·σ(x)`` (also called swish).
 
-    def forward(self, input: Var) -> Var:
-        return input * input.sigmoid()
+    >>> nk.nn.SiLU()(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+
+    def forward(self, input: V) -> V:
+        return cast("V", input * input.sigmoid())
 
 
 class ELU(_Activation):
     """``x`` for ``x > 0``, ``α·(e^x − 1)`` otherwise (default α = 1), computed as
-    ``relu(x) + α·(e^(x − relu(x)) − 1)`` so that no exponential overflows."""
+    ``relu(x) + α·(e^(x − relu(x)) − 1)`` so that no exponential overflows.
+
+    >>> [round(v, 4) for v in nk.nn.ELU()(nk.from_ndarray([-1.0, 2.0])).forward().numpy().tolist()]
+    [-0.6321, 2.0]
+    """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__(inplace)
@@ -153,16 +191,20 @@ class ELU(_Activation):
             raise TypeError(f"ELU: alpha must be a real number, got {alpha!r}")
         self.alpha = float(alpha)
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: V) -> V:
         negative_part = (input - input.relu()).exp() - 1.0  # min(x, 0): slope α at 0, as PyTorch
-        return input.relu() + negative_part * self.alpha
+        return cast("V", input.relu() + negative_part * self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
 
 
 class Mish(_Activation):
-    """``x·tanh(softplus(x))`` (Misra, 2019)."""
+    """``x·tanh(softplus(x))`` (Misra, 2019).
 
-    def forward(self, input: Var) -> Var:
-        return input * input.softplus().tanh()
+    >>> nk.nn.Mish()(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+
+    def forward(self, input: V) -> V:
+        return cast("V", input * input.softplus().tanh())

@@ -42,7 +42,8 @@ class _IndexedModules(Module):
             raise TypeError(f"{type(self).__name__} indices must be integers or slices, not {type(index).__name__}")
         if not -len(keys) <= index < len(keys):
             raise IndexError(f"{type(self).__name__} index {index} is out of range for {len(keys)} modules")
-        return keys[index]
+        key: str = keys[index]
+        return key
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -134,7 +135,11 @@ class ModuleList(_IndexedModules):
     """A list of modules whose parameters register under ``"0"``, ``"1"``, ... (PyTorch's
     ``ModuleList``): indexing (a slice is a new ModuleList), iteration, ``len``, ``append``,
     ``extend``, ``insert``, ``+=``, item assignment and deletion. It has no ``forward``: the
-    owning module decides how to call its members."""
+    owning module decides how to call its members.
+
+    >>> layers = nk.nn.ModuleList([nk.nn.Linear(2, 2), nk.nn.Linear(2, 1)]); len(layers), [name for name, _ in layers.named_parameters()][:2]
+    (2, ['0.weight', '0.bias'])
+    """
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()

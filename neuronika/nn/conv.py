@@ -8,17 +8,18 @@ adds a bias per output channel.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Sequence, Union
 
 from .._args import boolean, integer, is_integer, real
-from ..autograd import Var
+from ..autograd import Var, VarDiff
 from ..autograd.convolution import convolution
 from ..backends import DType
 from ..kernels.padding import PADDING_MODES
 from .init import new_parameter
 from .module import Module
 
-IntOrTuple = "int | Sequence[int]"
+#: an int, or one int per spatial dimension
+IntOrTuple = Union[int, Sequence[int]]
 
 
 def _tuple(layer: str, name: str, value: Any, dims: int, minimum: int) -> tuple[int, ...]:
@@ -37,11 +38,11 @@ class _ConvNd(Module):
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size: IntOrTuple,  # type: ignore[valid-type]
-        padding: IntOrTuple = 0,  # type: ignore[valid-type]
+        kernel_size: IntOrTuple,
+        padding: IntOrTuple = 0,
         padding_mode: str = "zero",
-        stride: IntOrTuple = 1,  # type: ignore[valid-type]
-        dilation: IntOrTuple = 1,  # type: ignore[valid-type]
+        stride: IntOrTuple = 1,
+        dilation: IntOrTuple = 1,
         groups: int = 1,
         *,
         padding_value: float = 0.0,
@@ -76,7 +77,9 @@ class _ConvNd(Module):
         self.weight = new_parameter((out_channels, in_channels // groups) + self.kernel_size, bound, dtype, device)
         self.bias = new_parameter((out_channels,), bound, dtype, device) if bias else None
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: Var) -> VarDiff:
+        """The convolution of ``input`` with ``weight``, plus ``bias`` per output channel:
+        ``(N, in_channels, *size) → (N, out_channels, *out)``."""
         if input.ndim != self.dims + 2 or input.shape[1] != self.in_channels:
             spatial = {1: "L", 2: "H, W", 3: "D, H, W"}[self.dims]
             raise ValueError(
@@ -102,32 +105,57 @@ class _ConvNd(Module):
         return text + ("" if self.bias is not None else ", bias=False")
 
 
-_SHAPES = """
-    Input ``(N, in_channels, {s})``, output ``(N, out_channels, {o})`` with, per spatial
+class Conv1d(_ConvNd):
+    """A 1-d convolution (cross-correlation) of ``(N, C, L)`` signals.
+
+    Input ``(N, in_channels, L)``, output ``(N, out_channels, L_out)`` with, per spatial
     dimension, ``out = (size + 2·padding - dilation·(kernel_size - 1) - 1) // stride + 1``.
-    Parameters: ``weight (out_channels, in_channels / groups, {k})`` and ``bias
+    Parameters: ``weight (out_channels, in_channels / groups, kernel)`` and ``bias
     (out_channels,)``, both U(-k, k) with ``k = 1/√(in_channels / groups · prod(kernel_size))``
     (PyTorch's default). ``kernel_size``, ``padding``, ``stride`` and ``dilation`` are an int or
     a tuple with one entry per spatial dimension; ``padding_mode`` is ``"zero"``, ``"constant"``
     (fills with ``padding_value``), ``"reflective"`` or ``"replicative"``. Output channel ``o``
     sees only the input channels of its group ``o // (out_channels / groups)``.
-"""
 
-
-class Conv1d(_ConvNd):
-    __doc__ = "A 1-d convolution (cross-correlation) of ``(N, C, L)`` signals." + _SHAPES.format(s="L", o="L_out", k="kernel")
+    >>> nk.nn.Conv1d(2, 4, kernel_size=3)(nk.ones((1, 2, 10))).shape
+    (1, 4, 8)
+    """
     dims = 1
 
 
 class Conv2d(_ConvNd):
-    __doc__ = "A 2-d convolution (cross-correlation) of ``(N, C, H, W)`` images." + _SHAPES.format(s="H, W", o="H_out, W_out", k="kH, kW")
+    """A 2-d convolution (cross-correlation) of ``(N, C, H, W)`` images.
+
+    Input ``(N, in_channels, H, W)``, output ``(N, out_channels, H_out, W_out)`` with, per spatial
+    dimension, ``out = (size + 2·padding - dilation·(kernel_size - 1) - 1) // stride + 1``.
+    Parameters: ``weight (out_channels, in_channels / groups, kH, kW)`` and ``bias
+    (out_channels,)``, both U(-k, k) with ``k = 1/√(in_channels / groups · prod(kernel_size))``
+    (PyTorch's default). ``kernel_size``, ``padding``, ``stride`` and ``dilation`` are an int or
+    a tuple with one entry per spatial dimension; ``padding_mode`` is ``"zero"``, ``"constant"``
+    (fills with ``padding_value``), ``"reflective"`` or ``"replicative"``. Output channel ``o``
+    sees only the input channels of its group ``o // (out_channels / groups)``.
+
+    >>> nk.nn.Conv2d(1, 4, kernel_size=3, padding=1)(nk.ones((2, 1, 8, 8))).shape
+    (2, 4, 8, 8)
+    """
     dims = 2
 
 
 class Conv3d(_ConvNd):
-    __doc__ = "A 3-d convolution (cross-correlation) of ``(N, C, D, H, W)`` volumes." + _SHAPES.format(
-        s="D, H, W", o="D_out, H_out, W_out", k="kD, kH, kW"
-    )
+    """A 3-d convolution (cross-correlation) of ``(N, C, D, H, W)`` volumes.
+
+    Input ``(N, in_channels, D, H, W)``, output ``(N, out_channels, D_out, H_out, W_out)`` with, per spatial
+    dimension, ``out = (size + 2·padding - dilation·(kernel_size - 1) - 1) // stride + 1``.
+    Parameters: ``weight (out_channels, in_channels / groups, kD, kH, kW)`` and ``bias
+    (out_channels,)``, both U(-k, k) with ``k = 1/√(in_channels / groups · prod(kernel_size))``
+    (PyTorch's default). ``kernel_size``, ``padding``, ``stride`` and ``dilation`` are an int or
+    a tuple with one entry per spatial dimension; ``padding_mode`` is ``"zero"``, ``"constant"``
+    (fills with ``padding_value``), ``"reflective"`` or ``"replicative"``. Output channel ``o``
+    sees only the input channels of its group ``o // (out_channels / groups)``.
+
+    >>> nk.nn.Conv3d(1, 2, kernel_size=(1, 2, 2))(nk.ones((1, 1, 3, 4, 4))).shape
+    (1, 2, 3, 3, 3)
+    """
     dims = 3
 
 
@@ -139,24 +167,36 @@ class _Grouped(_ConvNd):
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size: IntOrTuple,  # type: ignore[valid-type]
+        kernel_size: IntOrTuple,
         groups: int,
-        padding: IntOrTuple = 0,  # type: ignore[valid-type]
+        padding: IntOrTuple = 0,
         padding_mode: str = "zero",
-        stride: IntOrTuple = 1,  # type: ignore[valid-type]
-        dilation: IntOrTuple = 1,  # type: ignore[valid-type]
+        stride: IntOrTuple = 1,
+        dilation: IntOrTuple = 1,
         **options: Any,
     ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, padding, padding_mode, stride, dilation, groups, **options)
 
 
 class GroupedConv1d(_Grouped, Conv1d):
-    """:class:`Conv1d` with ``groups`` (required) right after ``kernel_size``, as the crate."""
+    """:class:`Conv1d` with ``groups`` (required) right after ``kernel_size``, as the crate.
+
+    >>> nk.nn.GroupedConv1d(4, 4, 3, 2)(nk.ones((1, 4, 6))).shape
+    (1, 4, 4)
+    """
 
 
 class GroupedConv2d(_Grouped, Conv2d):
-    """:class:`Conv2d` with ``groups`` (required) right after ``kernel_size``, as the crate."""
+    """:class:`Conv2d` with ``groups`` (required) right after ``kernel_size``, as the crate.
+
+    >>> nk.nn.GroupedConv2d(4, 2, 3, 2).weight.shape
+    (2, 2, 3, 3)
+    """
 
 
 class GroupedConv3d(_Grouped, Conv3d):
-    """:class:`Conv3d` with ``groups`` (required) right after ``kernel_size``, as the crate."""
+    """:class:`Conv3d` with ``groups`` (required) right after ``kernel_size``, as the crate.
+
+    >>> nk.nn.GroupedConv3d(2, 2, 1, 2)(nk.ones((1, 2, 2, 2, 2))).shape
+    (1, 2, 2, 2, 2)
+    """

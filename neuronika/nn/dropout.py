@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import weakref
 
+from typing import TypeVar, cast
+
 from ..autograd import Var
 from ..autograd.activation import Dropout as DropoutNode
 from .._args import real
 from ..autograd.variable import wrap
 from .module import Module
+
+_V = TypeVar("_V", bound=Var)
 
 
 class Dropout(Module):
@@ -20,6 +24,9 @@ class Dropout(Module):
     and :meth:`train` / :meth:`eval` on the layer, on a module containing it or on the
     :class:`~neuronika.nn.ModelStatus` it is registered with switch them all, so graphs built
     once keep following the model's mode.
+
+    >>> drop = nk.nn.Dropout(0.5).eval(); drop(nk.ones(3)).forward().numpy().tolist()
+    [1.0, 1.0, 1.0]
     """
 
     def __init__(self, p: float = 0.5) -> None:
@@ -30,11 +37,12 @@ class Dropout(Module):
         self.p = float(p)
         self._nodes: weakref.WeakSet[DropoutNode] = weakref.WeakSet()
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: _V) -> _V:
+        """The input with dropout applied (training) or unchanged (evaluation); shape kept."""
         node = DropoutNode(input._node, self.p)
         node.training = self.training
         self._nodes.add(node)
-        return wrap(node)
+        return cast(_V, wrap(node))
 
     def _set_training(self, mode: bool) -> None:
         super()._set_training(mode)

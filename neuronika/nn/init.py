@@ -42,6 +42,9 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     leaky_relu                   √(2 / (1 + slope²)), slope = ``param`` (default 0.01)
     selu                         3/4
     ============================ ==========================
+
+    >>> round(nk.nn.init.calculate_gain("tanh"), 4)
+    1.6667
     """
     name = str(nonlinearity).lower()
     if name in _LINEAR_GAINS:
@@ -69,7 +72,11 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 def calculate_fan_in_fan_out(param: "Var | Param | Sequence[int]") -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight (or of a shape) with at least two dimensions:
     ``(in · receptive field, out · receptive field)``, the receptive field being the product of
-    the sizes after the first two."""
+    the sizes after the first two.
+
+    >>> nk.nn.init.calculate_fan_in_fan_out((8, 3, 5, 5))
+    (75, 200)
+    """
     shape = tuple(param.shape) if isinstance(param, (Var, Param)) else tuple(int(d) for d in param)
     if len(shape) < 2:
         raise ValueError(
@@ -112,7 +119,11 @@ def _fan(op: str, node: Leaf, mode: str) -> int:
 
 
 def constant(param: Parameter, value: float) -> Parameter:
-    """Fill with ``value``."""
+    """Fill with ``value``.
+
+    >>> nk.nn.init.constant(nk.zeros(2).requires_grad(), 0.5).numpy().tolist()
+    [0.5, 0.5]
+    """
     node = _leaf("constant", param)
     xp = node.xp
     _write(node, xp.full(node.shape, float(value), dtype=node.backend.dtype(node.dtype), device=node.backend.native_device))
@@ -120,17 +131,29 @@ def constant(param: Parameter, value: float) -> Parameter:
 
 
 def zeros(param: Parameter) -> Parameter:
-    """Fill with 0."""
+    """Fill with 0.
+
+    >>> nk.nn.init.zeros(nk.ones(2).requires_grad()).numpy().tolist()
+    [0.0, 0.0]
+    """
     return constant(param, 0.0)
 
 
 def ones(param: Parameter) -> Parameter:
-    """Fill with 1."""
+    """Fill with 1.
+
+    >>> nk.nn.init.ones(nk.zeros(2).requires_grad()).numpy().tolist()
+    [1.0, 1.0]
+    """
     return constant(param, 1.0)
 
 
 def eye(param: Parameter) -> Parameter:
-    """The identity matrix of a 2-d parameter (ones on the main diagonal of a rectangle)."""
+    """The identity matrix of a 2-d parameter (ones on the main diagonal of a rectangle).
+
+    >>> nk.nn.init.eye(nk.zeros((2, 3)).requires_grad()).numpy().tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
     node = _leaf("eye", param)
     if len(node.shape) != 2:
         raise ValueError(f"init.eye: needs a 2-d parameter, got shape {node.shape}")
@@ -142,7 +165,11 @@ def eye(param: Parameter) -> Parameter:
 def dirac(param: Parameter, groups: int = 1) -> Parameter:
     """The Dirac delta of a 3-, 4- or 5-d convolution weight ``(out, in, *kernel)``: with it a
     convolution copies its input channels (per group: channel ``d`` of group ``g`` into output
-    ``g·out/groups + d``, for ``d < min(out/groups, in)``), the one at the kernel's centre."""
+    ``g·out/groups + d``, for ``d < min(out/groups, in)``), the one at the kernel's centre.
+
+    >>> nk.nn.init.dirac(nk.zeros((1, 1, 3)).requires_grad()).numpy().tolist()
+    [[[0.0, 1.0, 0.0]]]
+    """
     node = _leaf("dirac", param)
     shape = node.shape
     if not 3 <= len(shape) <= 5:
@@ -161,7 +188,11 @@ def dirac(param: Parameter, groups: int = 1) -> Parameter:
 
 
 def uniform(param: Parameter, low: float = 0.0, high: float = 1.0) -> Parameter:
-    """Samples of U(low, high)."""
+    """Samples of U(low, high).
+
+    >>> w = nk.nn.init.uniform(nk.zeros((3, 4)).requires_grad(), -0.1, 0.1); bool((abs(w.numpy()) <= 0.1).all())
+    True
+    """
     if not high >= low:
         raise ValueError(f"init.uniform: high ({high}) must not be below low ({low})")
     node = _leaf("uniform", param)
@@ -170,7 +201,11 @@ def uniform(param: Parameter, low: float = 0.0, high: float = 1.0) -> Parameter:
 
 
 def normal(param: Parameter, mean: float = 0.0, std: float = 1.0) -> Parameter:
-    """Samples of N(mean, std²)."""
+    """Samples of N(mean, std²).
+
+    >>> nk.nn.init.normal(nk.zeros((3, 4)).requires_grad(), std=0.02).shape
+    (3, 4)
+    """
     if not std >= 0:
         raise ValueError(f"init.normal: std must be non-negative, got {std}")
     node = _leaf("normal", param)
@@ -179,7 +214,11 @@ def normal(param: Parameter, mean: float = 0.0, std: float = 1.0) -> Parameter:
 
 
 def xavier_uniform(param: Parameter, gain: float = 1.0) -> Parameter:
-    """Glorot uniform: U(-a, a) with ``a = gain · √(6 / (fan_in + fan_out))``."""
+    """Glorot uniform: U(-a, a) with ``a = gain · √(6 / (fan_in + fan_out))``.
+
+    >>> w = nk.nn.init.xavier_uniform(nk.zeros((3, 5)).requires_grad()); bool((abs(w.numpy()) <= 1.0).all())
+    True
+    """
     if _no_elements(_leaf("xavier_uniform", param)):
         return param
     fan_in, fan_out = calculate_fan_in_fan_out(_leaf("xavier_uniform", param).shape)
@@ -188,7 +227,11 @@ def xavier_uniform(param: Parameter, gain: float = 1.0) -> Parameter:
 
 
 def xavier_normal(param: Parameter, gain: float = 1.0) -> Parameter:
-    """Glorot normal: N(0, std²) with ``std = gain · √(2 / (fan_in + fan_out))``."""
+    """Glorot normal: N(0, std²) with ``std = gain · √(2 / (fan_in + fan_out))``.
+
+    >>> nk.nn.init.xavier_normal(nk.zeros((3, 5)).requires_grad()).shape
+    (3, 5)
+    """
     if _no_elements(_leaf("xavier_normal", param)):
         return param
     fan_in, fan_out = calculate_fan_in_fan_out(_leaf("xavier_normal", param).shape)
@@ -199,7 +242,11 @@ def kaiming_uniform(
     param: Parameter, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Parameter:
     """He uniform: U(-b, b) with ``b = gain · √(3 / fan)``, ``gain = calculate_gain(nonlinearity,
-    a)`` and ``fan`` the fan-in (default) or fan-out. PyTorch's defaults."""
+    a)`` and ``fan`` the fan-in (default) or fan-out. PyTorch's defaults.
+
+    >>> w = nk.nn.init.kaiming_uniform(nk.zeros((4, 6)).requires_grad(), nonlinearity="relu"); bool((abs(w.numpy()) <= 1.0).all())
+    True
+    """
     if _no_elements(_leaf("kaiming_uniform", param)):
         return param
     fan = _fan("kaiming_uniform", _leaf("kaiming_uniform", param), mode)
@@ -210,7 +257,11 @@ def kaiming_uniform(
 def kaiming_normal(
     param: Parameter, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Parameter:
-    """He normal: N(0, std²) with ``std = gain / √fan`` (see :func:`kaiming_uniform`)."""
+    """He normal: N(0, std²) with ``std = gain / √fan`` (see :func:`kaiming_uniform`).
+
+    >>> nk.nn.init.kaiming_normal(nk.zeros((4, 6)).requires_grad(), mode="fan_out").shape
+    (4, 6)
+    """
     if _no_elements(_leaf("kaiming_normal", param)):
         return param
     fan = _fan("kaiming_normal", _leaf("kaiming_normal", param), mode)

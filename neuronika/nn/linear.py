@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from .._args import boolean, integer
-from ..autograd import Var
+from ..autograd import Var, VarDiff
 from ..autograd.linalg import affine
 from ..autograd.variable import wrap
 from ..backends import DType
@@ -23,6 +23,9 @@ class Linear(Module):
 
     Shapes: ``(N, in_features) → (N, out_features)``; a single sample ``(in_features,)`` gives
     ``(out_features,)``, and leading batch axes ``(*, in_features)`` are kept.
+
+    >>> nk.nn.Linear(3, 2)(nk.ones((4, 3))).shape
+    (4, 2)
     """
 
     def __init__(
@@ -44,7 +47,8 @@ class Linear(Module):
         self.weight = new_parameter((out_features, in_features), bound, dtype, device)
         self.bias = new_parameter((out_features,), bound, dtype, device) if bias else None
 
-    def forward(self, input: Var) -> Var:
+    def forward(self, input: Var) -> VarDiff:
+        """``input · weightᵀ + bias``: ``(*, in_features) → (*, out_features)``."""
         shape = input.shape
         if not shape or shape[-1] != self.in_features:
             raise ValueError(
@@ -53,10 +57,10 @@ class Linear(Module):
             )
         weight, bias = self.weight, self.bias
         if bias is not None and len(shape) <= 2:  # one fused node: a GEMM with the bias added in place
-            return wrap(affine(input._node, weight._node, bias._node))
+            return cast(VarDiff, wrap(affine(input._node, weight._node, bias._node)))
         if bias is not None:
             flat = wrap(affine(input.reshape(-1, self.in_features)._node, weight._node, bias._node))
-            return flat.reshape(shape[:-1] + (self.out_features,))
+            return cast(VarDiff, flat.reshape(shape[:-1] + (self.out_features,)))
         if len(shape) == 2:
             return input.mm_t(weight)
         if len(shape) == 1:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ..autograd import Var
 from ..autograd import loss as nodes
@@ -35,11 +35,19 @@ from ..autograd.variable import wrap
 from ..backends import DType, float32, float64
 from ..backends._values import to_array
 
+#: the input's kind: a loss of a VarDiff is a VarDiff (for type checkers; see docs/typing.md)
+_V = TypeVar("_V", bound=Var)
+
 __all__ = ["Reduction", "mse_loss", "mae_loss", "bce_loss", "bce_with_logits_loss", "nll_loss", "kldiv_loss"]
 
 
 class Reduction(enum.Enum):
-    """How the element-wise losses are combined into one number."""
+    """How the element-wise losses are combined into one number: ``Reduction.Mean`` or
+    ``Reduction.Sum`` (the same as the strings ``"mean"`` and ``"sum"``).
+
+    >>> nk.nn.loss.mse_loss(nk.ones(2), nk.zeros(2), nk.nn.loss.Reduction.Sum).forward().item()
+    2.0
+    """
 
     Mean = "mean"
     Sum = "sum"
@@ -88,60 +96,82 @@ def _same_shape(op: str, input: Var, target: Var) -> None:
         )
 
 
-def mse_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
-    """Mean squared error: ``Σ (x - t)²``, divided by the number of elements for "mean"."""
+def mse_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
+    """Mean squared error: ``Σ (x - t)²``, divided by the number of elements for "mean".
+    Input and target of one shape ``(*)``; the result is 0-d.
+
+    >>> nk.nn.loss.mse_loss(nk.ones(3), nk.zeros(3)).forward().item()
+    1.0
+    """
     mode = _reduction("mse_loss", reduction)
-    input = _input("mse_loss", input)
-    _check_mean("mse_loss", mode, input)
-    target = _target("mse_loss", input, target)
-    _same_shape("mse_loss", input, target)
-    squared = (input - target).pow(2)
-    return squared.sum() if mode == "sum" else squared.mean()
+    prediction = _input("mse_loss", input)
+    _check_mean("mse_loss", mode, prediction)
+    goal = _target("mse_loss", prediction, target)
+    _same_shape("mse_loss", prediction, goal)
+    squared = (prediction - goal).pow(2)
+    return cast(_V, squared.sum() if mode == "sum" else squared.mean())
 
 
-def mae_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def mae_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Mean absolute error: ``Σ |x - t|``, divided by the number of elements for "mean"
-    (the gradient at ``x = t`` is 0)."""
+    (the gradient at ``x = t`` is 0). Input and target of one shape ``(*)``; the result is 0-d.
+
+    >>> nk.nn.loss.mae_loss(nk.full(2, 3.0), nk.ones(2)).forward().item()
+    2.0
+    """
     mode = _reduction("mae_loss", reduction)
-    input = _input("mae_loss", input)
-    _check_mean("mae_loss", mode, input)
-    target = _target("mae_loss", input, target)
-    _same_shape("mae_loss", input, target)
-    absolute = (input - target).abs()
-    return absolute.sum() if mode == "sum" else absolute.mean()
+    prediction = _input("mae_loss", input)
+    _check_mean("mae_loss", mode, prediction)
+    goal = _target("mae_loss", prediction, target)
+    _same_shape("mae_loss", prediction, goal)
+    absolute = (prediction - goal).abs()
+    return cast(_V, absolute.sum() if mode == "sum" else absolute.mean())
 
 
-def _fused(op: str, node_type: type, input: Any, target: Any, reduction: "str | Reduction", per_batch: bool = False) -> Var:
+def _fused(op: str, node_type: type, input: _V, target: Any, reduction: "str | Reduction", per_batch: bool = False) -> _V:
     mode = _reduction(op, reduction)
-    input = _input(op, input)
-    divisor = (input.shape[0] if input.shape else 1) if per_batch else None
-    _check_mean(op, mode, input, divisor)
-    target = _target(op, input, target)
-    node = node_type(input._node, target._node)
-    return wrap(nodes.reduce(node, mode, divisor))
+    prediction = _input(op, input)
+    divisor = (prediction.shape[0] if prediction.shape else 1) if per_batch else None
+    _check_mean(op, mode, prediction, divisor)
+    goal = _target(op, prediction, target)
+    node = node_type(prediction._node, goal._node)
+    return cast(_V, wrap(nodes.reduce(node, mode, divisor)))
 
 
-def bce_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def bce_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Binary cross-entropy of probabilities ``x ∈ [0, 1]`` and targets ``t ∈ [0, 1]``:
     ``-(t·ln x + (1 - t)·ln(1 - x))`` with each log clamped at -100 (as PyTorch), so saturated
-    probabilities give a large but finite loss."""
+    probabilities give a large but finite loss. Input and target ``(*)``; result 0-d.
+
+    >>> round(nk.nn.loss.bce_loss(nk.full(2, 0.5), nk.ones(2)).forward().item(), 4)
+    0.6931
+    """
     return _fused("bce_loss", nodes.BCE, input, target, reduction)
 
 
-def bce_with_logits_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def bce_with_logits_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Binary cross-entropy of logits: ``bce_loss(σ(x), t)`` computed as
-    ``max(x, 0) - x·t + ln(1 + e^-|x|)``, exact and finite for logits of any size."""
+    ``max(x, 0) - x·t + ln(1 + e^-|x|)``, exact and finite for logits of any size. Input and
+    target ``(*)``; result 0-d.
+
+    >>> round(nk.nn.loss.bce_with_logits_loss(nk.zeros(2), nk.ones(2)).forward().item(), 4)
+    0.6931
+    """
     return _fused("bce_with_logits_loss", nodes.BCEWithLogits, input, target, reduction)
 
 
-def kldiv_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def kldiv_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Kullback-Leibler divergence of log-probabilities ``x`` from probabilities ``t``:
     ``Σ t·(ln t - x)`` (``0·ln 0 = 0``). "mean" divides by the batch size (the first axis), as
-    the crate, i.e. PyTorch's ``reduction="batchmean"``."""
+    the crate, i.e. PyTorch's ``reduction="batchmean"``. Input and target ``(N, *)``; result 0-d.
+
+    >>> nk.nn.loss.kldiv_loss(nk.full((2, 2), 0.5).ln(), nk.full((2, 2), 0.5)).forward().item()
+    0.0
+    """
     return _fused("kldiv_loss", nodes.KLDiv, input, target, reduction, per_batch=True)
 
 
-def nll_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> Var:
+def nll_loss(input: _V, target: Any, reduction: "str | Reduction" = "mean") -> _V:
     """Negative log-likelihood of log-probabilities ``x (N, C)`` (e.g. from
     ``log_softmax(axis=1)``) and class indices ``t (N,)``: ``-Σ_n x[n, t_n]``, divided by N for
     "mean". Extra axes follow PyTorch: ``x (N, C, *d)`` with ``t (N, *d)``.
@@ -151,15 +181,19 @@ def nll_loss(input: Var, target: Any, reduction: "str | Reduction" = "mean") -> 
     input's dtype cannot hold every class index exactly, e.g. float16 with more than 2049
     classes). Indices must be integers in ``[0, C)``, else ``ValueError``: checked when the loss
     is built (a leaf target) and by every ``forward`` (so values assigned later are checked too).
+
+    >>> nk.nn.loss.nll_loss(nk.from_ndarray([[-1.0, -2.0]]), [1]).forward().item()
+    2.0
     """
     mode = _reduction("nll_loss", reduction)
-    input = _input("nll_loss", input)
-    if len(input.shape) >= 2:
-        _check_mean("nll_loss", mode, input, math.prod(input.shape[:1] + input.shape[2:]))
-    if not isinstance(target, Var) and len(input.shape) >= 2:
-        needed = input.shape[1] - 1
-        exact = nodes.EXACT_INTEGERS[input.dtype.name]
-        dtype = input.dtype if needed <= exact else float32 if needed <= nodes.EXACT_INTEGERS["float32"] else float64
-        target = _target("nll_loss", input, target, dtype)
-    target = _target("nll_loss", input, target)
-    return wrap(nodes.reduce(nodes.NLL(input._node, target._node), mode))
+    log_probabilities = _input("nll_loss", input)
+    shape = log_probabilities.shape
+    if len(shape) >= 2:
+        _check_mean("nll_loss", mode, log_probabilities, math.prod(shape[:1] + shape[2:]))
+    if not isinstance(target, Var) and len(shape) >= 2:
+        needed = shape[1] - 1
+        exact = nodes.EXACT_INTEGERS[log_probabilities.dtype.name]
+        dtype = log_probabilities.dtype if needed <= exact else float32 if needed <= nodes.EXACT_INTEGERS["float32"] else float64
+        target = _target("nll_loss", log_probabilities, target, dtype)
+    indices = _target("nll_loss", log_probabilities, target)
+    return cast(_V, wrap(nodes.reduce(nodes.NLL(log_probabilities._node, indices._node), mode)))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NamedTuple, ParamSpec, Protocol, TypeVar
 
 from ..autograd import Param, Var, VarDiff, from_ndarray
 from ..backends import Device, DType
@@ -34,9 +34,28 @@ if TYPE_CHECKING:
 #: through which every module call goes (one ContextVar read per call, at graph-build time only)
 call_recorder: ContextVar[Callable[..., Any] | None] = ContextVar("neuronika_call_recorder", default=None)
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    _Args = ParamSpec("_Args")
+    _Result = TypeVar("_Result", covariant=True)
+
+    class _HasForward(Protocol[_Args, _Result]):
+        def forward(self, *args: _Args.args, **kwargs: _Args.kwargs) -> _Result: ...
+
+    class _CallsForward:
+        """``module(...)`` has the signature and the result type of ``module.forward``: a
+        descriptor whose ``__get__`` reads them off the subclass (for type checkers only)."""
+
+        def __get__(self, instance: _HasForward[_Args, _Result], owner: type) -> Callable[_Args, _Result]: ...
+
 
 class LoadResult(NamedTuple):
-    """What :meth:`Module.load_state_dict` did not load (empty lists when ``strict=True``)."""
+    """What :meth:`Module.load_state_dict` did not load (empty lists when ``strict=True``).
+
+    >>> nk.nn.Linear(2, 1).load_state_dict({"weight": nk.zeros((1, 2)).data}, strict=False)
+    LoadResult(missing_keys=['bias'], unexpected_keys=[])
+    """
 
     missing_keys: list[str]
     unexpected_keys: list[str]
@@ -88,6 +107,15 @@ class Module:
 
     ``training`` is True after construction; :meth:`train` and :meth:`eval` switch the module
     and all of its sub-modules (dropout layers follow).
+
+    >>> class Affine(nk.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.scale = nk.ones(2).requires_grad()
+    ...     def forward(self, x):
+    ...         return x * self.scale
+    >>> [name for name, _ in Affine().named_parameters()], Affine()(nk.ones((3, 2))).shape
+    (['scale'], (3, 2))
     """
 
     training: bool
@@ -184,14 +212,20 @@ class Module:
         else:
             self._non_persistent.add(name)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        forward = getattr(self, "forward", None)
-        if forward is None:
-            raise TypeError(f"{type(self).__name__} defines no forward(...) method; a Module subclass must define one")
-        recorder = call_recorder.get()
-        if recorder is None:
-            return forward(*args, **kwargs)
-        return recorder(self, forward, args, kwargs)
+    if TYPE_CHECKING:
+        # Checkers see ``module(x)`` as ``module.forward(x)``: same parameters, same result.
+        __call__: _CallsForward
+
+        def forward(self, *args: Any, **kwargs: Any) -> Any: ...
+    else:
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            forward = getattr(self, "forward", None)
+            if forward is None:
+                raise TypeError(f"{type(self).__name__} defines no forward(...) method; a Module subclass must define one")
+            recorder = call_recorder.get()
+            if recorder is None:
+                return forward(*args, **kwargs)
+            return recorder(self, forward, args, kwargs)
 
     # --- traversal ----------------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
@@ -232,7 +266,7 @@ class Module:
                 if id(node) in seen:
                     continue
                 seen.add(id(node))
-                yield (f"{prefix}.{name}" if prefix else name), Param(node)  # type: ignore[arg-type]
+                yield (f"{prefix}.{name}" if prefix else name), Param(node)
 
     def parameters(self) -> list[Param]:
         """Every parameter as a :class:`~neuronika.Param`, each once, in :meth:`named_parameters`
@@ -254,7 +288,7 @@ class Module:
         """Every buffer (a non-differentiable :class:`~neuronika.Var`), in :meth:`named_buffers` order."""
         return [buffer for _, buffer in self.named_buffers()]
 
-    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+    def apply(self, fn: Callable[["Module"], Any]) -> Self:
         """Call ``fn`` on every sub-module (children first, recursively) and then on this
         module, as PyTorch does (e.g. ``model.apply(init_weights)``); returns this module."""
         for child in self.children():
@@ -286,20 +320,20 @@ class Module:
         return summarize(self, input_shape, dtype=dtype, device=device)
 
     # --- modes, devices, gradients ------------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Self:
         """Switch this module and every sub-module to training mode (``mode=False``: evaluation)."""
         for module in self.modules():
             module._set_training(bool(mode))
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Self:
         """Switch this module and every sub-module to evaluation mode (dropout is the identity)."""
         return self.train(False)
 
     def _set_training(self, mode: bool) -> None:
         object.__setattr__(self, "training", mode)
 
-    def to(self, device: "str | Device") -> "Module":
+    def to(self, device: "str | Device") -> Self:
         """Move every parameter (data and gradient) and every buffer to ``device`` in place;
         returns the module.
 

@@ -29,8 +29,11 @@ def _positive_int(layer: str, name: str, value: Any) -> int:
 
 
 class _BatchNorm(Module):
-    dims = 0
+    dims: tuple[int, ...] = ()
     layouts = ""
+    running_mean: Any  # buffers: a Var, or None without track_running_stats
+    running_var: Any
+    num_batches_tracked: Any
 
     def __init__(
         self,
@@ -106,7 +109,11 @@ class BatchNorm1d(_BatchNorm):
 
 class BatchNorm2d(_BatchNorm):
     """Batch normalization of ``(N, C, H, W)`` per channel (``torch.nn.BatchNorm2d``); see
-    :class:`BatchNorm1d`."""
+    :class:`BatchNorm1d`.
+
+    >>> nk.nn.BatchNorm2d(3)(nk.rand((2, 3, 4, 4))).shape
+    (2, 3, 4, 4)
+    """
 
     dims = (4,)
     layouts = "(N, C, H, W)"
@@ -114,7 +121,11 @@ class BatchNorm2d(_BatchNorm):
 
 class BatchNorm3d(_BatchNorm):
     """Batch normalization of ``(N, C, D, H, W)`` per channel (``torch.nn.BatchNorm3d``); see
-    :class:`BatchNorm1d`."""
+    :class:`BatchNorm1d`.
+
+    >>> nk.nn.BatchNorm3d(2)(nk.rand((2, 2, 3, 3, 3))).shape
+    (2, 2, 3, 3, 3)
+    """
 
     dims = (5,)
     layouts = "(N, C, D, H, W)"

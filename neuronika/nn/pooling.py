@@ -4,7 +4,7 @@ parameters; each call builds one pooling node (:mod:`neuronika.autograd.pooling`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from ..autograd import Var
 from ..autograd import pooling as F
@@ -33,7 +33,11 @@ class _MaxPoolNd(Module):
 
 class MaxPool1d(_MaxPoolNd):
     """Max pooling over ``(N, C, L)``: ``(N, C, L_out)``, ``L_out = ⌊(L + 2p - d(k-1) - 1)/s⌋ + 1``
-    (⌈·⌉ with ``ceil_mode``); ``stride`` defaults to ``kernel_size`` (``torch.nn.MaxPool1d``)."""
+    (⌈·⌉ with ``ceil_mode``); ``stride`` defaults to ``kernel_size`` (``torch.nn.MaxPool1d``).
+
+    >>> nk.nn.MaxPool1d(2)(nk.ones((1, 2, 6))).shape
+    (1, 2, 3)
+    """
 
     dims = 1
 
@@ -49,7 +53,11 @@ class MaxPool2d(_MaxPoolNd):
 
 
 class MaxPool3d(_MaxPoolNd):
-    """Max pooling over ``(N, C, D, H, W)`` (``torch.nn.MaxPool3d``)."""
+    """Max pooling over ``(N, C, D, H, W)`` (``torch.nn.MaxPool3d``).
+
+    >>> nk.nn.MaxPool3d(2)(nk.ones((1, 1, 4, 4, 4))).shape
+    (1, 1, 2, 2, 2)
+    """
 
     dims = 3
 
@@ -75,7 +83,11 @@ class _AvgPoolNd(Module):
 
 
 class AvgPool1d(_AvgPoolNd):
-    """Average pooling over ``(N, C, L)`` (``torch.nn.AvgPool1d``)."""
+    """Average pooling over ``(N, C, L)`` (``torch.nn.AvgPool1d``).
+
+    >>> nk.nn.AvgPool1d(3, stride=1)(nk.ones((1, 2, 6))).shape
+    (1, 2, 4)
+    """
 
     dims = 1
 
@@ -92,7 +104,11 @@ class AvgPool2d(_AvgPoolNd):
 
 
 class AvgPool3d(_AvgPoolNd):
-    """Average pooling over ``(N, C, D, H, W)`` (``torch.nn.AvgPool3d``)."""
+    """Average pooling over ``(N, C, D, H, W)`` (``torch.nn.AvgPool3d``).
+
+    >>> nk.nn.AvgPool3d(2)(nk.ones((1, 1, 4, 4, 4))).shape
+    (1, 1, 2, 2, 2)
+    """
 
     dims = 3
 
@@ -105,14 +121,18 @@ class _AdaptivePool(Module):
         self.output_size = output_size
 
     def forward(self, input: Var) -> Var:
-        return type(self).function(input, self.output_size)  # type: ignore[misc]
+        return cast(Var, type(self).function(input, self.output_size))
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
 class AdaptiveAvgPool1d(_AdaptivePool):
-    """Adaptive average pooling ``(N, C, L)`` → ``(N, C, output_size)``."""
+    """Adaptive average pooling ``(N, C, L)`` → ``(N, C, output_size)``.
+
+    >>> nk.nn.AdaptiveAvgPool1d(1)(nk.ones((2, 3, 10))).shape
+    (2, 3, 1)
+    """
 
     function = staticmethod(F.adaptive_avg_pool1d)
 
@@ -129,12 +149,20 @@ class AdaptiveAvgPool2d(_AdaptivePool):
 
 
 class AdaptiveAvgPool3d(_AdaptivePool):
-    """Adaptive average pooling ``(N, C, D, H, W)`` → ``(N, C, *output_size)``."""
+    """Adaptive average pooling ``(N, C, D, H, W)`` → ``(N, C, *output_size)``.
+
+    >>> nk.nn.AdaptiveAvgPool3d(1)(nk.ones((1, 2, 3, 4, 5))).shape
+    (1, 2, 1, 1, 1)
+    """
 
     function = staticmethod(F.adaptive_avg_pool3d)
 
 
 class AdaptiveMaxPool2d(_AdaptivePool):
-    """Adaptive max pooling ``(N, C, H, W)`` → ``(N, C, *output_size)`` (values only)."""
+    """Adaptive max pooling ``(N, C, H, W)`` → ``(N, C, *output_size)`` (values only).
+
+    >>> nk.nn.AdaptiveMaxPool2d((2, 3))(nk.ones((1, 3, 8, 9))).shape
+    (1, 3, 2, 3)
+    """
 
     function = staticmethod(F.adaptive_max_pool2d)

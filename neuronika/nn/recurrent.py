@@ -10,33 +10,36 @@ before the gates are split off along the last axis (one add per step, not one pe
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._args import integer
-from ..autograd import Var
+from ..autograd import Var, VarDiff
 from ..autograd.linalg import affine
 from ..autograd.recurrent import LSTMStep
 from ..autograd.shape import Chunk
-from ..autograd.variable import wrap
+from ..autograd.variable import same, wrap
 from ..backends import DType
 from .init import new_parameter
 from .module import Module
 
+if TYPE_CHECKING:
+    from ..autograd.variable import V  # the weights' kind: VarDiff for a layer's parameters
 
-def _affine(input: Var, weight: Var, bias: Var) -> Var:
+
+def _affine(input: Var, weight: V, bias: V) -> V:
     """``input·weightᵀ + bias`` for a batch (2-d) or a single sample (1-d), one fused node."""
-    return wrap(affine(input._node, weight._node, bias._node))
+    return cast("V", wrap(affine(input._node, weight._node, bias._node)))
 
 
-def lstm_step(gates: Var, cell: Var) -> tuple[Var, Var]:
+def lstm_step(gates: V, cell: Var) -> tuple[V, V]:
     """``(h', c')`` of one LSTM step from the gate pre-activations ``(…, 4H)`` and the cell
     ``(…, H)``: one fused node (:class:`~neuronika.autograd.recurrent.LSTMStep`) and two slices."""
-    both = wrap(LSTMStep(gates._node, cell._node))
+    both = same(gates, LSTMStep(gates._node, cell._node))
     hidden, new_cell = _split(both, (cell.shape[-1], cell.shape[-1]))
     return hidden, new_cell
 
 
-def _split(operand: Var, sizes: tuple[int, ...]) -> list[Var]:
+def _split(operand: V, sizes: tuple[int, ...]) -> list[V]:
     """Consecutive slices of ``sizes`` along the last axis, as one group of chunks (their
     gradients are written into one buffer of the operand's shape)."""
     node = operand._node
@@ -44,7 +47,7 @@ def _split(operand: Var, sizes: tuple[int, ...]) -> list[Var]:
     group: list[Any] = [None]
     parts, start = [], 0
     for size in sizes:
-        parts.append(wrap(Chunk(node, lead + (slice(start, start + size),), group)))
+        parts.append(same(operand, Chunk(node, lead + (slice(start, start + size),), group)))
         start += size
     return parts
 
@@ -81,7 +84,7 @@ class _Cell(Module):
                     f"expected {expected} for an input of shape {input.shape}"
                 )
 
-    def _products(self, input: Var, hidden: Var) -> tuple[Var, Var]:
+    def _products(self, input: Var, hidden: Var) -> tuple[VarDiff, VarDiff]:
         """``x·W_ihᵀ + b_ih`` and ``h·W_hhᵀ + b_hh``, all gates side by side on the last axis."""
         return _affine(input, self.weight_ih, self.bias_ih), _affine(hidden, self.weight_hh, self.bias_hh)
 
@@ -107,6 +110,9 @@ class LSTMCell(_Cell):
 
     ``forward((cell, hidden), input)`` takes states ``(N, hidden)`` and an input
     ``(N, input)`` and returns ``(new_cell, new_hidden)``.
+
+    >>> cell, hidden = nk.nn.LSTMCell(3, 4)((nk.zeros((2, 4)), nk.zeros((2, 4))), nk.ones((2, 3))); cell.shape, hidden.shape
+    ((2, 4), (2, 4))
     """
 
     gates = 4
@@ -114,7 +120,8 @@ class LSTMCell(_Cell):
     def __init__(self, input_size: int, hidden_size: int, *, dtype: "DType | str | None" = None, device: Any = None) -> None:
         super().__init__(input_size, hidden_size, dtype, device)
 
-    def forward(self, state: tuple[Var, Var], input: Var) -> tuple[Var, Var]:
+    def forward(self, state: tuple[Var, Var], input: Var) -> tuple[VarDiff, VarDiff]:
+        """One step: ``((N, hidden), (N, hidden)), (N, input) → (new_cell, new_hidden)``."""
         cell, hidden = state
         self._check(input, {"cell": cell, "hidden": hidden})
         from_input, from_hidden = self._products(input, hidden)
@@ -137,6 +144,9 @@ class GRUCell(_Cell):
 
     ``forward(hidden, input)`` takes a state ``(N, hidden)`` and an input ``(N, input)`` and
     returns the new hidden state ``(N, hidden)``.
+
+    >>> nk.nn.GRUCell(3, 4)(nk.zeros((2, 4)), nk.ones((2, 3))).shape
+    (2, 4)
     """
 
     gates = 3
@@ -144,7 +154,8 @@ class GRUCell(_Cell):
     def __init__(self, input_size: int, hidden_size: int, *, dtype: "DType | str | None" = None, device: Any = None) -> None:
         super().__init__(input_size, hidden_size, dtype, device)
 
-    def forward(self, hidden: Var, input: Var) -> Var:
+    def forward(self, hidden: Var, input: Var) -> VarDiff:
+        """One step: ``(N, hidden), (N, input) → new hidden (N, hidden)``."""
         self._check(input, {"hidden": hidden})
         size = self.hidden_size
         from_input, from_hidden = self._products(input, hidden)

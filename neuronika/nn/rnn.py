@@ -10,7 +10,7 @@ A graph built once replays the whole sequence (assign the next batch of the same
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 from .. import autograd
 from ..autograd import Var
@@ -81,7 +81,7 @@ class _RNNBase(Module):
         raise NotImplementedError
 
     def _hidden(self, state: State) -> Var:
-        return state
+        return cast(Var, state)
 
     def _run(self, steps: Var, batch: int, time: int, state: State, index: int, reverse: bool) -> tuple[list[Var], State]:
         """``steps``: the layer input as ``(T·N, C)`` (time-major). Returns the hidden output of

@@ -26,6 +26,9 @@ class ModelStatus:
     A component is any :class:`Module` (every layer is one) or a differentiable leaf (a
     ``VarDiff`` made with ``.requires_grad()``, or a ``Param``: the crate's ``Learnable``).
     A registered module takes the status's current mode.
+
+    >>> status = nk.nn.ModelStatus(); layer = status.register(nk.nn.Linear(3, 2)); len(status.parameters())
+    2
     """
 
     def __init__(self) -> None:

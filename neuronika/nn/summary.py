@@ -41,7 +41,11 @@ class SummaryRow:
 
 @dataclass
 class Summary:
-    """What :meth:`Module.summary` returns; ``print`` it for the table."""
+    """What :meth:`Module.summary` returns; ``print`` it for the table.
+
+    >>> nk.nn.Sequential(nk.nn.Linear(3, 2)).summary((4, 3)).total_parameters
+    8
+    """
 
     rows: list[SummaryRow] = field(default_factory=list)
     total_parameters: int = 0

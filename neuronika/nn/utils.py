@@ -104,7 +104,11 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0, er
 
 def clip_grad_value_(parameters: Any, clip_value: float) -> None:
     """Clamp every gradient element of ``parameters`` into ``[-clip_value, clip_value]``
-    (``torch.nn.utils.clip_grad_value_``)."""
+    (``torch.nn.utils.clip_grad_value_``).
+
+    >>> w = nk.ones(2).requires_grad(); (w * 5.0).sum().backward(); nk.nn.utils.clip_grad_value_([w], 1.0); w.grad.tolist()
+    [1.0, 1.0]
+    """
     owner = "clip_grad_value_"
     clip_value = check_real(owner, "clip_value", clip_value)
     for node in _with_grads(owner, parameters):

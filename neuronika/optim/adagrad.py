@@ -27,6 +27,9 @@ class Adagrad(Optimizer):
         eps: ε >= 0, added to the denominator for numerical stability.
 
     State per parameter: ``sum`` (s), of the parameter's shape.
+
+    >>> w = nk.ones(2, dtype="float64").requires_grad(); (w * w).sum().backward(); nk.optim.Adagrad([w], lr=0.1).step(); w.numpy().round(4).tolist()
+    [0.9, 0.9]
     """
 
     _names = ("lr_decay", "eps")

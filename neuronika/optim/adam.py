@@ -28,6 +28,9 @@ class Adam(Optimizer):
         eps: ε >= 0, added to the denominator for numerical stability.
 
     State per parameter: ``exp_avg`` (m) and ``exp_avg_sq`` (v), of the parameter's shape.
+
+    >>> w = nk.ones(2, dtype="float64").requires_grad(); (w * w).sum().backward(); nk.optim.Adam([w], lr=0.1).step(); w.numpy().round(4).tolist()
+    [0.9, 0.9]
     """
 
     _names: tuple[str, ...] = ("betas", "eps")
@@ -96,6 +99,9 @@ class AMSGrad(Adam):
 
     Same arguments as :class:`Adam`. State per parameter: ``exp_avg``, ``exp_avg_sq`` and
     ``max_exp_avg_sq``.
+
+    >>> w = nk.ones(2, dtype="float64").requires_grad(); (w * w).sum().backward(); nk.optim.AMSGrad([w], lr=0.1).step(); w.numpy().round(4).tolist()
+    [0.9, 0.9]
     """
 
     _buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")

@@ -35,6 +35,9 @@ class ParamGroup(MutableMapping):  # type: ignore[type-arg]
 
     ``initial_lr`` is the rate the first scheduler attached to the optimizer found (PyTorch keeps
     it in the group as ``"initial_lr"``; here it is an attribute, None until a scheduler sets it).
+
+    >>> group = nk.optim.SGD([nk.ones(1).requires_grad()], lr=0.1).param_groups[0]; group["lr"], len(group["params"])
+    (0.1, 1)
     """
 
     __slots__ = ("_owner", "params", "hyper", "initial_lr", "first_step")

@@ -57,6 +57,9 @@ class LRScheduler:
     and checks the new rate of every group before writing any, so a step that fails (a lambda
     returning a negative rate, OneCycleLR past its last step) changes nothing: neither the
     optimizer's rates nor the epoch counter.
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); isinstance(nk.optim.lr_scheduler.StepLR(opt, step_size=1), nk.optim.lr_scheduler.LRScheduler)
+    True
     """
 
     def __init__(self, optimizer: Optimizer) -> None:
@@ -243,7 +246,11 @@ def _per_group(owner: str, optimizer: Any, function: Any) -> list[Callable[[int]
 class LambdaLR(_PerGroupLambdas):
     """``lr_t = lr₀ · lr_lambda(t)``, where ``lr₀`` is the group's rate when the first scheduler
     was made (``lr_lambda`` may be a list with one function per group). As in PyTorch, making
-    the scheduler already sets ``lr₀ · lr_lambda(0)``."""
+    the scheduler already sets ``lr₀ · lr_lambda(0)``.
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 0.5 ** epoch); s.step(); opt.lr
+    0.5
+    """
 
     def __init__(self, optimizer: Optimizer, lr_lambda: "Callable[[int], float] | list[Callable[[int], float]]") -> None:
         super().__init__(optimizer, lr_lambda)
@@ -260,7 +267,11 @@ class LambdaLR(_PerGroupLambdas):
 
 
 class MultiplicativeLR(_PerGroupLambdas):
-    """``lr_t = lr_{t−1} · lr_lambda(t)`` for ``t >= 1`` (one function, or one per group)."""
+    """``lr_t = lr_{t−1} · lr_lambda(t)`` for ``t >= 1`` (one function, or one per group).
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.MultiplicativeLR(opt, lambda epoch: 0.5); s.step(); s.step(); opt.lr
+    0.25
+    """
 
     def __init__(self, optimizer: Optimizer, lr_lambda: "Callable[[int], float] | list[Callable[[int], float]]") -> None:
         super().__init__(optimizer, lr_lambda)
@@ -271,7 +282,11 @@ class MultiplicativeLR(_PerGroupLambdas):
 
 class StepLR(LRScheduler):
     """``lr_t = lr_{t−1} · γ`` when ``t`` is a multiple of ``step_size``, else ``lr_{t−1}``
-    (so ``lr_t = lr₀ · γ^⌊t / step_size⌋`` when used alone)."""
+    (so ``lr_t = lr₀ · γ^⌊t / step_size⌋`` when used alone).
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5); s.step(); s.step(); opt.lr
+    0.5
+    """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
@@ -305,11 +320,15 @@ class StepLR(LRScheduler):
 
 class MultiStepLR(LRScheduler):
     """``lr_t = lr_{t−1} · γ^k`` when ``t`` appears ``k`` times among ``milestones``, else
-    ``lr_{t−1}`` (so ``lr_t = lr₀ · γ^(number of milestones <= t)`` when used alone)."""
+    ``lr_{t−1}`` (so ``lr_t = lr₀ · γ^(number of milestones <= t)`` when used alone).
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.MultiStepLR(opt, milestones=[1, 3], gamma=0.5); s.step(); opt.lr
+    0.5
+    """
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        self.milestones = milestones  # type: ignore[assignment]
+        self.milestones = milestones
         self.gamma = gamma
 
     @property
@@ -343,7 +362,11 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """``lr_t = lr_{t−1} · γ`` (so ``lr_t = lr₀ · γᵗ`` when used alone)."""
+    """``lr_t = lr_{t−1} · γ`` (so ``lr_t = lr₀ · γᵗ`` when used alone).
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5); s.step(); s.step(); opt.lr
+    0.25
+    """
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         super().__init__(optimizer)

@@ -28,12 +28,12 @@ from .penalty import Penalty, penalty_from_state
 def check_real(owner: str, name: str, value: Any, low: float = 0.0, high: float = math.inf,
                high_open: bool = False) -> float:
     """``value`` as a float in ``[low, high]`` (``[low, high)`` with ``high_open``), or raise."""
-    value = real(owner, name, value)  # Python or NumPy scalars; never bools or strings
-    inside = low <= value and (value < high if high_open else value <= high)
-    if not (math.isfinite(value) and inside):
+    number = real(owner, name, value)  # Python or NumPy scalars; never bools or strings
+    inside = low <= number and (number < high if high_open else number <= high)
+    if not (math.isfinite(number) and inside):
         bound = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{owner}: {name} must be a finite number {bound}, got {value}")
-    return value
+        raise ValueError(f"{owner}: {name} must be a finite number {bound}, got {number}")
+    return number
 
 
 def check_count(owner: str, name: str, value: Any) -> int:
@@ -93,6 +93,9 @@ class Optimizer(abc.ABC):
     t *= c`` rather than ``c * (a * b)``): with large NumPy parameters, every extra live
     temporary lets glibc's allocator return memory to the system and fault it back in on each
     step, which can cost several times the arithmetic.
+
+    >>> isinstance(nk.optim.SGD([nk.ones(1).requires_grad()], lr=0.1), nk.optim.Optimizer)
+    True
     """
 
     #: hyper-parameters besides ``lr`` and ``penalty``, in the order of the constructor
@@ -253,7 +256,7 @@ class Optimizer(abc.ABC):
         self._state[index] = {name: backend.asarray(array, node.dtype) for name, array in state.items()}
         self._homes[index] = backend
 
-    def register_step_pre_hook(self, hook: Callable[["Optimizer", tuple, dict], Any]) -> "HookHandle":
+    def register_step_pre_hook(self, hook: Callable[["Optimizer", tuple[Any, ...], dict[str, Any]], Any]) -> "HookHandle":
         """Call ``hook(optimizer, args, kwargs)`` at the start of every :meth:`step`, before any
         parameter is updated (PyTorch's signature; the return value is ignored). Hooks run in
         registration order. ``neuronika.distributed.GradientAllReduce`` averages the gradients

@@ -35,6 +35,9 @@ class RMSProp(Optimizer):
     The crate's builder forms ``RMSProp(params).centered()``, ``.with_momentum(μ)`` and
     ``.centered_with_momentum(μ)`` give the same optimizers. State per parameter:
     ``square_avg`` (v), ``grad_avg`` (ḡ, centered) and ``momentum_buffer`` (b, momentum).
+
+    >>> w = nk.ones(2, dtype="float64").requires_grad(); (w * w).sum().backward(); nk.optim.RMSProp([w], lr=0.01).step(); w.numpy().round(4).tolist()
+    [0.9, 0.9]
     """
 
     _names = ("alpha", "eps", "centered", "momentum")

@@ -57,7 +57,11 @@ class LinearLR(LRScheduler):
     """Linear warm-up (or decay): the rate is multiplied by a factor going linearly from
     ``start_factor`` at epoch 0 to ``end_factor`` at epoch ``total_iters``, then stays. Making
     the scheduler already applies ``start_factor``. Used alone:
-    ``lr_t = lr₀ · (start + (end − start) · min(t, total_iters) / total_iters)``."""
+    ``lr_t = lr₀ · (start + (end − start) · min(t, total_iters) / total_iters)``.
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2); first = opt.lr; s.step(); first, opt.lr
+    (0.5, 0.75)
+    """
 
     def __init__(
         self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5
@@ -102,6 +106,9 @@ class OneCycleLR(LRScheduler):
     Give ``total_steps``, or ``epochs`` and ``steps_per_epoch``; a step past ``total_steps``
     raises and changes nothing. ``max_lr``, ``base_momentum`` and ``max_momentum`` may be lists
     with one value per parameter group.
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10); round(opt.lr, 4)
+    0.04
     """
 
     def __init__(
@@ -224,6 +231,12 @@ class SequentialLR(LRScheduler):
         warmup = lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=5)
         cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=95)
         scheduler = lr_scheduler.SequentialLR(optimizer, [warmup, cosine], milestones=[5])
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); warm = nk.optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=1); decay = nk.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    >>> s = nk.optim.lr_scheduler.SequentialLR(opt, [warm, decay], milestones=[1]); rates = [opt.lr]
+    >>> for _ in range(3): s.step(); rates.append(opt.lr)
+    >>> rates
+    [0.5, 1.0, 0.5, 0.25]
     """
 
     def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int]) -> None:
@@ -281,6 +294,9 @@ class ReduceLROnPlateau(LRScheduler):
     without improvement each group's rate becomes ``max(lr·factor, min_lr)`` (unless that changes
     it by at most ``eps``), then ``cooldown`` epochs pass before bad epochs count again.
     A metric that is not a real number raises and changes nothing.
+
+    >>> opt = nk.optim.SGD([nk.ones(1).requires_grad()], lr=1.0); s = nk.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0); s.step(1.0); s.step(2.0); round(opt.lr, 4)
+    0.1
     """
 
     def __init__(

@@ -31,6 +31,9 @@ class SGD(Optimizer):
 
     The crate's builder form ``SGD(params, lr).with_momentum(momentum, dampening, nesterov)``
     gives the same optimizer.
+
+    >>> w = nk.ones(2, dtype="float64").requires_grad(); (w * w).sum().backward(); nk.optim.SGD([w], lr=0.25).step(); w.numpy().tolist()
+    [0.5, 0.5]
     """
 
     _names = ("momentum", "dampening", "nesterov")

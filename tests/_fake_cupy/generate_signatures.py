@@ -114,6 +114,9 @@ def collect() -> dict[str, str]:
     from cupy.lib import stride_tricks
 
     table["cupy.lib.stride_tricks.as_strided"] = "function" + signature_of(stride_tricks.as_strided)
+    import cupyx
+
+    table["cupyx.scatter_add"] = "function" + signature_of(cupyx.scatter_add)
     for name in RANDOM_STATE:
         obj = getattr(cupy.random.RandomState, name)
         table[f"cupy.random.RandomState.{name}"] = "method" + signature_of(obj)

@@ -93,6 +93,7 @@ SIGNATURES = {
     'cupy.less': "ufunc(x1, x2, /, out=None, *, casting='same_kind', dtype=None)",
     'cupy.less_equal': "ufunc(x1, x2, /, out=None, *, casting='same_kind', dtype=None)",
     'cupy.lib.stride_tricks.as_strided': 'function(x, shape=None, strides=None)',
+    'cupyx.scatter_add': 'function(a, slices, value)',
     'cupy.linalg.cholesky': 'function(a)',
     'cupy.linalg.det': 'function(a)',
     'cupy.linalg.eigh': "function(a, UPLO='L')",
