@@ -211,6 +211,11 @@ def run(args: argparse.Namespace) -> dict:
     return {"environment": env, "settings": dataclasses.asdict(settings), "workloads": results}
 
 
+def _ratio(ours: float, theirs: float) -> float:
+    """``ours / theirs`` to three significant digits (never rounded down to 0)."""
+    return float(f"{ours / theirs:.3g}")
+
+
 def summarise(name: str, s, timings: dict) -> dict:
     """Times, ratios and the first-step loss check of one workload."""
     floor = timings.get("floor", {}).get("median_ms")  # W2L has no hand-written floor
@@ -224,12 +229,12 @@ def summarise(name: str, s, timings: dict) -> dict:
         "ms": {impl: round(t["median_ms"], 4) for impl, t in timings.items()},
         "min_ms": {impl: round(t["min_ms"], 4) for impl, t in timings.items()},
         "steps": timings["neuronika"]["steps"],
-        "ratio_floor": None if floor is None else round(ours / floor, 3),
-        "ratio_pytorch": None if torch_ms is None else round(ours / torch_ms, 3),
+        "ratio_floor": None if floor is None else _ratio(ours, floor),
+        "ratio_pytorch": None if torch_ms is None else _ratio(ours, torch_ms),
         "first_loss": losses,
         "losses_agree": spread < 1e-3,
         # neuronika's time over each optional peer's (JAX, MyGrad, autograd) where they ran
-        "ratio_peers": {impl: round(ours / t["median_ms"], 3) for impl, t in timings.items()
+        "ratio_peers": {impl: _ratio(ours, t["median_ms"]) for impl, t in timings.items()
                         if impl not in ("floor", "pytorch", "neuronika", "neuronika_rebuilt")},
     }
     if name == "W3":

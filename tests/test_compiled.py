@@ -253,3 +253,13 @@ def test_a_compiled_graph_is_freed_without_the_cyclic_collector(device, compiler
         assert inner() is None  # nor does the engine's list of plans run at this clock
     finally:
         gc.enable()
+
+
+def test_out_is_a_backend_capability_of_numpy_and_cupy_only(device):
+    backend = nk.backends.get(device)
+    assert backend.supports_out is (backend.name in ("numpy", "cupy"))
+    if backend.supports_out:
+        a = backend.asarray(np.arange(3.0), nk.float64)
+        out = backend.xp.zeros(3, dtype=backend.dtype(nk.float64))
+        result = backend.xp.multiply(a, a, out=out)
+        assert result is out and np.array_equal(backend.to_host(out), [0.0, 1.0, 4.0])

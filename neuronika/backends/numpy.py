@@ -16,6 +16,7 @@ from ._base import Backend, DType
 
 class NumpyBackend(Backend):
     name = "numpy"
+    supports_out = True
     xp = np
     native_device = "cpu"
 
