@@ -93,7 +93,7 @@ def _train(kind: str, device: str, enabled: bool, steps: int = 50) -> tuple[list
 def test_compiled_replay_is_bit_for_bit_the_interpreter_over_50_steps(device, kind, compiler):
     plain, _ = _train(kind, device, enabled=False)
     fast, (loss,) = _train(kind, device, enabled=True)
-    assert loss._node._plan, "the replayed graph was not compiled"
+    assert loss._node._compiled, "the replayed graph was not compiled"
     assert len(plain) == len(fast)
     for a, b in zip(plain, fast):
         assert a.dtype == b.dtype and a.shape == b.shape
@@ -113,10 +113,10 @@ def test_a_graph_run_twice_is_compiled_and_its_elementwise_ops_are_inline(device
     w = nk.from_ndarray(np.full(4, 0.5), device=device).requires_grad()
     loss = (-(x * w + w - x)).tanh().sum()
     loss.forward()
-    assert loss._node._plan is False  # run once: not compiled (a rebuilt graph never is)
+    assert loss._node._compiled is False  # run once: not compiled (a rebuilt graph never is)
     loss.backward()
     loss.forward()
-    plan = loss._node._plan
+    plan = loss._node._compiled
     assert isinstance(plan, compiled.Plan)
     body = plan.source
     assert "tanh" in body and " * " in body and " + " in body and " - " in body  # inline kernels
@@ -132,15 +132,15 @@ def test_a_plan_is_rebuilt_when_a_leaf_is_promoted_or_the_mode_switches(device, 
     for _ in range(2):
         loss.forward()
         loss.backward()
-    plan = loss._node._plan
+    plan = loss._node._compiled
     nk.from_ndarray(np.ones(2), device=device).requires_grad()  # promotes some leaf: plans rebuilt
     loss.forward()
-    assert loss._node._plan is not plan and loss._node._plan.epoch != plan.epoch
-    plan = loss._node._plan
+    assert loss._node._compiled is not plan and loss._node._compiled.epoch != plan.epoch
+    plan = loss._node._compiled
     loss.eval()
     loss.backward()  # ticks: the next forward recomputes
     loss.forward()
-    assert loss._node._plan is not plan
+    assert loss._node._compiled is not plan
 
 
 def test_a_shared_node_computed_by_a_compiled_plan_is_not_recomputed_by_another_graph(device, compiler):
@@ -153,7 +153,7 @@ def test_a_shared_node_computed_by_a_compiled_plan_is_not_recomputed_by_another_
         x.assign(np.ones((50,)))
         total = float(first.forward().item())
         assert float(second.forward().item()) == 2 * total
-    assert first._node._plan
+    assert first._node._compiled
 
 
 def test_replaced_parameter_values_reach_a_compiled_graph(device, compiler):
@@ -165,7 +165,7 @@ def test_replaced_parameter_values_reach_a_compiled_graph(device, compiler):
     (param,) = y.parameters()
     param.data = np.full(3, 2.0)
     assert y.forward().item() == 12.0
-    assert y._node._plan
+    assert y._node._compiled
 
 
 def test_custom_node_classes_run_through_their_own_methods(device, compiler):
@@ -190,7 +190,7 @@ def test_custom_node_classes_run_through_their_own_methods(device, compiler):
     for _ in range(3):
         y.forward()
         y.backward()
-    assert isinstance(y._node._plan, compiled.Plan) and "twice" not in y._node._plan.source
+    assert isinstance(y._node._compiled, compiled.Plan) and "twice" not in y._node._compiled.source
     assert np.array_equal(nk.backends.get(device).to_host(w.grad), np.full(3, 12.0))  # 3 passes x 4
 
 
@@ -200,7 +200,7 @@ def test_no_grad_graphs_and_anomaly_mode_keep_their_rules_when_compiled(device, 
     for _ in range(2):
         y.forward()
         y.backward()
-    assert y._node._plan
+    assert y._node._compiled
     grad = nk.backends.get(device).to_host(w.grad).copy()
     y.no_grad()
     y.backward()
@@ -210,7 +210,7 @@ def test_no_grad_graphs_and_anomaly_mode_keep_their_rules_when_compiled(device, 
     for _ in range(2):
         w.assign(np.ones(2))
         z.forward()
-    assert z._node._plan
+    assert z._node._compiled
     w.assign(np.zeros(2))
     with nk.detect_anomaly(), pytest.raises(AnomalyError, match="forward of ln"):
         z.forward()
@@ -227,7 +227,7 @@ def test_gradients_of_intermediate_ops_read_as_with_the_interpreter(device, comp
             x.assign(np.linspace(-1, 1, 5))
             loss.forward()
             loss.backward()
-        assert bool(loss._node._plan) is enabled
+        assert bool(loss._node._compiled) is enabled
         return [nk.backends.get(device).to_host(v.grad) for v in (a, b, x)]
 
     for plain, fast in zip(grads(False), grads(True)):
@@ -244,7 +244,7 @@ def test_a_compiled_graph_is_freed_without_the_cyclic_collector(device, compiler
         loss.forward()
         loss.backward()
     loss.forward()  # the last run a forward: the plan is among those run at this clock
-    assert loss._node._plan
+    assert loss._node._compiled
     root, inner = weakref.ref(loss._node), weakref.ref(loss._node.inputs[0])
     gc.disable()
     try:

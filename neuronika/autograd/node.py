@@ -79,7 +79,7 @@ class Node:
         "requires_grad",
         "stamp",
         "_order",
-        "_plan",
+        "_compiled",
         "origin",
         "__weakref__",
     )
@@ -121,7 +121,7 @@ class Node:
         self.differentiable = self.requires_grad = differentiable
         self.stamp = 0
         self._order: tuple[list["Node"], list["Node"]] | None = None
-        self._plan: Any = None  # None: never run; False: run once; else its compiled Plan
+        self._compiled: Any = None  # None: never run; False: run once; else its compiled Plan
         self.origin = build_site() if ANOMALY.get() else None
 
     # engine hooks, overridden by every op -----------------------------------------------------
@@ -249,8 +249,8 @@ def run_forward(root: Node) -> None:
                 return
     elif forwarded[1]:
         stamp_compiled(clock)
-    if root._plan is None:
-        root._plan = False  # run once (the interpreter): compiled on its next whole forward
+    if root._compiled is None:
+        root._compiled = False  # run once (the interpreter): compiled on its next whole forward
     compute, _ = root.order()
     # A stale value is dropped before its node is recomputed (no op reads its own value in
     # ``_forward``), so the new array can reuse the old one's memory, still warm in the cache,
@@ -284,15 +284,15 @@ def _plan_of(root: Node) -> Any:
     eager loop rebuilds it, is never compiled), remade when ``EPOCH`` moved."""
     from .compiled import ENABLED, Plan
 
-    plan = root._plan
+    plan = root._compiled
     if not ENABLED[0]:
-        root._plan = None
+        root._compiled = None
         return None
     if plan is None:
-        root._plan = False
+        root._compiled = False
         return None
     if plan is False or plan.epoch != EPOCH[0]:
-        plan = root._plan = Plan(root, EPOCH[0])
+        plan = root._compiled = Plan(root, EPOCH[0])
     return plan
 
 
@@ -320,7 +320,7 @@ def run_backward(root: Node, seed: float | Any) -> None:
         root.add_grad(seed_grad)
         tick()
         return
-    plan = root._plan
+    plan = root._compiled
     if plan and plan.epoch == EPOCH[0] and not ANOMALY.get():
         with root.backend.scope():
             plan.backward(root, seed_grad)
