@@ -113,7 +113,8 @@ def test_a_graph_run_twice_is_compiled_and_its_elementwise_ops_are_inline(device
     w = nk.from_ndarray(np.full(4, 0.5), device=device).requires_grad()
     loss = (-(x * w + w - x)).tanh().sum()
     loss.forward()
-    assert loss._node._compiled is False  # run once: not compiled (a rebuilt graph never is)
+    if not compiled.ALWAYS[0]:
+        assert loss._node._compiled is False  # run once: not compiled (a rebuilt graph never is)
     loss.backward()
     loss.forward()
     plan = loss._node._compiled

@@ -37,6 +37,7 @@ stale value is dropped just before its node is recomputed) a fresh result reuses
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 from . import activation, arithmetic, reduction
@@ -44,6 +45,9 @@ from .node import Leaf, Node, invalidate_plans
 
 #: whether replayed graphs are compiled (``set_enabled``); the interpreter is the reference
 ENABLED = [True]
+#: compile every graph at its first whole forward rather than its second: for running the whole
+#: test suite through compiled plans (``NEURONIKA_COMPILE_ALWAYS=1``), never faster in use
+ALWAYS = [os.environ.get("NEURONIKA_COMPILE_ALWAYS", "0") == "1"]
 
 
 def set_enabled(enabled: bool) -> bool:

@@ -282,16 +282,16 @@ def run_forward(root: Node) -> None:
 def _plan_of(root: Node) -> Any:
     """The root's compiled plan: made on its second whole ``forward`` (a graph run once, as an
     eager loop rebuilds it, is never compiled), remade when ``EPOCH`` moved."""
-    from .compiled import ENABLED, Plan
+    from .compiled import ALWAYS, ENABLED, Plan
 
     plan = root._compiled
     if not ENABLED[0]:
         root._compiled = None
         return None
-    if plan is None:
+    if plan is None and not ALWAYS[0]:
         root._compiled = False
         return None
-    if plan is False or plan.epoch != EPOCH[0]:
+    if not plan or plan.epoch != EPOCH[0]:
         plan = root._compiled = Plan(root, EPOCH[0])
     return plan
 
