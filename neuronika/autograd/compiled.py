@@ -20,10 +20,13 @@ The generated code keeps the interpreter's semantics exactly: a stale value is d
 its node is recomputed, every node's ``value`` and ``grad`` are set as before (so ``.data`` and
 ``.grad`` of an intermediate read as they did), gradients are reset at the start of ``backward``.
 
-What can change under a plan is a graph-wide fact the plan baked in: whether a leaf requires
-gradients (``requires_grad()``), a parameter moved to another backend, ``train`` / ``eval``. Those
-bump ``node.EPOCH``; a plan made at another epoch is rebuilt. Values (``assign``, optimizer steps,
-``Param.data = ...``) are read from the nodes on every run, so they need no invalidation, and an
+A plan bakes in the graph's structure (fixed once built), which inputs require gradients (fixed
+too: a leaf that feeds an op cannot be promoted with ``requires_grad()``) and the kernels of the
+inline ops. A parameter moved to another backend and a switch of the compiler bump
+``node.EPOCH``; a plan made at another epoch is rebuilt. ``train`` / ``eval`` need nothing: the
+nodes that depend on the mode (Dropout, BatchNorm) are called through their own methods, which
+read it when they run. Values (``assign``, optimizer steps, ``Param.data = ...``) are read from
+the nodes on every run, so they need no invalidation either, and an
 ``assign`` of another shape is refused by ``assign`` itself. Anomaly mode and a ``forward`` of a
 graph some of whose nodes were already computed at the current clock (another root sharing them)
 take the interpreter.

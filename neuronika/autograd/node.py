@@ -33,9 +33,9 @@ from .anomaly import build_site, check_gradients, check_value
 from .grad_mode import GRAD_ENABLED
 
 _CLOCK = [1]
-#: bumped by anything that changes a fact a compiled plan baked in (a leaf promoted with
-#: ``requires_grad()``, a parameter moved to another backend, ``train``/``eval``): plans made at
-#: another epoch are rebuilt (see compiled.py)
+#: bumped by anything that changes a fact a compiled plan baked in (a parameter moved to another
+#: backend, the compiler switched on or off): plans made at another epoch are rebuilt (see
+#: compiled.py)
 EPOCH = [0]
 #: ``[clock, plans]``: the clock of the last ``forward`` and the compiled plans run at it, whose
 #: nodes carry no stamps until an interpreted ``forward`` at the same clock needs them

@@ -251,7 +251,8 @@ class Var:
             )
         node.differentiable = node.requires_grad = True
         node._order = None
-        invalidate_plans()
+        # no compiled plan can hold this leaf: an op built on it while it was a constant marked
+        # it ``used``, which refuses the promotion above
         return VarDiff(node)
 
     def detach(self) -> "Var":
@@ -273,7 +274,6 @@ class Var:
         """
         for node in nodes_of_type(self._node, (activation.Dropout,)):
             cast(activation.Dropout, node).set_training(True)
-        invalidate_plans()
 
     def eval(self) -> None:
         """Switch the dropout nodes of this sub-graph to evaluation mode (identity); shapes unchanged.
@@ -283,7 +283,6 @@ class Var:
         """
         for node in nodes_of_type(self._node, (activation.Dropout,)):
             cast(activation.Dropout, node).set_training(False)
-        invalidate_plans()
 
     # Typing: a conversion to a floating dtype named by a string (or none) keeps the kind; to
     # another dtype (an integer or bool one stops gradients) the result is typed Var.
