@@ -240,11 +240,11 @@ def _generate(root: Node, compute: list[Node], backprop: list[Node]) -> tuple[Ca
     backward.append("        r.grad = seed")
     for node in ([root] if root.requires_grad else []) + list(reversed(backprop)):
         name = w.node(node, root)
-        local = w.grads.get(id(node))
-        if local is not None:  # every contribution was made above: store it, then its VJP
-            backward.append(f"        {name}.grad = {local}")
+        held = w.grads.get(id(node))
+        if held is not None:  # every contribution was made above: store it, then its VJP
+            backward.append(f"        {name}.grad = {held}")
             if _inline(node):
-                backward += _backward_lines(w, node, root, local)
+                backward += _backward_lines(w, node, root, held)
             else:
                 method = w.const("b", node._backward)
                 backward.append(f"        {method}()")

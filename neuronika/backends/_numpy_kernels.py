@@ -174,7 +174,11 @@ _SPECTRA: dict[int, tuple[Any, int, Any]] = {}
 
 def _keep_spectrum(x: Any, groups: int, x_hat: Any) -> None:
     key = id(x)
-    _SPECTRA[key] = (weakref.ref(x, lambda _, key=key: _SPECTRA.pop(key, None)), groups, x_hat)
+
+    def forget(_: Any) -> None:
+        _SPECTRA.pop(key, None)
+
+    _SPECTRA[key] = (weakref.ref(x, forget), groups, x_hat)
 
 
 def _kept_spectrum(x: Any, groups: int) -> Any:

@@ -20,7 +20,7 @@ pools, one core, a loaded machine). The same folds are written here without ``wh
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -63,4 +63,4 @@ def max_pool_backward(xp: Any, grad: Any, winners: Any, plan: PoolPlan, x_shape:
     return _crop(grad_buffer, plan, x_shape)
 
 
-KERNELS = {"max_pool_forward": max_pool_forward, "max_pool_backward": max_pool_backward}
+KERNELS: dict[str, Callable[..., Any]] = {"max_pool_forward": max_pool_forward, "max_pool_backward": max_pool_backward}
