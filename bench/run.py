@@ -1,6 +1,6 @@
 """neuronika benchmark: five workloads against a hand-written NumPy floor and PyTorch eager.
 
-    python bench/run.py [--quick] [--workloads W1,W3] [--device cpu|cuda] [--json PATH]
+    python bench/run.py [--quick] [--workloads W1,W3] [--device cpu|cuda|torch] [--json PATH]
                         [--steps 30] [--warmup 5] [--threads N] [--keep-openblas-env]
 
 Workloads (float32, fixed seeds, synthetic data; every implementation starts from the same
@@ -24,6 +24,9 @@ implementations of a workload interleaved in ``--rounds`` rounds in one process 
 a short pause and two untimed steps, see ``common.time_interleaved``). NumPy and PyTorch get
 the same thread count (the BLAS pool's, read with threadpoolctl, or ``--threads``). With
 ``--device cuda`` W1 and W2 run at batch 1024 (W2L at 256) against PyTorch CUDA, the floor written with CuPy.
+With ``--device torch`` W1 and W2 run neuronika on the example PyTorch-tensor backend
+(``examples/backends/torch_backend.py``: PyTorch's native convolution kernels under neuronika's
+graph engine), next to neuronika on the NumPy backend ("NumPy bk") and PyTorch eager on the CPU.
 
 For its own process only, and saying so, the script unsets OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE (they make OpenBLAS pick slower kernels on some machines) before NumPy loads.
@@ -62,7 +65,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="neuronika benchmark against a NumPy floor and PyTorch eager")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few steps: a smoke run, not a measurement")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of W1,W2,W2L,W3,W4")
-    parser.add_argument("--device", default="cpu", help="cpu (NumPy) or cuda (CuPy; W1, W2 at batch 1024, W2L at 256)")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (NumPy), cuda (CuPy; W1, W2 at batch 1024, W2L at 256) or torch (the example PyTorch-tensor backend; W1 and W2)")
     parser.add_argument("--json", default=str(HERE / "results.json"), help="where to write the results")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per implementation (default 30, quick 3)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 5, quick 1)")
@@ -184,8 +188,13 @@ def run(args: argparse.Namespace) -> dict:
         selected = [w for w in selected if w in ("W1", "W2", "W2L")]
         if torch_device is None:
             print("bench: PyTorch has no CUDA here: PyTorch columns skipped")
+    elif device == "torch":
+        if torch is None:
+            sys.exit("bench: --device torch needs PyTorch (pip install torch, CPU build)")
+        load_torch_backend()
+        selected = [w for w in selected if w in ("W1", "W2")]
     elif device != "cpu":
-        sys.exit(f"bench: --device must be cpu or cuda, got {device!r}")
+        sys.exit(f"bench: --device must be cpu, cuda or torch, got {device!r}")
     data_of = {"W1": common.mlp_data, "W2": common.cnn_data, "W2L": common.cnn_large_data, "W3": common.chain_data,
                "W4": common.lstm_data}
     extra, missing = ([], []) if args.no_extra_peers or device != "cpu" else peers_extra.available()
@@ -202,7 +211,9 @@ def run(args: argparse.Namespace) -> dict:
                 impls[peer] = peers_extra.EXTRA[name][peer](settings, data)
         replayed, rebuilt = workloads.NEURONIKA[name]
         impls["neuronika"] = replayed(settings, data, device)
-        if rebuilt is not None:
+        if device == "torch":
+            impls["neuronika_numpy"] = replayed(settings, data, "cpu")
+        elif rebuilt is not None:
             impls["neuronika_rebuilt"] = rebuilt(settings, data, device)
         timings = common.time_interleaved(impls, args.warmup, args.steps, rounds=args.rounds, pause=args.pause)
         results[name] = summarise(name, settings, timings)
@@ -214,6 +225,17 @@ def run(args: argparse.Namespace) -> dict:
 def _ratio(ours: float, theirs: float) -> float:
     """``ours / theirs`` to three significant digits (never rounded down to 0)."""
     return float(f"{ours / theirs:.3g}")
+
+
+def load_torch_backend() -> None:
+    """Import ``examples/backends/torch_backend.py``, which registers the ``"torch"`` device."""
+    import importlib.util
+
+    path = HERE.parent / "examples" / "backends" / "torch_backend.py"
+    spec = importlib.util.spec_from_file_location("torch_backend", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["torch_backend"] = module
+    spec.loader.exec_module(module)
 
 
 def summarise(name: str, s, timings: dict) -> dict:
@@ -231,11 +253,12 @@ def summarise(name: str, s, timings: dict) -> dict:
         "steps": timings["neuronika"]["steps"],
         "ratio_floor": None if floor is None else _ratio(ours, floor),
         "ratio_pytorch": None if torch_ms is None else _ratio(ours, torch_ms),
+        "ratio_numpy_backend": None if "neuronika_numpy" not in timings else _ratio(ours, timings["neuronika_numpy"]["median_ms"]),
         "first_loss": losses,
         "losses_agree": spread < 1e-3,
         # neuronika's time over each optional peer's (JAX, MyGrad, autograd) where they ran
         "ratio_peers": {impl: _ratio(ours, t["median_ms"]) for impl, t in timings.items()
-                        if impl not in ("floor", "pytorch", "neuronika", "neuronika_rebuilt")},
+                        if impl not in ("floor", "pytorch", "neuronika", "neuronika_rebuilt", "neuronika_numpy")},
     }
     if name == "W3":
         ops = 3 * s.chain_links
@@ -249,13 +272,14 @@ def summarise(name: str, s, timings: dict) -> dict:
 
 
 def table(report: dict) -> str:
-    rows = [("workload", "floor", "PyTorch", "neuronika", "rebuilt", "/floor", "/PyTorch", "target", "loss ok")]
+    on_torch = report["environment"].get("device") == "torch"
+    rows = [("workload", "floor", "PyTorch", "neuronika", "NumPy bk" if on_torch else "rebuilt", "/floor", "/PyTorch", "target", "loss ok")]
     for name, r in report["workloads"].items():
         ms = r["ms"]
         unit = (lambda impl: f"{r['us_per_op'][impl]:.2f} µs/op") if name == "W3" else (lambda impl: f"{ms[impl]:.2f} ms")
         cell = lambda impl: unit(impl) if impl in ms else "-"  # noqa: E731
         rows.append((
-            f"{name} {r['title']}", cell("floor"), cell("pytorch"), cell("neuronika"), cell("neuronika_rebuilt"),
+            f"{name} {r['title']}", cell("floor"), cell("pytorch"), cell("neuronika"), cell("neuronika_numpy" if on_torch else "neuronika_rebuilt"),
             "-" if r["ratio_floor"] is None else f"{r['ratio_floor']:.2f}x", "-" if r["ratio_pytorch"] is None else f"{r['ratio_pytorch']:.2f}x",
             f"{r['target']}: {'met' if r['target_met'] else 'not met'}", "yes" if r["losses_agree"] else "NO",
         ))

@@ -35,6 +35,30 @@ def arguments(description: str, epochs: int, batch_size: int, lr: float) -> argp
     return args
 
 
+def sequence_parser(description: str, epochs: int, steps: int, batch_size: int, lr: float) -> argparse.ArgumentParser:
+    """The arguments the sequence examples share (on synthetic or streamed batches: ``--steps``
+    batches per epoch instead of passes over a fixed set); each adds its own and calls
+    :func:`parse`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N, array_api_strict (default: the default device)")
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--steps", type=int, default=steps, help="batches per epoch")
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--lr", type=float, default=lr)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "output"),
+                        help="folder for the plot and the checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars: one line per epoch")
+    add_quiet(parser)
+    return parser
+
+
+def parse(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    args = parser.parse_args()
+    check_device(parser, args.device)
+    return args
+
+
 def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="print only the final result")
 
@@ -164,6 +188,38 @@ def train_replay(args: argparse.Namespace, model: "nk.nn.Module", optimizer: "nk
     print(f"device {describe_device(args.device)}: {args.epochs} epochs in {timer.seconds:.1f} s, "
           f"final test accuracy {history['accuracy'][-1]:.4f}")
     return history["accuracy"][-1]
+
+
+def train_steps(args: argparse.Namespace, loss: "nk.Var", model: "nk.nn.Module", optimizer: "nk.optim.Optimizer",
+                feed: Callable[[], None], evaluate: Callable[[], float], score_name: str, scheduler=None) -> tuple[dict[str, list[float]], float]:
+    """``args.epochs`` epochs of ``args.steps`` batches on a graph built once: ``feed()`` assigns
+    the next batch, then forward → backward → gradient clipping (norm 1) → step → zero_grad (→
+    ``scheduler.step()``). After each epoch ``evaluate()`` gives the score (``score_name``) shown
+    beside the mean loss (bars on a terminal, a line per epoch otherwise). Returns ``({"loss": [...], "score": [...]}, seconds)``."""
+    from neuronika import nn
+
+    history: dict[str, list[float]] = {"loss": [], "score": []}
+    bars = show_bars(args)
+    epochs = progress(range(args.epochs), args.epochs, "epochs", not bars, unit="epoch")
+    with Timer() as timer:
+        for epoch in epochs:
+            total = 0.0
+            for _ in progress(range(args.steps), args.steps, "batches", not bars):
+                feed()
+                loss.forward()
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                optimizer.zero_grad()
+                if scheduler is not None:
+                    scheduler.step()
+                total += loss.item()
+            history["loss"].append(total / args.steps)
+            history["score"].append(evaluate())
+            loss_text, score_text = f"{history['loss'][-1]:.4f}", f"{history['score'][-1]:.3f}"
+            epochs.set_postfix(loss=loss_text, score=score_text)
+            log_epoch(args, epoch, args.epochs, loss=loss_text, **{score_name: score_text})
+    return history, timer.seconds
 
 
 class Timer:

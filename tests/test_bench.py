@@ -99,3 +99,21 @@ def test_scaling_benchmark_reports_time_per_sample_and_step_memory_per_size(tmp_
             for point in points.values():
                 assert point["us_per_sample"] > 0 and point["step_mb"] >= 0 and point["peak_mb"] >= point["step_mb"]
     assert "| W1-batch |" in done.stdout and "µs/sample" in done.stdout
+
+
+def test_torch_device_times_w1_and_w2_on_the_example_torch_backend(tmp_path):
+    pytest.importorskip("torch", reason="--device torch needs PyTorch")
+    path = tmp_path / "torch.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--device", "torch", "--json", str(path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(path.read_text())
+    assert report["environment"]["device"] == "torch"
+    assert sorted(report["workloads"]) == ["W1", "W2"]
+    for name, result in report["workloads"].items():
+        # neuronika on the PyTorch backend, on the NumPy backend, PyTorch eager and the floor
+        assert {"floor", "pytorch", "neuronika", "neuronika_numpy"} == set(result["ms"]), name
+        assert result["ratio_numpy_backend"] > 0 and result["losses_agree"], (name, result["first_loss"])
+    assert "NumPy bk" in done.stdout

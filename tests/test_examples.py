@@ -8,6 +8,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import neuronika as nk
@@ -109,3 +110,38 @@ def test_digits_example_shows_progress_bars_on_a_terminal(tmp_path):
     text = b"".join(chunks).decode(errors="replace")
     assert "epochs:" in text and "batches:" in text and "\r" in text  # tqdm bars, redrawn in place
     assert "epoch 1/2" not in text  # the plain per-epoch lines are for redirected output only
+
+
+def test_transformer_sort_example(tmp_path):
+    out = run_example("transformer_sort.py", "--epochs", "2", "--steps", "20", "--length", "6", "--d-model", "32",
+                      "--output", str(tmp_path), log=tmp_path / "log.txt")
+    lines = out.splitlines()
+    assert [line.split()[:2] for line in lines[:2]] == [["epoch", "1/2"], ["epoch", "2/2"]], out
+    assert len(lines) == 4 and lines[2].startswith("example:"), out
+    accuracy = float(out.rsplit("final token accuracy", 1)[1].split()[0])
+    assert accuracy > 0.4  # 40 steps already place most digits (chance is about 0.1)
+    assert (tmp_path / "transformer_sort.png").stat().st_size > 1000
+    checkpoint = nk.load(tmp_path / "transformer_sort.npz")
+    assert {"encoder.layers.1.self_attn.in_proj_weight", "tokens.weight", "head.bias"} <= set(checkpoint["model"])
+
+
+def test_char_lstm_example(tmp_path):
+    out = run_example("char_lstm.py", "--epochs", "2", "--steps", "10", "--chars", "20000", "--hidden", "32",
+                      "--seq-len", "16", "--output", str(tmp_path), log=tmp_path / "log.txt")
+    lines = out.splitlines()
+    assert lines[0].startswith("corpus:") and [line.split()[:2] for line in lines[1:3]] == [["epoch", "1/2"], ["epoch", "2/2"]], out
+    vocabulary = int(out.split(" distinct")[0].rsplit(",", 1)[1])
+    bits = float(out.rsplit("held-out", 1)[1].split()[0])
+    assert bits < np.log2(vocabulary)  # better than guessing uniformly after 20 steps
+    assert "sample:\ndef " in out
+    assert (tmp_path / "char_lstm.png").stat().st_size > 1000
+    checkpoint = nk.load(tmp_path / "char_lstm.npz")
+    assert {"embedding.weight", "lstm.weight_hh_l1", "head.weight"} <= set(checkpoint["model"])
+    assert len(checkpoint["alphabet"]) == vocabulary
+
+
+@pytest.mark.parametrize("name", ["transformer_sort.py", "char_lstm.py"])
+def test_quiet_sequence_examples_print_only_the_result(tmp_path, name):
+    extra = ["--chars", "5000", "--hidden", "16", "--seq-len", "8"] if name == "char_lstm.py" else ["--d-model", "16"]
+    out = run_example(name, "--epochs", "1", "--steps", "2", *extra, "--quiet", "--output", str(tmp_path), log=tmp_path / "log.txt")
+    assert len(out.splitlines()) == 1 and out.startswith("device"), out

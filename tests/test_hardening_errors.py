@@ -163,3 +163,22 @@ def test_logspace_with_a_negative_base_is_negative_as_the_crate(device):
     np.testing.assert_allclose(values, -(2.0 ** np.linspace(0.0, 2.0, 5)))
     positive = nk.logspace(0.0, 2.0, 3, base=10.0, dtype="float64", device=device).numpy()
     np.testing.assert_allclose(positive, [1.0, 10.0, 100.0])
+
+
+@pytest.mark.parametrize(
+    "name, extra",
+    [("erf", ()), ("sin", ()), ("expm1", ()), ("round", ()), ("flip", ()), ("permute", (0,)), ("transpose", (0, 0)),
+     ("roll", (1,)), ("tile", (2,)), ("repeat_interleave", (2,)), ("split", (1,)), ("squeeze", ()),
+     ("broadcast_to", ((3,),)), ("pad", (1,)), ("logical_not", ()), ("matmul", (None,))],
+)
+def test_module_functions_name_themselves_when_given_a_non_variable(device, name, extra):
+    """``nk.<op>(ndarray)`` raises a TypeError naming the op and the fix, where it was
+    ``AttributeError: 'numpy.ndarray' object has no attribute '_node'`` from inside the op; the
+    same call on a variable of the device builds."""
+    variable = nk.ones(3, dtype="float64", device=device)
+    args = tuple(variable if a is None else a for a in extra)
+    with pytest.raises(TypeError, match=rf"^{name}: expected a neuronika variable, got ndarray; wrap arrays with nk.from_ndarray"):
+        getattr(nk, name)(np.ones(3), *args)
+    if name != "logical_not":
+        built = getattr(nk, name)(variable, *args)
+        (built[0] if isinstance(built, tuple) else built).forward()

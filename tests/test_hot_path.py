@@ -112,3 +112,25 @@ def test_a_dropped_graph_is_freed_without_the_cyclic_collector(device):
     finally:
         if enabled:
             gc.enable()
+
+
+def test_relu_keeps_nan_as_pytorch_does(device):
+    """``relu(NaN)`` is NaN (PyTorch's value), on the generic kernel and on every override, small
+    and large: a NaN reaching a ReLU is not silently replaced by 0 (its gradient passes, as there)."""
+    torch = pytest.importorskip("torch")
+    for size in (5, 5000):
+        a = np.linspace(-2.0, 2.0, size)
+        a[::3] = np.nan
+        x = nk.from_ndarray(a, dtype="float64", device=device).requires_grad()
+        y = x.relu()
+        np.testing.assert_array_equal(y.forward().numpy(), torch.relu(torch.tensor(a)).numpy())
+        y.sum().backward()
+        reference = torch.tensor(a, requires_grad=True)
+        torch.relu(reference).sum().backward()
+        np.testing.assert_array_equal(nk.backends.to_host(x.grad), reference.grad.numpy())
+    for value in (np.nan, -1.0, 2.0):  # 0-d variables too
+        x = nk.full((), value, dtype="float64", device=device).requires_grad()
+        y = x.relu()
+        np.testing.assert_array_equal(y.forward().numpy(), torch.relu(torch.tensor(value)).numpy())
+        y.backward()
+        assert float(nk.backends.to_host(x.grad)) == (0.0 if value < 0 else 1.0)

@@ -216,3 +216,15 @@ def test_rearranging_ops_keep_integer_and_bool_values(device, name, rearrange):
         out = rearrange(nk.from_ndarray(host, device=device)).forward()
         assert out.dtype == (nk.bool if host.dtype == bool else nk.int64)
         np.testing.assert_array_equal(out.numpy(), torch_ops[name](torch.from_numpy(host)).numpy())
+
+
+@pytest.mark.parametrize("build", [lambda v: v + 2**40, lambda v: v < 2**40, lambda v: nk.where(v > 0, v, 2**35), lambda v: nk.maximum(v, -(2**31) - 1)])
+def test_an_int_operand_outside_the_variables_dtype_names_the_op_and_the_fix(device, build):
+    """A Python int that does not fit an int32 variable raises the house's TypeError at build
+    (op, value, dtype range, fix), where NumPy's bare ``OverflowError: Python integer ... out of
+    bounds for int32`` came from inside; the bounds themselves are accepted."""
+    v = nk.from_ndarray(np.array([1, 2]), dtype="int32", device=device)
+    with pytest.raises(TypeError, match=r"^\w+: the Python int -?\d+ does not fit the int32 variable's dtype \(-2147483648\.\.2147483647\).*astype\('int64'\)"):
+        build(v)
+    assert (v + (2**31 - 1)).forward().numpy().dtype == np.int32
+    assert (v > -(2**31)).forward().numpy().tolist() == [True, True]

@@ -88,7 +88,7 @@ def test_reduction_enum_and_strings_agree(device, rng):
     xv, tv = leaf(x, device), leaf(t, device)
     assert loss.mse_loss(xv, tv, loss.Reduction.Sum).forward().item() == loss.mse_loss(xv, tv, "sum").forward().item()
     assert loss.mse_loss(xv, tv, nn.loss.Reduction.Mean).forward().item() == loss.mse_loss(xv, tv).forward().item()
-    with pytest.raises(ValueError, match="reduction must be 'mean' or 'sum'"):
+    with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
         loss.mse_loss(xv, tv, "batchmean")
 
 

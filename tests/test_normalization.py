@@ -150,3 +150,26 @@ def test_batch_norm_buffers_round_trip_through_save_and_load(device, tmp_path):
     for (name, a), (_, b) in zip(layer.named_buffers(), fresh.named_buffers()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
     np.testing.assert_allclose(fresh.running_mean.numpy(), [0.2, 0.4], rtol=1e-6)
+
+
+def test_a_graphs_own_eval_and_train_switch_its_batch_norm_nodes(device, rng):
+    """``y.eval()`` on a built graph (the crate's way to evaluate) switches batch norm to the
+    running statistics and stops updating them, as ``module.eval()`` does; ``y.train()`` switches
+    back. Before, only dropout was switched: "evaluation" silently kept normalizing with the batch
+    statistics and kept moving the running ones."""
+    torch = pytest.importorskip("torch")
+    x_np = rng.standard_normal((4, 2, 3, 3)) * 2.0 + 1.0
+    layer = nn.BatchNorm2d(2, dtype="float64", device=device)
+    reference = torch.nn.BatchNorm2d(2).double()
+    y = layer(nk.from_ndarray(x_np, dtype="float64", device=device))
+    y.forward()
+    reference(torch.tensor(x_np))
+    y.eval()
+    reference.eval()
+    for _ in range(2):  # evaluation leaves the running statistics alone
+        np.testing.assert_allclose(y.forward().numpy(), reference(torch.tensor(x_np)).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(layer.running_mean.numpy(), reference.running_mean.numpy(), rtol=1e-12)
+    y.train()
+    reference.train()
+    np.testing.assert_allclose(y.forward().numpy(), reference(torch.tensor(x_np)).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(layer.running_var.numpy(), reference.running_var.numpy(), rtol=1e-12)

@@ -144,3 +144,34 @@ def test_outer_values_and_gradients_match_torch(device, rng):
     assert gradcheck(nk.outer, arrays, device=device)
     with pytest.raises(ValueError, match="both operands must be vectors"):
         nk.outer(nk.ones((2, 2), device=device), nk.ones(2, device=device))
+
+
+def test_einsum_gradient_keeps_size_one_summed_axes(device):
+    """A letter summed away whose axis has size 1 (``'ij->i'`` on ``(2, 1)``) still gets its axis
+    back in the gradient: the gradient has the operand's shape, not the output's, on both the
+    backend's einsum and the composed path (was ``(2,)``, then a raw NumPy error through permute)."""
+    x = nk.from_ndarray(np.arange(2.0).reshape(2, 1), dtype="float64", device=device).requires_grad()
+    y = nk.einsum("ij->i", x)
+    y.forward()
+    y.backward(nk.backends.get(device).xp.ones((2,), dtype=nk.backends.get(device).xp.float64))
+    assert x.grad.shape == (2, 1)
+    against_torch(
+        lambda a: nk.einsum("ijk->ki", a.permute(2, 1, 0)),
+        lambda a: __import__("torch").einsum("ijk->ki", a.permute(2, 1, 0)),
+        [np.random.default_rng(0).standard_normal((1, 1, 2))],
+        device,
+    )
+
+
+@pytest.mark.parametrize(
+    "spec, shapes",
+    [("ij,jk->ik", [(3, 0), (0, 2)]), ("ij,jk->ik", [(0, 2), (2, 3)]), ("i,j->ij", [(3,), (0,)]),
+     ("ii->i", [(0, 0)]), ("...i,...i->...", [(1, 0), (3, 0)]), ("bij,bjk->bik", [(0, 2, 3), (0, 3, 2)])],
+)
+def test_einsum_zero_size_letters(device, spec, shapes):
+    """A letter of size 0 is 0 (not broadcast up to 1): the result is PyTorch's (zeros or empty)
+    and the gradients are zeros, where an ``expand ... neither 1 nor 1`` error was raised."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    against_torch(lambda *v: nk.einsum(spec, *v), lambda *t: torch.einsum(spec, *t),
+                  [rng.standard_normal(s) for s in shapes], device)

@@ -158,3 +158,13 @@ def test_pad_of_nothing_is_the_identity_with_its_gradient(device, rng):
 def test_pad_checks_arguments_when_built(device, pad_width, mode, value, message):
     with pytest.raises(ValueError, match=message):
         nk.pad(nk.zeros((2, 3), device=device), pad_width, mode, value)
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_split_of_an_empty_axis_gives_one_empty_piece(device, size):
+    """PyTorch's ``split`` of a size-0 axis by a piece size gives one empty piece (so
+    ``(only,) = x.split(n)`` works), where no piece at all was returned."""
+    torch = pytest.importorskip("torch")
+    pieces = nk.zeros((2, 0), device=device).split(size, 1)
+    expected = torch.zeros(2, 0).split(size, 1)
+    assert [p.shape for p in pieces] == [tuple(t.shape) for t in expected] == [(2, 0)]

@@ -178,3 +178,29 @@ def test_reductions_of_empty_axes_raise_at_build_time(device):
             getattr(empty, name)(axis=0)
     with pytest.raises(TypeError, match="prod: takes floating variables, got a bool"):
         (empty > 0).prod()
+
+
+@pytest.mark.parametrize("op", ["amax", "amin", "logsumexp", "var", "std", "argmax"])
+@pytest.mark.parametrize("shape, axis", [((3, 0), 0), ((0, 3), 1), ((2, 0, 3), 2)])
+def test_reducing_a_full_axis_next_to_an_empty_one_gives_an_empty_result(device, op, shape, axis):
+    """Only the reduced axes need elements: an empty axis that is kept gives an empty output, as
+    in PyTorch (``amax`` of ``(3, 0)`` over axis 0 is ``(0,)``), where "cannot reduce the empty
+    variable" (or "0 element(s) per slice") was raised; the gradient keeps the operand's shape."""
+    torch = pytest.importorskip("torch")
+    x = nk.from_ndarray(np.zeros(shape), dtype="float64", device=device).requires_grad()
+    y = getattr(x, op)(axis)
+    with warnings.catch_warnings():  # PyTorch warns about var/std of an empty output
+        warnings.simplefilter("ignore")
+        expected = getattr(torch, op)(torch.zeros(shape, dtype=torch.float64), axis)
+    assert y.forward().numpy().shape == tuple(expected.shape)
+    if op != "argmax":
+        y.backward(np.zeros(y.shape))
+        assert x.grad.shape == shape
+
+
+def test_var_without_degrees_of_freedom_suggests_a_fix_that_applies(device):
+    """The message names the shape and axis and suggests ``correction=0`` only when it helps."""
+    with pytest.raises(ValueError, match=r"1 element\(s\) per slice of the \(3, 1\) variable \(axis 1\).*use correction=0"):
+        nk.ones((3, 1), device=device).var(1)
+    with pytest.raises(ValueError, match=r"correction=0; reduce over more elements$"):
+        nk.ones((3, 0), device=device).var(1, correction=0)

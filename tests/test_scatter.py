@@ -69,3 +69,25 @@ def test_index_add_is_a_named_capability_with_overrides_on_numpy_and_cupy():
         assert "index_add" not in nk.backends.get("array_api_strict").kernels  # the referee runs the generic one
     if "cupy" in nk.backends.available():
         assert "index_add" in nk.backends.get("cuda").kernels
+
+
+def test_a_large_or_infinite_row_does_not_swamp_the_other_indices(device):
+    """Each index's sum holds only its own rows: after a row of 1e20 the rows of other indices
+    keep their values, and an infinite row makes only its own index infinite. The generic kernel
+    differenced one running sum over all rows, giving 0 after the large row and NaN after the
+    infinite one (silently wrong gradients of indexing on array_api_strict)."""
+    backend = nk.backends.get(device)
+    source = np.array([[1e20, 1.0], [1.0, 2.0], [np.inf, 3.0], [2.0, 4.0], [3.0, -np.inf], [4.0, 5.0]])
+    index = np.array([0, 1, 2, 3, 3, 1])
+    expected = np.zeros((5, 2))
+    np.add.at(expected, index, source)
+    src, idx = backend.asarray(source, nk.float64), backend.asarray(index, nk.int64)
+    for kernel in {backend.kernel("index_add", generic), generic}:
+        with backend.scope():
+            out = kernel(backend.xp, src, idx, 5)
+        np.testing.assert_array_equal(backend.to_host(out), expected)
+    x = nk.from_ndarray(np.zeros(4), dtype="float64", device=device).requires_grad()
+    weights = nk.from_ndarray(np.array([1e20, 1.0, np.inf, 2.0, 3.0]), dtype="float64", device=device)
+    with np.errstate(invalid="ignore"):  # the forward's 0 * inf is NaN (only the gradient is checked)
+        (x[np.array([0, 1, 2, 3, 3])] * weights).sum().backward()
+    np.testing.assert_array_equal(nk.backends.to_host(x.grad), [1e20, 1.0, np.inf, 5.0])

@@ -98,7 +98,7 @@ def expand(op: str, operand: Node, key: Any, backend: Backend, allow_negative: b
             entries.append(("none", None))
         elif kind == "slice":
             _check_slice(op, value)
-            entries.append(("slice", value))
+            entries.append(("slice", _in_bounds(value, operand.shape[axis])))
             axis += 1
         elif kind == "int":
             size = operand.shape[axis]
@@ -151,3 +151,14 @@ def _check_slice(op: str, item: slice) -> None:
             raise TypeError(f"{op}: slice bounds and steps must be ints or None, got {item}")
     if item.step == 0:
         raise ValueError(f"{op}: slice step cannot be zero")
+
+
+def _in_bounds(item: slice, size: int) -> slice:
+    """``item`` as the slice selecting the same elements with every bound inside the axis (Python
+    clips out-of-range bounds; the Array API leaves them unspecified and array_api_strict refuses
+    them): ``slice(-5, None, -1)`` on size 2 is ``slice(1, None, -1)``."""
+    picked = range(*item.indices(size))
+    if not picked:
+        return slice(0, 0, 1)
+    stop = picked[-1] + (1 if picked.step > 0 else -1)
+    return slice(picked[0], stop if stop >= 0 else None, picked.step)

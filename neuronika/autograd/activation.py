@@ -21,13 +21,14 @@ if TYPE_CHECKING:
 
 
 def relu_forward(xp: Any, x: Any) -> Any:
-    """Generic ReLU kernel: ``where(x > 0, x, 0)`` (NaN -> 0)."""
-    return xp.where(x > 0, x, 0.0)
+    """Generic ReLU kernel: ``where(x <= 0, 0, x)`` (NaN stays NaN, as in PyTorch)."""
+    return xp.where(x <= 0, 0.0, x)
 
 
 def relu_backward(xp: Any, grad: Any, output: Any) -> Any:
-    """Generic ReLU VJP from the output ``y``: ``where(y > 0, g, 0)``."""
-    return xp.where(output > 0, grad, 0.0)
+    """Generic ReLU VJP from the output ``y``: ``where(y <= 0, 0, g)`` (PyTorch's: a NaN output
+    passes the gradient)."""
+    return xp.where(output <= 0, 0.0, grad)
 
 
 class ReLU(Unary):

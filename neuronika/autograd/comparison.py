@@ -131,7 +131,7 @@ class All_(Any_):
 
 # --- the public functions, bound to Var as operators and methods (variable.py's table) --------
 def _compare(op: type[Compare], lhs: Var, rhs: Any) -> Var:
-    return _handles.Var(op(lhs._node, lhs._operand(rhs, op.name)))
+    return _handles.Var(op(_handles.node_of(lhs, op.name), lhs._operand(rhs, op.name)))
 
 
 def lt(x: Var, other: Var | float) -> Var:
@@ -216,7 +216,7 @@ def logical_not(x: Var) -> Var:
     >>> (~(nk.from_ndarray([1.0, 2.0]) > 1.5)).forward().numpy().tolist()
     [True, False]
     """
-    return _handles.Var(LogicalNot(x._node))
+    return _handles.Var(LogicalNot(_handles.node_of(x, "logical_not")))
 
 
 def rlogical_and(x: Var, other: bool) -> Var:

@@ -83,7 +83,8 @@ def letter_sizes(terms: Sequence[str], shapes: Sequence[tuple[int, ...]], subscr
                     f"einsum: index {letter!r} of {subscripts!r} has size {known} in one operand and "
                     f"{size} in another (operand shapes {list(shapes)})"
                 )
-            sizes[letter] = max(known, size)
+            if letter not in sizes or known == 1:  # a size-1 axis broadcasts to any size, 0 included
+                sizes[letter] = size
     return sizes
 
 
@@ -118,7 +119,7 @@ class Einsum(Node):
                 continue
             spec, kept_shape = self.grad_specs[i]
             grad = self.kernel(xp, spec, self.grad, *(op.value for j, op in enumerate(inputs) if j != i))
-            if kept_shape != operand.shape:
+            if grad.shape != operand.shape:  # summed letters (size 1 too) come back as broadcast axes
                 grad = xp.broadcast_to(xp.reshape(grad, kept_shape), operand.shape)
             operand.add_grad(grad)
 

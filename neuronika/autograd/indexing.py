@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends import DType, int64, to_dtype
 from ..kernels.scatter import index_add as generic_index_add
+from ..kernels.writes import FUNCTIONAL, IN_PLACE
 from ._build import broadcast_shapes, normalize_axis
 from ._keys import IndexSource, array_entry, checked_index, expand
 from .node import Node
@@ -63,6 +64,11 @@ class Index(Node):
                 basic.append(value)
                 set_key.append(value)
             elif kind == "slice":
+                if value.step is not None and value.step < 0 and not backend.negative_slice_steps:
+                    raise ValueError(
+                        f"{op}: the {backend.name} backend's arrays take no negative slice step ({value.start}:"
+                        f"{value.stop}:{value.step} on axis {axis}); flip first, x.flip({axis}), and slice with a positive step"
+                    )
                 basic.append(value)
                 set_key.append(value)
                 sliced.append(len(range(*value.indices(dim))))
@@ -156,9 +162,8 @@ class Index(Node):
             if self.perm != tuple(range(len(self.perm))):
                 grad = xp.permute_dims(grad, _inverse(self.perm))
         if self.basic is not None:
-            full = xp.zeros(operand.shape, dtype=grad.dtype, device=self.backend.native_device)
-            full[self.set_key] = xp.reshape(grad, self.set_shape)
-            grad = full
+            write = IN_PLACE if self.backend.mutable_arrays else FUNCTIONAL  # immutable arrays: no a[key] = v
+            grad = write.place(xp, xp.reshape(grad, self.set_shape), operand.shape, self.set_key)
         operand.add_grad(grad)
 
 

@@ -389,7 +389,7 @@ def matmul(lhs: Var, rhs: Var) -> Var:
     >>> nk.matmul(nk.ones((5, 2, 3)), nk.ones((3, 4))).shape
     (5, 2, 4)
     """
-    return _handles.wrap(matmul_node(lhs._node, lhs._operand(rhs, "@")))
+    return _handles.wrap(matmul_node(_handles.node_of(lhs, "matmul"), lhs._operand(rhs, "@")))
 
 def rmatmul(rhs: V, lhs: Var) -> V:
     """``lhs @ rhs`` with the variable on the right (only reached when ``lhs`` is not a

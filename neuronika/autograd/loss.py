@@ -9,11 +9,14 @@ more node (see :func:`reduce`). ``mse_loss`` and ``mae_loss`` need no node of th
   A probability outside [0, 1] has no logarithm: its loss and gradient are NaN (PyTorch
   raises; a NaN is cheaper than a check on every forward, and ``detect_anomaly`` names it).
 - :class:`BCEWithLogits`: ``max(x, 0) - x·t + ln(1 + e^-|x|)``, finite for any logit;
-  gradients ``σ(x) - t`` and ``-x``.
-- :class:`NLL`: ``-x[n, t_n]`` per sample for log-probabilities ``(N, C, *d)`` and class indices
-  ``(N, *d)`` held as floats (in a dtype that holds every index ``0..C-1`` exactly). Indices are
-  checked when the loss is built (a leaf target) and by every forward (one vectorised test:
-  targets assigned later are checked too).
+  gradients ``σ(x) - t`` and ``-x``. With ``pos_weight`` p (broadcast over the input, as
+  PyTorch): ``(1 - t)·x + (1 + (p - 1)·t)·softplus(-x)``, gradients ``(1 - t) - L·σ(-x)`` with
+  ``L = 1 + (p - 1)·t``, and ``-x + (p - 1)·softplus(-x)``.
+- :class:`Huber`: ``½d²`` for ``|d| < δ``, ``δ·(|d| - ½δ)`` beyond (``d = x - t``), times a
+  constant ``scale`` (``smooth_l1_loss`` is Huber with ``δ = β`` scaled by ``1/β``); gradient
+  ``scale·clip(d, -δ, δ)``.
+
+NLL and cross-entropy (class axis, weights, ignored indices) live in ``cross_entropy.py``.
 - :class:`KLDiv`: ``t·(ln t - x)`` with ``0·ln 0 = 0``; a negative target is NaN (as PyTorch's
   ``xlogy``).
 """
@@ -23,12 +26,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._build import check_same_place
+from ._build import broadcast_shapes, check_same_place
 from .node import Node
 from .reduction import Mean, Sum
-
-#: the largest integer up to which every integer is exact in each floating dtype
-EXACT_INTEGERS = {"float16": 2**11, "float32": 2**24, "float64": 2**53, "int32": 2**31 - 1, "int64": 2**63 - 1}
 #: PyTorch's floor for the logs of binary cross-entropy and for the denominator of its gradient
 LOG_FLOOR = -100.0
 BCE_EPS = 1e-12
@@ -81,24 +81,92 @@ class BCE(_PairLoss):
 
 
 class BCEWithLogits(_PairLoss):
-    """Binary cross-entropy of logits ``x`` (σ applied inside, stably) and targets ``t``."""
+    """Binary cross-entropy of logits ``x`` (σ applied inside, stably) and targets ``t``; an
+    optional third input ``pos_weight`` weighs the positive term."""
 
     __slots__ = ()
     name = "bce_with_logits_loss"
 
+    def __init__(self, input: Node, target: Node, pos_weight: "Node | None" = None) -> None:
+        super().__init__(input, target)
+        if pos_weight is None:
+            return
+        check_same_place(self.name, (input, pos_weight))
+        try:
+            fits = broadcast_shapes(self.name, input.shape, pos_weight.shape) == input.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"{self.name}: pos_weight of shape {pos_weight.shape} must broadcast to the input's "
+                f"shape {input.shape} (one weight per class: shape ({input.shape[-1] if input.shape else 1},))"
+            )
+        if pos_weight.differentiable:
+            raise TypeError(f"{self.name}: pos_weight is a constant here; pass pos_weight.detach()")
+        self.inputs = (input, target, pos_weight)
+
     def _forward(self) -> None:
         xp = self.xp
         x, t = self.inputs[0].value, self.inputs[1].value
-        self.value = xp.clip(x, min=0.0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+        if len(self.inputs) == 2:
+            self.value = xp.clip(x, min=0.0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+            return
+        positive = 1.0 + (self.inputs[2].value - 1.0) * t
+        self.value = (1.0 - t) * x + positive * (xp.clip(-x, min=0.0) + xp.log1p(xp.exp(-xp.abs(x))))
+
+    def _backward(self) -> None:
+        xp = self.xp
+        input, target = self.inputs[0], self.inputs[1]
+        x, t = input.value, target.value
+        if len(self.inputs) == 2:
+            if input.requires_grad:
+                input.add_grad(self.grad * (xp.tanh(x * 0.5) * 0.5 + 0.5 - t))
+            if target.requires_grad:
+                target.add_grad(-self.grad * x)
+            return
+        extra = self.inputs[2].value - 1.0
+        if input.requires_grad:
+            below = 0.5 - xp.tanh(x * 0.5) * 0.5  # σ(-x)
+            input.add_grad(self.grad * ((1.0 - t) - (1.0 + extra * t) * below))
+        if target.requires_grad:
+            softplus = xp.clip(-x, min=0.0) + xp.log1p(xp.exp(-xp.abs(x)))
+            target.add_grad(self.grad * (extra * softplus - x))
+
+
+class Huber(_PairLoss):
+    """``scale·(½d² if |d| < δ else δ·(|d| - ½δ))`` of ``d = x - t``."""
+
+    __slots__ = ("delta", "scale")
+    name = "huber_loss"
+
+    def __init__(self, input: Node, target: Node, delta: float, scale: float = 1.0) -> None:
+        super().__init__(input, target)
+        self.delta, self.scale = delta, scale
+
+    def _forward(self) -> None:
+        xp = self.xp
+        diff = self.inputs[0].value - self.inputs[1].value
+        size = xp.abs(diff)
+        inside = size < self.delta
+        value = xp.where(inside, diff * diff * 0.5, (size - 0.5 * self.delta) * self.delta)
+        self.value = value if self.scale == 1.0 else value * self.scale
 
     def _backward(self) -> None:
         xp = self.xp
         input, target = self.inputs
-        x, t = input.value, target.value
+        local = xp.clip(input.value - target.value, min=-self.delta, max=self.delta) * self.scale
+        local = local * self.grad
         if input.requires_grad:
-            input.add_grad(self.grad * (xp.tanh(x * 0.5) * 0.5 + 0.5 - t))
+            input.add_grad(local)
         if target.requires_grad:
-            target.add_grad(-self.grad * x)
+            target.add_grad(-local)
+
+
+class SmoothL1(Huber):
+    """``smooth_l1_loss``: Huber with ``δ = β`` scaled by ``1/β``."""
+
+    __slots__ = ()
+    name = "smooth_l1_loss"
 
 
 class KLDiv(_PairLoss):
@@ -124,89 +192,11 @@ class KLDiv(_PairLoss):
             target.add_grad(self.grad * (xp.where(positive, xp.log(xp.where(positive, t, 1.0)) + 1.0, 0.0) - x))
 
 
-class NLL(Node):
-    """Negative log-likelihood per sample: ``-x[n, t_n, *d]`` for log-probabilities
-    ``x (N, C, *d)`` and class indices ``t (N, *d)`` stored as integers or floats. The target
-    receives no gradient (indices are not differentiable)."""
-
-    __slots__ = ("classes", "mask", "samples")
-    name = "nll_loss"
-    kinds = "fi"  # the input must be floating (checked below); the target may be integer
-
-    def __init__(self, input: Node, target: Node) -> None:
-        if target.backend is not input.backend:
-            raise ValueError(
-                f"nll_loss: input and target live on different devices, {input.backend.device} "
-                f"and {target.backend.device}; move the target with .to({str(input.backend.device)!r})"
-            )
-        if not input.dtype.is_floating:
-            raise TypeError(f"nll_loss: input must hold floating log-probabilities, got {input.dtype}; convert it with .astype('float32')")
-        if len(input.shape) < 2:
-            raise ValueError(f"nll_loss: input must be log-probabilities of shape (N, C), got {input.shape}")
-        expected = input.shape[:1] + input.shape[2:]
-        if target.shape != expected:
-            raise ValueError(
-                f"nll_loss: target has shape {target.shape}; for an input of shape {input.shape} it "
-                f"must hold one class index per sample, shape {expected}"
-            )
-        self._setup((input, target), expected, input.dtype, input.backend)
-        # the target passes no gradient (indices); inside ``no_grad`` nothing is differentiable
-        self.differentiable = self.requires_grad = self.differentiable and input.differentiable
-        backend = input.backend
-        classes = input.shape[1]
-        if classes - 1 > EXACT_INTEGERS[target.dtype.name]:
-            raise TypeError(
-                f"nll_loss: a {target.dtype} target cannot hold the class indices 0..{classes - 1} "
-                f"exactly (it holds integers up to {EXACT_INTEGERS[target.dtype.name]}); give the "
-                f"target as an integer array, or as a float32 variable (.astype('float32'))"
-            )
-        # the class numbers in the target's dtype, which holds each of them exactly
-        aranged = backend.xp.arange(classes, dtype=backend.dtype(target.dtype), device=backend.native_device)
-        self.classes = backend.xp.reshape(aranged, (1, classes) + (1,) * (len(input.shape) - 2))
-        self.mask = None
-        self.samples = math.prod(expected)
-        if target.is_leaf:
-            check_class_indices(target, classes)
-
-    def _forward(self) -> None:
-        xp = self.xp
-        x, t = self.inputs[0].value, self.inputs[1].value
-        self.mask = self.classes == xp.expand_dims(t, axis=1)
-        # every index must match exactly one class: one count over the mask, one host read
-        # (measured: 0.4 µs for 128 × 10, 30 µs for 1024 × 1000 on NumPy; see docs/nn.md)
-        if int(xp.count_nonzero(self.mask)) != self.samples:
-            check_class_indices(self.inputs[1], self.classes.shape[1], assigned=True)
-            raise ValueError("nll_loss: a target index matches no class")  # unreachable
-        self.value = -xp.sum(xp.where(self.mask, x, 0.0), axis=1)
-
-    def _backward(self) -> None:
-        input = self.inputs[0]
-        if input.requires_grad:
-            xp = self.xp
-            input.add_grad(xp.where(self.mask, -xp.expand_dims(self.grad, axis=1), 0.0))
-
-
-def check_class_indices(target: Node, classes: int, assigned: bool = False) -> None:
-    """Every value of a target must be an integer in ``[0, classes)``: checked on a leaf target
-    when the loss is built, and (``assigned``) by ``forward`` when an index matched no class."""
-    xp, values = target.xp, target.value
-    if values is None or not values.shape or 0 in values.shape:
-        return
-    with target.backend.scope():  # `!=` is a kernel of the current device: the target's
-        low, high = float(xp.min(values)), float(xp.max(values))
-        integral = not bool(xp.any(values != xp.round(values)))
-    if not integral or low < 0 or high >= classes or low != low or high != high:
-        when = " (in the values the target holds now)" if assigned else ""
-        raise ValueError(
-            f"nll_loss: target class indices must be integers in [0, {classes - 1}] for an input "
-            f"with {classes} classes; got values from {low:g} to {high:g}{when}"
-            + ("" if integral else " (some not integral)")
-        )
-
-
 def reduce(node: Node, reduction: str, divisor: int | None = None) -> Node:
     """``sum`` or ``mean`` of a loss node: the mean over all elements, or a sum divided by
-    ``divisor`` when one is given (e.g. the batch size, for KL divergence)."""
+    ``divisor`` when one is given (e.g. the batch size, for KL divergence); "none" is the node."""
+    if reduction == "none":
+        return node
     if reduction == "sum":
         return Sum(node)
     if divisor is None:

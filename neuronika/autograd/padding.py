@@ -94,4 +94,4 @@ def pad(x: Var, pad_width: int | Sequence[Any], mode: str = "zero", value: float
     >>> nk.pad(nk.ones((1, 2)), ((0, 0), (1, 2))).forward().numpy().tolist()
     [[0.0, 1.0, 1.0, 0.0, 0.0]]
     """
-    return _handles.wrap(Pad(x._node, pad_width, mode, value))
+    return _handles.wrap(Pad(_handles.node_of(x, "pad"), pad_width, mode, value))

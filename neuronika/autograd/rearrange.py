@@ -223,7 +223,7 @@ def permute(x: V, *axes: int | Sequence[int]) -> V:
     >>> nk.zeros((2, 3, 4)).permute(2, 0, 1).shape
     (4, 2, 3)
     """
-    return _handles.same(x, Permute(x._node, _dims(axes)))
+    return _handles.same(x, Permute(_handles.node_of(x, "permute"), _dims(axes)))
 
 
 def transpose(x: V, axis0: int, axis1: int) -> V:
@@ -236,7 +236,7 @@ def transpose(x: V, axis0: int, axis1: int) -> V:
     a, b = (normalize_axis("transpose", axis, ndim) for axis in (axis0, axis1))
     axes = list(range(ndim))
     axes[a], axes[b] = b, a
-    return _handles.same(x, SwapAxes(x._node, axes))
+    return _handles.same(x, SwapAxes(_handles.node_of(x, "transpose"), axes))
 
 
 def expand(x: V, *shape: int | Sequence[int]) -> V:
@@ -246,7 +246,7 @@ def expand(x: V, *shape: int | Sequence[int]) -> V:
     >>> nk.ones((3, 1)).expand(2, 3, 4).shape
     (2, 3, 4)
     """
-    return _handles.same(x, Expand(x._node, _dims(shape)))
+    return _handles.same(x, Expand(_handles.node_of(x, "expand"), _dims(shape)))
 
 
 def broadcast_to(x: Var, shape: Sequence[int]) -> Var:
@@ -255,7 +255,7 @@ def broadcast_to(x: Var, shape: Sequence[int]) -> Var:
     >>> nk.broadcast_to(nk.ones(3), (2, 3)).shape
     (2, 3)
     """
-    return _handles.wrap(Expand(x._node, tuple(shape)))
+    return _handles.wrap(Expand(_handles.node_of(x, "broadcast_to"), tuple(shape)))
 
 
 def flip(x: V, axis: int | Sequence[int] | None = None) -> V:
@@ -264,7 +264,7 @@ def flip(x: V, axis: int | Sequence[int] | None = None) -> V:
     >>> nk.from_ndarray([1.0, 2.0, 3.0]).flip(0).forward().numpy().tolist()
     [3.0, 2.0, 1.0]
     """
-    return _handles.same(x, Flip(x._node, axis))
+    return _handles.same(x, Flip(_handles.node_of(x, "flip"), axis))
 
 
 def roll(x: V, shift: int | Sequence[int], axis: int | Sequence[int] | None = None) -> V:
@@ -274,7 +274,7 @@ def roll(x: V, shift: int | Sequence[int], axis: int | Sequence[int] | None = No
     >>> nk.from_ndarray([1.0, 2.0, 3.0]).roll(1).forward().numpy().tolist()
     [3.0, 1.0, 2.0]
     """
-    return _handles.same(x, Roll(x._node, shift, axis))
+    return _handles.same(x, Roll(_handles.node_of(x, "roll"), shift, axis))
 
 
 def tile(x: V, reps: int | Sequence[int]) -> V:
@@ -284,7 +284,7 @@ def tile(x: V, reps: int | Sequence[int]) -> V:
     >>> nk.from_ndarray([1.0, 2.0]).tile(2).forward().numpy().tolist()
     [1.0, 2.0, 1.0, 2.0]
     """
-    return _handles.same(x, Tile(x._node, reps))
+    return _handles.same(x, Tile(_handles.node_of(x, "tile"), reps))
 
 
 def repeat_interleave(x: V, repeats: int, axis: int | None = None) -> V:
@@ -294,4 +294,4 @@ def repeat_interleave(x: V, repeats: int, axis: int | None = None) -> V:
     >>> nk.from_ndarray([1.0, 2.0]).repeat_interleave(2).forward().numpy().tolist()
     [1.0, 1.0, 2.0, 2.0]
     """
-    return _handles.same(x, RepeatInterleave(x._node, repeats, axis))
+    return _handles.same(x, RepeatInterleave(_handles.node_of(x, "repeat_interleave"), repeats, axis))

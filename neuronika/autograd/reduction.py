@@ -119,8 +119,9 @@ class Reduction(Node):
         axes, kept_shape, shape = plan_axes(self.name, operand.shape, axis, keepdims)
         self._setup((operand,), shape, dtype or operand.dtype, operand.backend)
         self.axis, self.keepdims, self.kept_shape = axes, keepdims, kept_shape
-        self.count = math.prod(operand.shape) // (math.prod(kept_shape) or 1)  # (max is shadowed below)
-        if nonempty and (self.count == 0 or 0 in kept_shape):
+        # elements per reduced slice (an empty axis that is kept leaves an empty output, not empty slices)
+        self.count = math.prod(operand.shape[a] for a in (axes if axes is not None else range(len(operand.shape))))
+        if nonempty and self.count == 0:
             raise ValueError(f"{self.name}: cannot reduce the empty variable of shape {operand.shape} over axis {axis}")
 
     def _kept(self, array: Any) -> Any:
@@ -224,8 +225,10 @@ class Variance(Reduction):
         self._plan(operand, axis, keepdims)
         if self.count - correction <= 0:
             raise ValueError(
-                f"{self.name}: {self.count} element(s) per slice leave no degrees of freedom with "
-                f"correction={correction}; use correction=0 or reduce over more elements"
+                f"{self.name}: {self.count} element(s) per slice of the {operand.shape} variable (axis "
+                f"{axis}) leave no degrees of freedom with correction={correction}; "
+                + ("reduce over more elements" if self.count == 0 or correction == 0 else
+                   "use correction=0 (the biased estimate) or reduce over more elements")
             )
         self.correction = float(correction)
         self.centered = None

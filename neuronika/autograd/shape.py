@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence, overload
 
 from .._args import integer, integers, is_integer
 from ..backends import Backend, DType
+from ..kernels.writes import FUNCTIONAL
 from ._build import check_same_place, normalize_axis
 from .node import Node
 
@@ -177,6 +178,9 @@ class Chunk(Node):
 
     def _backward(self) -> None:
         operand = self.inputs[0]
+        if not self.backend.mutable_arrays:  # immutable arrays: a new array, no shared buffer
+            operand.add_grad(FUNCTIONAL.place(self.xp, self.grad, operand.shape, self.index))
+            return
         buffer = operand.grad
         if buffer is not None and buffer is self.group[0]:
             buffer[self.index] = self.grad
@@ -286,7 +290,7 @@ def squeeze(x: V, axis: int | Sequence[int] | None = None) -> V:
     >>> nk.zeros((2, 1, 3, 1)).squeeze(1).shape
     (2, 3, 1)
     """
-    return _handles.same(x, Squeeze(x._node, axis))
+    return _handles.same(x, Squeeze(_handles.node_of(x, "squeeze"), axis))
 
 
 def split(x: V, split_size_or_sections: int | Sequence[int], axis: int = 0) -> tuple[V, ...]:
@@ -298,12 +302,12 @@ def split(x: V, split_size_or_sections: int | Sequence[int], axis: int = 0) -> t
     >>> tuple(piece.shape for piece in nk.zeros((5, 2)).split(2))
     ((2, 2), (2, 2), (1, 2))
     """
-    node = x._node
+    node = _handles.node_of(x, "split")
     axis = normalize_axis("split", axis, len(node.shape))
     total = node.shape[axis]
     if is_integer(split_size_or_sections):
         step = integer("split", "the piece size", split_size_or_sections, 1)
-        sizes = [step] * (total // step) + ([total % step] if total % step else [])
+        sizes = [step] * (total // step) + ([total % step] if total % step else []) or [0]  # PyTorch: one empty piece
     else:
         sizes = list(integers("split", "split_size_or_sections", split_size_or_sections))
         if any(s < 0 for s in sizes) or sum(sizes) != total:

@@ -242,7 +242,7 @@ def log1p(x: V) -> V:
     >>> nk.zeros(2).log1p().forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.same(x, Log1p(x._node))
+    return _handles.same(x, Log1p(_handles.node_of(x, "log1p")))
 
 
 def expm1(x: V) -> V:
@@ -251,7 +251,7 @@ def expm1(x: V) -> V:
     >>> nk.zeros(2).expm1().forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.same(x, Expm1(x._node))
+    return _handles.same(x, Expm1(_handles.node_of(x, "expm1")))
 
 
 def log2(x: V) -> V:
@@ -260,7 +260,7 @@ def log2(x: V) -> V:
     >>> nk.full(2, 8.0).log2().forward().numpy().tolist()
     [3.0, 3.0]
     """
-    return _handles.same(x, Log2(x._node))
+    return _handles.same(x, Log2(_handles.node_of(x, "log2")))
 
 
 def log10(x: V) -> V:
@@ -269,7 +269,7 @@ def log10(x: V) -> V:
     >>> nk.full(2, 100.0, dtype="float64").log10().forward().numpy().tolist()
     [2.0, 2.0]
     """
-    return _handles.same(x, Log10(x._node))
+    return _handles.same(x, Log10(_handles.node_of(x, "log10")))
 
 
 def sin(x: V) -> V:
@@ -278,7 +278,7 @@ def sin(x: V) -> V:
     >>> nk.zeros(2).sin().forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.same(x, Sin(x._node))
+    return _handles.same(x, Sin(_handles.node_of(x, "sin")))
 
 
 def cos(x: V) -> V:
@@ -287,7 +287,7 @@ def cos(x: V) -> V:
     >>> nk.zeros(2).cos().forward().numpy().tolist()
     [1.0, 1.0]
     """
-    return _handles.same(x, Cos(x._node))
+    return _handles.same(x, Cos(_handles.node_of(x, "cos")))
 
 
 def tan(x: V) -> V:
@@ -296,7 +296,7 @@ def tan(x: V) -> V:
     >>> nk.zeros(2).tan().forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.same(x, Tan(x._node))
+    return _handles.same(x, Tan(_handles.node_of(x, "tan")))
 
 
 def square(x: V) -> V:
@@ -305,7 +305,7 @@ def square(x: V) -> V:
     >>> nk.full(2, 3.0).square().forward().numpy().tolist()
     [9.0, 9.0]
     """
-    return _handles.same(x, Square(x._node))
+    return _handles.same(x, Square(_handles.node_of(x, "square")))
 
 
 def rsqrt(x: V) -> V:
@@ -314,7 +314,7 @@ def rsqrt(x: V) -> V:
     >>> nk.full(2, 4.0).rsqrt().forward().numpy().tolist()
     [0.5, 0.5]
     """
-    return _handles.same(x, Rsqrt(x._node))
+    return _handles.same(x, Rsqrt(_handles.node_of(x, "rsqrt")))
 
 
 def reciprocal(x: V) -> V:
@@ -323,7 +323,7 @@ def reciprocal(x: V) -> V:
     >>> nk.full(2, 4.0).reciprocal().forward().numpy().tolist()
     [0.25, 0.25]
     """
-    return _handles.same(x, Reciprocal(x._node))
+    return _handles.same(x, Reciprocal(_handles.node_of(x, "reciprocal")))
 
 
 def erf(x: V) -> V:
@@ -333,7 +333,7 @@ def erf(x: V) -> V:
     >>> nk.full(1, 1.0, dtype="float64").erf().forward().item()
     0.84270079294971...
     """
-    return _handles.same(x, Erf(x._node))
+    return _handles.same(x, Erf(_handles.node_of(x, "erf")))
 
 
 def sign(x: V) -> V:
@@ -342,7 +342,7 @@ def sign(x: V) -> V:
     >>> nk.from_ndarray([-2.0, 0.0, 3.0]).sign().forward().numpy().tolist()
     [-1.0, 0.0, 1.0]
     """
-    return _handles.same(x, Sign(x._node))
+    return _handles.same(x, Sign(_handles.node_of(x, "sign")))
 
 
 def floor(x: V) -> V:
@@ -351,7 +351,7 @@ def floor(x: V) -> V:
     >>> nk.from_ndarray([-1.5, 1.5]).floor().forward().numpy().tolist()
     [-2.0, 1.0]
     """
-    return _handles.same(x, Floor(x._node))
+    return _handles.same(x, Floor(_handles.node_of(x, "floor")))
 
 
 def ceil(x: V) -> V:
@@ -360,7 +360,7 @@ def ceil(x: V) -> V:
     >>> nk.from_ndarray([-1.5, 1.5]).ceil().forward().numpy().tolist()
     [-1.0, 2.0]
     """
-    return _handles.same(x, Ceil(x._node))
+    return _handles.same(x, Ceil(_handles.node_of(x, "ceil")))
 
 
 def round(x: V) -> V:
@@ -369,4 +369,4 @@ def round(x: V) -> V:
     >>> nk.from_ndarray([0.5, 1.5, -2.5]).round().forward().numpy().tolist()
     [0.0, 2.0, -2.0]
     """
-    return _handles.same(x, Round(x._node))
+    return _handles.same(x, Round(_handles.node_of(x, "round")))

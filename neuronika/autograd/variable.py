@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping, NoReturn, Tuple, TypeVa
 from ..backends import Device, DType, get as get_backend, to_dtype
 from ..backends._values import to_array
 from . import activation, arithmetic, linalg, reduction, shape as shape_ops
-from . import activation_torch, comparison, contraction, indexing, rearrange, selection, unary
+from . import activation_torch, comparison, contraction, indexing, normalization, rearrange, selection, unary
 from ._build import broadcast_shapes
 from .grad_mode import GRAPHS_WITHOUT_GRAD
 from .node import Leaf, Node, expose, invalidate_plans, leaves_of, nodes_of_type, run_backward, run_forward, tick
@@ -35,6 +35,16 @@ V = TypeVar("V", bound="Var")
 def wrap(node: Node) -> "Var":
     """The right handle for a node: :class:`VarDiff` when it is differentiable."""
     return VarDiff(node) if node.differentiable else Var(node)
+
+
+def node_of(x: Any, op: str) -> Node:
+    """``x``'s graph node; a TypeError naming ``op`` when ``x`` is not a variable (``nk.sin`` of a
+    NumPy array would otherwise fail inside the op with an AttributeError)."""
+    if isinstance(x, Var):
+        return x._node
+    raise TypeError(
+        f"{op}: expected a neuronika variable, got {type(x).__name__}; wrap arrays with nk.from_ndarray"
+    )
 
 
 def same(like: V, node: Node) -> V:
@@ -267,22 +277,27 @@ class Var:
         return Var(shape_ops.Detach(self._node))
 
     def train(self) -> None:
-        """Switch the dropout nodes of this sub-graph to training mode (shapes unchanged).
+        """Switch the dropout and batch-normalization nodes of this sub-graph to training mode
+        (dropout masks; batch statistics, which update the running ones); shapes unchanged.
 
         >>> y = nk.ones(1000).dropout(0.5); y.train(); 0.0 in y.forward().numpy()
         True
         """
-        for node in nodes_of_type(self._node, (activation.Dropout,)):
-            cast(activation.Dropout, node).set_training(True)
+        self._set_training(True)
 
     def eval(self) -> None:
-        """Switch the dropout nodes of this sub-graph to evaluation mode (identity); shapes unchanged.
+        """Switch the dropout and batch-normalization nodes of this sub-graph to evaluation mode
+        (dropout is the identity; batch norm uses, and no longer updates, the running statistics);
+        shapes unchanged.
 
         >>> y = nk.ones(4).dropout(0.5); y.eval(); y.forward().numpy().tolist()
         [1.0, 1.0, 1.0, 1.0]
         """
-        for node in nodes_of_type(self._node, (activation.Dropout,)):
-            cast(activation.Dropout, node).set_training(False)
+        self._set_training(False)
+
+    def _set_training(self, mode: bool) -> None:
+        for node in nodes_of_type(self._node, (activation.Dropout, normalization.BatchNormalize)):
+            cast("activation.Dropout | normalization.BatchNormalize", node).set_training(mode)
 
     # Typing: a conversion to a floating dtype named by a string (or none) keeps the kind; to
     # another dtype (an integer or bool one stops gradients) the result is typed Var.
@@ -356,6 +371,14 @@ class Var:
                     f"{type(other).__name__} {other!r}; neuronika does not promote silently, "
                     f"convert the variable with .astype(...)"
                 )
+            if kind == "i":
+                info = node.backend.xp.iinfo(node.backend.dtype(node.dtype))
+                if not info.min <= scalar <= info.max:
+                    raise TypeError(
+                        f"{op}: the Python int {other!r} does not fit the {node.dtype} variable's dtype "
+                        f"({info.min}..{info.max}); neuronika does not promote silently, convert the "
+                        f"variable with .astype('int64') (or a floating dtype)"
+                    )
             return Leaf(node.backend.asarray(scalar, node.dtype), node.backend, node.dtype)
         if hasattr(other, "shape") and hasattr(other, "dtype"):
             fix = (

@@ -53,6 +53,9 @@ class DType:
         return (to_dtype, (self.name,))
 
 
+#: the capabilities the standard lacks that a backend provides by registering a kernel of that name
+_CAPABILITY_KERNELS = frozenset({"einsum", "erf", "index_add"})
+
 float16 = DType("float16", 2)
 float32 = DType("float32", 4)
 float64 = DType("float64", 8)
@@ -106,10 +109,30 @@ class Backend(abc.ABC):
     #: the neuronika Device (set by the registry)
     device: Any = None
 
+    # capability declarations: where array libraries legitimately differ ------------------------
+    #: whether arrays can be written in place (``a[key] = v``, ``a += b`` on the same buffer).
+    #: An immutable backend (JAX) sets False: kernels that write into a buffer then take their
+    #: functional form (:meth:`kernel`), optimizers keep the arrays their updates return, and
+    #: the engine never relies on a write being seen through another reference.
+    mutable_arrays: bool = True
+    #: the dtypes the backend really computes in (None: every neuronika dtype, float16/32/64,
+    #: int32/64 and bool, that ``xp`` names). A library that names a dtype it silently demotes
+    #: (JAX without x64) lists the ones it keeps.
+    dtypes: tuple[str, ...] | None = None
+    #: whether ``a[i:j:-k]`` works (the standard allows negative steps; PyTorch tensors refuse
+    #: them). Without it ``x[key]`` with a negative step raises when it is built, saying to flip.
+    negative_slice_steps: bool = True
+    #: operations the library runs natively, beyond the Array API standard, that are not kernel
+    #: overrides (e.g. ``"fft"``). The capabilities that *are* kernels (``"einsum"``, ``"erf"``,
+    #: ``"index_add"``, the scatter-add) are native exactly when ``kernels`` has them; without them the op
+    #: takes neuronika's generic Array API form. Reported by :meth:`capabilities`.
+    native_ops: frozenset[str] = frozenset()
+
     def __init__(self) -> None:
         self.kernels = {}
+        names = _DTYPES if self.dtypes is None else self.dtypes
         self._xp_dtypes = {
-            name: getattr(self.xp, name) for name in _DTYPES if hasattr(self.xp, name)
+            name: getattr(self.xp, name) for name in names if name in _DTYPES and hasattr(self.xp, name)
         }
 
     def __repr__(self) -> str:
@@ -140,7 +163,11 @@ class Backend(abc.ABC):
     def asarray_copy(self, obj: Any, dtype: DType) -> Any:
         """Like :meth:`asarray`, but the result never shares memory with ``obj`` (what the
         doors for user values use: a later write on either side is not seen by the other).
-        The generic version copies the converted array; a backend may copy only once."""
+        The generic version copies the converted array; a backend may copy only once. On an
+        immutable backend an array it already owns is shared, not copied: neither side can
+        write into it."""
+        if not self.mutable_arrays and self.owns(obj):
+            return self.asarray(obj, dtype)
         with self.scope():
             return self.xp.asarray(self.asarray(obj, dtype), copy=True)
 
@@ -201,5 +228,36 @@ class Backend(abc.ABC):
 
     # kernels ---------------------------------------------------------------------------------
     def kernel(self, name: str, generic: Callable[..., Any]) -> Callable[..., Any]:
-        """The override registered under ``name``, or ``generic`` when the backend has none."""
-        return self.kernels.get(name, generic)
+        """The override registered under ``name``, or else the generic kernel: ``generic`` on a
+        mutable backend, its functional form (``neuronika.kernels.FUNCTIONAL``: no write into
+        an array) on an immutable one."""
+        found = self.kernels.get(name)
+        if found is not None:
+            return found
+        if not self.mutable_arrays:
+            from ..kernels import FUNCTIONAL
+
+            return FUNCTIONAL.get(name, generic)
+        return generic
+
+    # capabilities ----------------------------------------------------------------------------
+    def has_dtype(self, dtype: "DType | str") -> bool:
+        """Whether this backend computes in ``dtype``."""
+        return to_dtype(dtype).name in self._xp_dtypes
+
+    def native(self, op: str) -> bool:
+        """Whether ``op`` (``"einsum"``, ``"erf"``, ``"fft"``, ``"index_add"``, or a kernel
+        name) runs natively on this backend rather than through neuronika's generic form."""
+        return op in self.native_ops or op in self.kernels
+
+    def capabilities(self) -> dict[str, Any]:
+        """The backend's declarations as plain data (what the conformance report prints)."""
+        return {
+            "mutable_arrays": self.mutable_arrays,
+            "negative_slice_steps": self.negative_slice_steps,
+            "dtypes": sorted(self._xp_dtypes),
+            "float_dtypes": sorted(name for name in self._xp_dtypes if _DTYPES[name].kind == "f"),
+            "native_ops": sorted(self.native_ops | (_CAPABILITY_KERNELS & set(self.kernels))),
+            "kernel_overrides": sorted(self.kernels),
+            "rng_state": type(self).get_rng_state is not Backend.get_rng_state,
+        }

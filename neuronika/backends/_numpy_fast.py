@@ -36,13 +36,13 @@ def _where_zero(mask: Any, values: Any) -> Any:
 
 
 def relu_forward(xp: Any, x: Any) -> Any:
-    """``where(x > 0, x, 0)``."""
-    return _where_zero(x > 0, x)
+    """``where(x <= 0, 0, x)`` (NaN stays NaN, as in PyTorch)."""
+    return _where_zero(np.logical_not(np.less_equal(x, 0)), x)
 
 
 def relu_backward(xp: Any, grad: Any, output: Any) -> Any:
-    """``where(output > 0, grad, 0)`` for the ReLU output ``output``."""
-    return _where_zero(output > 0, grad)
+    """``where(output <= 0, 0, grad)`` for the ReLU output ``output``."""
+    return _where_zero(np.logical_not(np.less_equal(output, 0)), grad)
 
 
 def einsum(xp: Any, subscripts: str, *operands: Any) -> Any:

@@ -31,7 +31,10 @@ class NumpyBackend(Backend):
         self.kernels.update(_numpy_scatter.KERNELS)
 
     def asarray(self, obj: Any, dtype: DType | None = None) -> Any:
-        return np.asarray(_host(obj), dtype=None if dtype is None else dtype.name)
+        out = np.asarray(_host(obj), dtype=None if dtype is None else dtype.name)
+        # a zero-copy import of an immutable library's array (JAX) is read-only: NumPy arrays
+        # are written in place (optimizer state, gradient buffers), so such an import is copied
+        return out if out.flags.writeable or out is obj else out.copy()
 
     def asarray_copy(self, obj: Any, dtype: DType) -> Any:
         return np.array(_host(obj), dtype=dtype.name, copy=True)  # one copy, a plain ndarray

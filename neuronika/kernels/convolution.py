@@ -30,6 +30,8 @@ import itertools
 import math
 from typing import Any, Iterator, Sequence
 
+from .writes import FUNCTIONAL, IN_PLACE
+
 
 def output_size(size: Sequence[int], kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int]) -> tuple[int, ...]:
     """Spatial output shape of a convolution of an input of spatial ``size`` (padding included)."""
@@ -71,6 +73,19 @@ def conv_backward_input(
     """``∂L/∂x`` from ``∂L/∂y`` (a transposed convolution): ``grad (N, O, *out)`` -> ``(N, C, *S)``.
 
     Per offset ``j``: ``grad_x[window(j)] += wⱼᵀ · grad`` (scatter-add of one matmul)."""
+    return _conv_backward_input(IN_PLACE, xp, grad, w, x_shape, stride, dilation, groups)
+
+
+def conv_backward_input_functional(
+    xp: Any, grad: Any, w: Any, x_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
+) -> Any:
+    """:func:`conv_backward_input` without writing into an array (immutable backends)."""
+    return _conv_backward_input(FUNCTIONAL, xp, grad, w, x_shape, stride, dilation, groups)
+
+
+def _conv_backward_input(
+    write: Any, xp: Any, grad: Any, w: Any, x_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
+) -> Any:
     batch, channels = x_shape[0], x_shape[1]
     out_channels, kernel = w.shape[0], tuple(w.shape[2:])
     out = tuple(grad.shape[2:])
@@ -80,8 +95,7 @@ def conv_backward_input(
     grad_x = xp.zeros(tuple(x_shape), dtype=grad.dtype, device=grad.device)
     for index, offset in enumerate(offsets(kernel)):
         term = xp.reshape(xp.matmul(weights[..., index], grads), (batch, channels) + out)
-        where = window(offset, out, stride, dilation)
-        grad_x[where] = grad_x[where] + term
+        grad_x = write.add_at(xp, grad_x, window(offset, out, stride, dilation), term)
     return grad_x
 
 

@@ -21,11 +21,17 @@ Kernel signatures (the names under which a backend may register overrides):
 ``padding`` is a tuple with one entry per trailing axis of ``x`` (the spatial axes of a
 convolution), each a width for both sides or a ``(before, after)`` pair (``nk.pad``); leading
 axes (batch, channels) are never padded. Reflective padding needs widths smaller than the axis.
+
+Both kernels write into buffers through a writer (:mod:`neuronika.kernels.writes`): ``pad`` and
+``pad_backward`` write in place, ``pad_functional`` and ``pad_backward_functional`` (what an
+immutable backend gets) build new arrays; the values are the same.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
+
+from .writes import FUNCTIONAL, IN_PLACE
 
 PADDING_MODES = ("zero", "constant", "reflective", "replicative")
 
@@ -46,14 +52,21 @@ def pad(xp: Any, x: Any, padding: Sequence[Any], mode: str, value: float = 0.0) 
 
     ``x``: ``(*lead, *spatial)``; returns ``(*lead, *(s + before + after for each spatial axis))``.
     """
+    return _pad(IN_PLACE, xp, x, padding, mode, value)
+
+
+def pad_functional(xp: Any, x: Any, padding: Sequence[Any], mode: str, value: float = 0.0) -> Any:
+    """:func:`pad` without writing into an array (immutable backends)."""
+    return _pad(FUNCTIONAL, xp, x, padding, mode, value)
+
+
+def _pad(write: Any, xp: Any, x: Any, padding: Sequence[Any], mode: str, value: float) -> Any:
     pairs = _pairs(padding)
     lead = x.ndim - len(pairs)
     if mode in ("zero", "constant"):
         shape = tuple(x.shape[:lead]) + tuple(s + b + a for s, (b, a) in zip(x.shape[lead:], pairs))
         fill = float(value) if mode == "constant" else 0.0
-        out = xp.full(shape, fill, dtype=x.dtype, device=x.device)
-        out[(...,) + tuple(slice(b, b + s) for s, (b, _) in zip(x.shape[lead:], pairs))] = x
-        return out
+        return write.place(xp, x, shape, (...,) + tuple(slice(b, b + s) for s, (b, _) in zip(x.shape[lead:], pairs)), fill)
     for offset, (before, after) in enumerate(pairs):
         if before == after == 0:
             continue
@@ -81,6 +94,15 @@ def pad_backward(xp: Any, grad: Any, padding: Sequence[Any], mode: str) -> Any:
     gradients are folded back (reflective: onto the mirrored elements; replicative: onto the
     edge element), so ``<pad(x), g> == <x, pad_backward(g)>`` for every ``x`` and ``g``.
     """
+    return _pad_backward(IN_PLACE, xp, grad, padding, mode)
+
+
+def pad_backward_functional(xp: Any, grad: Any, padding: Sequence[Any], mode: str) -> Any:
+    """:func:`pad_backward` without writing into an array (immutable backends)."""
+    return _pad_backward(FUNCTIONAL, xp, grad, padding, mode)
+
+
+def _pad_backward(write: Any, xp: Any, grad: Any, padding: Sequence[Any], mode: str) -> Any:
     pairs = _pairs(padding)
     lead = grad.ndim - len(pairs)
     if mode in ("zero", "constant"):
@@ -97,12 +119,12 @@ def pad_backward(xp: Any, grad: Any, padding: Sequence[Any], mode: str) -> Any:
         if mode == "reflective":
             head = _along(axis, slice(1, before + 1))
             tail = _along(axis, slice(size - 1 - after, size - 1))
-            folded[head] = folded[head] + xp.flip(left, axis=axis)
-            folded[tail] = folded[tail] + xp.flip(right, axis=axis)
+            folded = write.add_at(xp, folded, head, xp.flip(left, axis=axis))
+            folded = write.add_at(xp, folded, tail, xp.flip(right, axis=axis))
         else:
             head = _along(axis, slice(0, 1))
             tail = _along(axis, slice(size - 1, size))
-            folded[head] = folded[head] + xp.sum(left, axis=axis, keepdims=True)
-            folded[tail] = folded[tail] + xp.sum(right, axis=axis, keepdims=True)
+            folded = write.add_at(xp, folded, head, xp.sum(left, axis=axis, keepdims=True))
+            folded = write.add_at(xp, folded, tail, xp.sum(right, axis=axis, keepdims=True))
         grad = folded
     return grad

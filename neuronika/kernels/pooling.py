@@ -15,6 +15,9 @@ Kernel signatures (the names under which a backend may register overrides):
 * ``max_pool_backward(xp, grad, winners, plan, x_shape) -> grad_x``
 * ``window_sum(xp, x, plan) -> sums`` (zero fill) and ``window_sum_backward(xp, grad, plan,
   x_shape) -> grad_x``: average pooling divides by its divisor around these.
+
+Each has a ``*_functional`` twin that writes into no array (:mod:`neuronika.kernels.writes`),
+which ``Backend.kernel`` hands to immutable backends.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
+
+from .writes import FUNCTIONAL, IN_PLACE
 
 
 @dataclass(frozen=True)
@@ -74,15 +79,14 @@ def make_plan(
     return PoolPlan(kernel, stride, dilation, padding, out, buffer)
 
 
-def _buffer(xp: Any, x: Any, plan: PoolPlan, fill: float) -> Any:
+def _buffer(write: Any, xp: Any, x: Any, plan: PoolPlan, fill: float) -> Any:
     """``x`` laid into the plan's buffer, with ``fill`` around it."""
     lead = tuple(x.shape[: x.ndim - len(plan.buffer)])
     spatial = tuple(x.shape[x.ndim - len(plan.buffer):])
     if all(p == 0 for p in plan.padding) and spatial == plan.buffer:
         return x
-    buffer = xp.full(lead + plan.buffer, fill, dtype=x.dtype, device=x.device)
-    buffer[(...,) + tuple(slice(p, p + n) for p, n in zip(plan.padding, spatial))] = x
-    return buffer
+    key = (...,) + tuple(slice(p, p + n) for p, n in zip(plan.padding, spatial))
+    return write.place(xp, x, lead + plan.buffer, key, fill)
 
 
 def _crop(grad_buffer: Any, plan: PoolPlan, x_shape: tuple[int, ...]) -> Any:
@@ -91,7 +95,15 @@ def _crop(grad_buffer: Any, plan: PoolPlan, x_shape: tuple[int, ...]) -> Any:
 
 
 def max_pool_forward(xp: Any, x: Any, plan: PoolPlan) -> tuple[Any, Any]:
-    buffer = _buffer(xp, x, plan, -math.inf)
+    return _max_pool_forward(IN_PLACE, xp, x, plan)
+
+
+def max_pool_forward_functional(xp: Any, x: Any, plan: PoolPlan) -> tuple[Any, Any]:
+    return _max_pool_forward(FUNCTIONAL, xp, x, plan)
+
+
+def _max_pool_forward(write: Any, xp: Any, x: Any, plan: PoolPlan) -> tuple[Any, Any]:
+    buffer = _buffer(write, xp, x, plan, -math.inf)
     best = winners = None
     for index, offset in enumerate(plan.offsets()):
         window = buffer[(...,) + plan.window(offset)]
@@ -106,17 +118,32 @@ def max_pool_forward(xp: Any, x: Any, plan: PoolPlan) -> tuple[Any, Any]:
 
 
 def max_pool_backward(xp: Any, grad: Any, winners: Any, plan: PoolPlan, x_shape: tuple[int, ...]) -> Any:
+    return _max_pool_backward(IN_PLACE, xp, grad, winners, plan, x_shape)
+
+
+def max_pool_backward_functional(xp: Any, grad: Any, winners: Any, plan: PoolPlan, x_shape: tuple[int, ...]) -> Any:
+    return _max_pool_backward(FUNCTIONAL, xp, grad, winners, plan, x_shape)
+
+
+def _max_pool_backward(write: Any, xp: Any, grad: Any, winners: Any, plan: PoolPlan, x_shape: tuple[int, ...]) -> Any:
     lead = tuple(x_shape[: len(x_shape) - len(plan.buffer)])
     grad_buffer = xp.zeros(lead + plan.buffer, dtype=grad.dtype, device=grad.device)
     zero = xp.zeros((), dtype=grad.dtype, device=grad.device)
     for index, offset in enumerate(plan.offsets()):
-        key = (...,) + plan.window(offset)
-        grad_buffer[key] = grad_buffer[key] + xp.where(winners == index, grad, zero)
+        grad_buffer = write.add_at(xp, grad_buffer, (...,) + plan.window(offset), xp.where(winners == index, grad, zero))
     return _crop(grad_buffer, plan, x_shape)
 
 
 def window_sum(xp: Any, x: Any, plan: PoolPlan) -> Any:
-    buffer = _buffer(xp, x, plan, 0.0)
+    return _window_sum(IN_PLACE, xp, x, plan)
+
+
+def window_sum_functional(xp: Any, x: Any, plan: PoolPlan) -> Any:
+    return _window_sum(FUNCTIONAL, xp, x, plan)
+
+
+def _window_sum(write: Any, xp: Any, x: Any, plan: PoolPlan) -> Any:
+    buffer = _buffer(write, xp, x, plan, 0.0)
     total = None
     for offset in plan.offsets():
         window = buffer[(...,) + plan.window(offset)]
@@ -125,11 +152,18 @@ def window_sum(xp: Any, x: Any, plan: PoolPlan) -> Any:
 
 
 def window_sum_backward(xp: Any, grad: Any, plan: PoolPlan, x_shape: tuple[int, ...]) -> Any:
+    return _window_sum_backward(IN_PLACE, xp, grad, plan, x_shape)
+
+
+def window_sum_backward_functional(xp: Any, grad: Any, plan: PoolPlan, x_shape: tuple[int, ...]) -> Any:
+    return _window_sum_backward(FUNCTIONAL, xp, grad, plan, x_shape)
+
+
+def _window_sum_backward(write: Any, xp: Any, grad: Any, plan: PoolPlan, x_shape: tuple[int, ...]) -> Any:
     lead = tuple(x_shape[: len(x_shape) - len(plan.buffer)])
     grad_buffer = xp.zeros(lead + plan.buffer, dtype=grad.dtype, device=grad.device)
     for offset in plan.offsets():
-        key = (...,) + plan.window(offset)
-        grad_buffer[key] = grad_buffer[key] + grad
+        grad_buffer = write.add_at(xp, grad_buffer, (...,) + plan.window(offset), grad)
     return _crop(grad_buffer, plan, x_shape)
 
 

@@ -2,22 +2,24 @@
 and defaults: each wraps the variable method of the same maths, so ``nn.Sequential(nn.Linear(4,
 8), nn.ReLU(), ...)`` reads as in PyTorch. They hold no parameters.
 
-``SiLU``, ``ELU`` and ``Mish`` are composed from existing differentiable ops (exact maths,
-numerically safe: no exponential of a positive argument); ``GELU`` needs ``erf``, which is not an
-op yet, and is not provided here. ``inplace=`` is accepted for PyTorch compatibility and has no
+Each calls the variable's method of the same maths (``gelu``, ``silu``, ``elu``, ...), which is
+also what :mod:`neuronika.nn.functional` calls. ``inplace=`` is accepted for PyTorch compatibility and has no
 effect (graph values are never overwritten).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .module import Module
 
 if TYPE_CHECKING:
     from ..autograd.variable import V  # each layer returns its input's kind (a VarDiff stays one)
 
-__all__ = ["Identity", "Flatten", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "SiLU", "ELU", "Mish"]
+__all__ = [
+    "Identity", "Flatten", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "SiLU", "ELU", "Mish",
+    "GELU", "SELU", "CELU", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softsign", "LogSigmoid", "Softplus",
+]
 
 
 def _check_dim(owner: str, dim: Any) -> int:
@@ -174,7 +176,7 @@ class SiLU(_Activation):
     """
 
     def forward(self, input: V) -> V:
-        return cast("V", input * input.sigmoid())
+        return input.silu()
 
 
 class ELU(_Activation):
@@ -192,8 +194,7 @@ class ELU(_Activation):
         self.alpha = float(alpha)
 
     def forward(self, input: V) -> V:
-        negative_part = (input - input.relu()).exp() - 1.0  # min(x, 0): slope α at 0, as PyTorch
-        return cast("V", input.relu() + negative_part * self.alpha)
+        return input.elu(self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
@@ -207,4 +208,137 @@ class Mish(_Activation):
     """
 
     def forward(self, input: V) -> V:
-        return cast("V", input * input.softplus().tanh())
+        return input.mish()
+
+
+class GELU(Module):
+    """``x·Φ(x)`` with Φ the standard normal CDF (through ``erf``); ``approximate="tanh"`` uses
+    ``0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))``, as PyTorch.
+
+    >>> nk.nn.GELU()(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input: V) -> V:
+        return input.gelu(self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class SELU(_Activation):
+    """``scale·(max(0, x) + min(0, α·(e^x - 1)))`` with PyTorch's α and scale.
+
+    >>> nk.nn.SELU()(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+
+    def forward(self, input: V) -> V:
+        return input.selu()
+
+
+class CELU(ELU):
+    """``max(0, x) + min(0, α·(e^(x/α) - 1))``.
+
+    >>> nk.nn.CELU(alpha=2.0)(nk.zeros(2)).forward().numpy().tolist()
+    [0.0, 0.0]
+    """
+
+    def forward(self, input: V) -> V:
+        return input.celu(self.alpha)
+
+
+class Hardtanh(_Activation):
+    """``clip(x, min_val, max_val)``.
+
+    >>> nk.nn.Hardtanh()(nk.from_ndarray([-3.0, 0.5])).forward().numpy().tolist()
+    [-1.0, 0.5]
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, input: V) -> V:
+        return input.hardtanh(self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(_Activation):
+    """``clip(x, 0, 6)``.
+
+    >>> nk.nn.ReLU6()(nk.from_ndarray([-1.0, 8.0])).forward().numpy().tolist()
+    [0.0, 6.0]
+    """
+
+    def forward(self, input: V) -> V:
+        return input.relu6()
+
+
+class Hardsigmoid(_Activation):
+    """``clip(x/6 + 1/2, 0, 1)``.
+
+    >>> nk.nn.Hardsigmoid()(nk.zeros(2)).forward().numpy().tolist()
+    [0.5, 0.5]
+    """
+
+    def forward(self, input: V) -> V:
+        return input.hardsigmoid()
+
+
+class Hardswish(_Activation):
+    """``x·hardsigmoid(x)``.
+
+    >>> nk.nn.Hardswish()(nk.from_ndarray([0.0, 3.0])).forward().numpy().tolist()
+    [0.0, 3.0]
+    """
+
+    def forward(self, input: V) -> V:
+        return input.hardswish()
+
+
+class Softsign(Module):
+    """``x / (1 + |x|)``.
+
+    >>> nk.nn.Softsign()(nk.from_ndarray([1.0, -3.0])).forward().numpy().tolist()
+    [0.5, -0.75]
+    """
+
+    def forward(self, input: V) -> V:
+        return input.softsign()
+
+
+class LogSigmoid(Module):
+    """``log σ(x)``, computed stably.
+
+    >>> round(nk.nn.LogSigmoid()(nk.zeros(1)).forward().item(), 4)
+    -0.6931
+    """
+
+    def forward(self, input: V) -> V:
+        return input.log_sigmoid()
+
+
+class Softplus(Module):
+    """``log(1 + e^x)`` (PyTorch's default ``beta=1``; other betas are not provided).
+
+    >>> round(nk.nn.Softplus()(nk.zeros(1)).forward().item(), 4)
+    0.6931
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        if beta != 1.0:
+            raise ValueError(f"Softplus: only beta=1 is provided, got {beta!r}; scale the input and output instead")
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input: V) -> V:
+        return input.softplus()

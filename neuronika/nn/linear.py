@@ -7,9 +7,8 @@ from typing import Any, cast
 
 from .._args import boolean, integer
 from ..autograd import Var, VarDiff
-from ..autograd.linalg import affine
-from ..autograd.variable import wrap
 from ..backends import DType
+from . import functional as F
 from .init import new_parameter
 from .module import Module
 
@@ -55,17 +54,7 @@ class Linear(Module):
                 f"Linear({self.in_features}, {self.out_features}): input of shape {shape} does not "
                 f"end with in_features={self.in_features}; expected (N, {self.in_features})"
             )
-        weight, bias = self.weight, self.bias
-        if bias is not None and len(shape) <= 2:  # one fused node: a GEMM with the bias added in place
-            return cast(VarDiff, wrap(affine(input._node, weight._node, bias._node)))
-        if bias is not None:
-            flat = wrap(affine(input.reshape(-1, self.in_features)._node, weight._node, bias._node))
-            return cast(VarDiff, flat.reshape(shape[:-1] + (self.out_features,)))
-        if len(shape) == 2:
-            return input.mm_t(weight)
-        if len(shape) == 1:
-            return weight.mv(input)
-        return input.reshape(-1, self.in_features).mm_t(weight).reshape(shape[:-1] + (self.out_features,))
+        return cast(VarDiff, F.linear(input, self.weight, self.bias))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

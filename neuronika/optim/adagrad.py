@@ -59,6 +59,7 @@ class Adagrad(Optimizer):
         if squares is None:
             squares = state["sum"] = xp.zeros_like(param._node.value)
         squares += grad * grad
+        state["sum"] = squares  # immutable arrays: ``+=`` made a new one
         denominator = xp.sqrt(squares)
         denominator += hyper["eps"]
         update = grad / denominator

@@ -76,6 +76,7 @@ class Adam(Optimizer):
         exp_avg_sq *= beta2
         exp_avg_sq += square
         del square
+        state["exp_avg"], state["exp_avg_sq"] = exp_avg, exp_avg_sq  # immutable arrays: new ones
         denominator = xp.sqrt(self._second_moment(xp, state, exp_avg_sq, hyper))
         denominator /= math.sqrt(1.0 - beta2**step)
         denominator += hyper["eps"]

@@ -6,7 +6,11 @@ the parameter's device at the first step. ``step()`` is the hot path: for every 
 reads the gradient (zeros when the parameter received none) and adds the penalty's gradient;
 then the subclass's ``_update`` applies one set of Array API expressions that ends with
 ``param.data -= update`` (in place where the backend allows; the ``Param`` setter marks the
-graphs that use the parameter stale). Nothing is validated there: hyper-parameters are checked
+graphs that use the parameter stale). On a backend with immutable arrays
+(``Backend.mutable_arrays`` False, e.g. JAX) ``a *= b`` binds a new array to the name: every
+update therefore stores its state arrays back into the state dict, and the ``Param.data``
+setter keeps the new value (an immutable array is shared, never copied: see
+``Backend.asarray_copy``). Nothing is validated there: hyper-parameters are checked
 when they are set; the step's only per-parameter check is one identity test that notices a
 parameter moved to another device (its state then follows it).
 """

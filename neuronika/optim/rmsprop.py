@@ -101,12 +101,14 @@ class RMSProp(Optimizer):
         square_avg *= alpha
         square_avg += square
         del square
+        state["square_avg"] = square_avg  # immutable arrays (Backend.mutable_arrays): new ones
         if hyper["centered"]:
             grad_avg = state.get("grad_avg")
             if grad_avg is None:
                 grad_avg = state["grad_avg"] = xp.zeros_like(square_avg)
             grad_avg *= alpha
             grad_avg += (1.0 - alpha) * grad
+            state["grad_avg"] = grad_avg
             denominator = xp.sqrt(square_avg - grad_avg * grad_avg)
         else:
             denominator = xp.sqrt(square_avg)
@@ -118,6 +120,7 @@ class RMSProp(Optimizer):
                 buffer = state["momentum_buffer"] = xp.zeros_like(square_avg)
             buffer *= momentum
             buffer += grad / denominator
+            state["momentum_buffer"] = buffer
             param.data -= hyper["lr"] * buffer
         else:
             update = grad / denominator

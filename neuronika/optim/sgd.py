@@ -82,6 +82,7 @@ class SGD(Optimizer):
         else:
             buffer *= momentum
             buffer += (1.0 - hyper["dampening"]) * grad
+            state["momentum_buffer"] = buffer  # immutable arrays: ``+=`` made a new one
         if hyper["nesterov"]:
             direction = momentum * buffer
             direction += grad
