@@ -25,11 +25,12 @@ from typing import Any, Callable
 import numpy as np
 
 from ..kernels.pooling import PoolPlan, _buffer, _crop
+from ..kernels.writes import IN_PLACE
 from ._numpy_fast import _SAME_WIDTH, _where_zero
 
 
 def max_pool_forward(xp: Any, x: Any, plan: PoolPlan) -> tuple[Any, Any]:
-    buffer = _buffer(xp, x, plan, -np.inf)
+    buffer = _buffer(IN_PLACE, xp, x, plan, -np.inf)
     offsets = plan.offsets()
     first = buffer[(...,) + plan.window(offsets[0])]
     best = np.array(first, copy=True)
