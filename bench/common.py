@@ -19,7 +19,7 @@ import numpy as np
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Sizes of the four workloads (the issue's, or tiny ones for ``--quick``)."""
+    """Sizes of the workloads (the issues', or tiny ones for ``--quick``)."""
 
     mlp_batch: int = 128
     mlp_sizes: tuple[int, ...] = (784, 512, 256, 10)
@@ -34,6 +34,9 @@ class Settings:
     lstm_batch: int = 32
     lstm_input: int = 64
     lstm_hidden: int = 128
+    large_batch: int = 128
+    large_image: int = 32
+    large_channels: tuple[int, int, int] = (32, 64, 128)
     lr: float = 0.01
     batches: int = 4  # distinct synthetic batches cycled through by W1 and W2
 
@@ -42,6 +45,7 @@ class Settings:
         return cls(
             mlp_batch=8, mlp_sizes=(32, 16, 8, 4), cnn_batch=2, cnn_image=12, cnn_channels=(2, 3),
             classes=4, chain_links=20, lstm_steps=3, lstm_batch=2, lstm_input=5, lstm_hidden=6, batches=2,
+            large_batch=2, large_image=8, large_channels=(2, 3, 4),
         )
 
     @property
@@ -84,6 +88,25 @@ def cnn_data(s: Settings, batch: int | None = None) -> dict[str, Any]:
         "b": _uniform(rng, (s.classes,), s.cnn_flat),
     }
     data["x"] = [rng.random((batch, 1, s.cnn_image, s.cnn_image), dtype=np.float32) for _ in range(s.batches)]
+    data["y"] = [rng.integers(0, s.classes, batch) for _ in range(s.batches)]
+    return data
+
+
+def cnn_large_data(s: Settings, batch: int | None = None) -> dict[str, Any]:
+    """W2L: three 3x3 convolutions ``k1..k3`` (3 → c1 → c2 → c3, padding 1, each followed by ReLU
+    and 2x2 max pooling) with biases ``c1..c3``, the linear layer ``w (classes, c3·(image/8)²)``,
+    (N, 3, image, image) images and labels."""
+    rng = np.random.default_rng(5)
+    batch = batch or s.large_batch
+    data: dict[str, Any] = {}
+    channels = (3,) + s.large_channels
+    for index, (cin, cout) in enumerate(zip(channels, channels[1:]), 1):
+        data[f"k{index}"] = _uniform(rng, (cout, cin, 3, 3), cin * 9)
+        data[f"c{index}"] = _uniform(rng, (cout,), cin * 9)
+    flat = s.large_channels[-1] * (s.large_image // 8) ** 2
+    data["w"] = _uniform(rng, (s.classes, flat), flat)
+    data["b"] = _uniform(rng, (s.classes,), flat)
+    data["x"] = [rng.random((batch, 3, s.large_image, s.large_image), dtype=np.float32) for _ in range(s.batches)]
     data["y"] = [rng.integers(0, s.classes, batch) for _ in range(s.batches)]
     return data
 

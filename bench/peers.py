@@ -36,23 +36,11 @@ def mlp(torch: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
     for index, layer in enumerate(layers, 1):
         _load(torch, layer, {"weight": data[f"w{index}"], "bias": data[f"b{index}"]}, device)
     fc1, fc2, fc3 = layers
-    params = [p for layer in layers for p in layer.parameters()]
-    optimizer = torch.optim.SGD(params, lr=s.lr)
-    xs = [torch.as_tensor(x, device=device) for x in data["x"]]
-    ys = [torch.as_tensor(y, device=device) for y in data["y"]]
-    state = {"batch": 0}
 
-    def step() -> Any:
-        k = state["batch"]
-        state["batch"] = (k + 1) % len(xs)
-        logits = fc3(F.relu(fc2(F.relu(fc1(xs[k])))))
-        loss = F.nll_loss(F.log_softmax(logits, dim=1), ys[k])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.detach()
+    def loss_of(x: Any, y: Any) -> Any:
+        return F.nll_loss(F.log_softmax(fc3(F.relu(fc2(F.relu(fc1(x))))), dim=1), y)
 
-    return Impl(step, _sync(torch, device))
+    return _classifier(torch, layers, loss_of, s, data, device)
 
 
 def cnn(torch: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
@@ -61,8 +49,16 @@ def cnn(torch: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
     conv1 = _load(torch, nn.Conv2d(1, c1, s.cnn_kernel), {"weight": data["k1"], "bias": data["c1"]}, device)
     conv2 = _load(torch, nn.Conv2d(c1, c2, s.cnn_kernel), {"weight": data["k2"], "bias": data["c2"]}, device)
     fc = _load(torch, nn.Linear(s.cnn_flat, s.classes), {"weight": data["w"], "bias": data["b"]}, device)
-    params = [p for layer in (conv1, conv2, fc) for p in layer.parameters()]
-    optimizer = torch.optim.SGD(params, lr=s.lr)
+
+    def loss_of(x: Any, y: Any) -> Any:
+        return F.cross_entropy(fc(torch.flatten(F.relu(conv2(F.relu(conv1(x)))), 1)), y)
+
+    return _classifier(torch, [conv1, conv2, fc], loss_of, s, data, device)
+
+
+def _classifier(torch: Any, layers: list[Any], loss_of: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
+    """A training step over the cycled batches: ``loss_of(x, y)``, zero_grad, backward, SGD."""
+    optimizer = torch.optim.SGD([p for layer in layers for p in layer.parameters()], lr=s.lr)
     xs = [torch.as_tensor(x, device=device) for x in data["x"]]
     ys = [torch.as_tensor(y, device=device) for y in data["y"]]
     state = {"batch": 0}
@@ -70,14 +66,31 @@ def cnn(torch: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
     def step() -> Any:
         k = state["batch"]
         state["batch"] = (k + 1) % len(xs)
-        hidden = F.relu(conv2(F.relu(conv1(xs[k]))))
-        loss = F.cross_entropy(fc(torch.flatten(hidden, 1)), ys[k])
+        loss = loss_of(xs[k], ys[k])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         return loss.detach()
 
     return Impl(step, _sync(torch, device))
+
+
+def cnn_large(torch: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
+    """W2L: three (conv 3x3 padding 1 → ReLU → max pool 2) stages, flatten, linear, cross-entropy."""
+    nn, F = torch.nn, torch.nn.functional
+    channels = (3,) + s.large_channels
+    convs = [
+        _load(torch, nn.Conv2d(cin, cout, 3, padding=1), {"weight": data[f"k{i}"], "bias": data[f"c{i}"]}, device)
+        for i, (cin, cout) in enumerate(zip(channels, channels[1:]), 1)
+    ]
+    fc = _load(torch, nn.Linear(data["w"].shape[1], s.classes), {"weight": data["w"], "bias": data["b"]}, device)
+
+    def loss_of(x: Any, y: Any) -> Any:
+        for conv in convs:
+            x = F.max_pool2d(F.relu(conv(x)), 2)
+        return F.cross_entropy(fc(torch.flatten(x, 1)), y)
+
+    return _classifier(torch, [*convs, fc], loss_of, s, data, device)
 
 
 def chain(torch: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
@@ -121,4 +134,4 @@ def lstm(torch: Any, s: Settings, data: dict[str, Any], device: str) -> Impl:
     return Impl(step, _sync(torch, device))
 
 
-PEERS = {"W1": mlp, "W2": cnn, "W3": chain, "W4": lstm}
+PEERS = {"W1": mlp, "W2": cnn, "W2L": cnn_large, "W3": chain, "W4": lstm}

@@ -138,6 +138,28 @@ def cnn(s: Settings, data: dict[str, Any], device: str) -> Impl:
     return _replayed_classifier(_cnn_model(s, data, device), data, device, s.lr)
 
 
+def _cnn_large_model(s: Settings, data: dict[str, Any], device: str) -> tuple[list[nn.Module], Callable[[nk.Var], nk.Var]]:
+    channels = (3,) + s.large_channels
+    convs = [
+        _load(nn.Conv2d(cin, cout, 3, padding=1, device=device), {"weight": data[f"k{i}"], "bias": data[f"c{i}"]})
+        for i, (cin, cout) in enumerate(zip(channels, channels[1:]), 1)
+    ]
+    fc = _load(nn.Linear(data["w"].shape[1], s.classes, device=device), {"weight": data["w"], "bias": data["b"]})
+    pool = nn.MaxPool2d(2)
+
+    def logits(x: nk.Var) -> nk.Var:
+        for conv in convs:
+            x = pool(conv(x).relu())
+        return fc(x.flatten(1))
+
+    return [*convs, fc], logits
+
+
+def cnn_large(s: Settings, data: dict[str, Any], device: str) -> Impl:
+    """W2L replayed: three conv 3x3 → ReLU → max pool stages, flatten, linear (see common.cnn_large_data)."""
+    return _replayed_classifier(_cnn_large_model(s, data, device), data, device, s.lr)
+
+
 def _chain_graph(backend: Any, x: nk.Var, ws: list[nk.VarDiff], bs: list[nk.VarDiff]) -> nk.VarDiff:
     y = x
     for w, b in zip(ws, bs):
@@ -233,6 +255,7 @@ def lstm_rebuilt(s: Settings, data: dict[str, Any], device: str) -> Impl:
 NEURONIKA: dict[str, tuple[Builder, Builder | None]] = {
     "W1": (mlp, mlp_rebuilt),
     "W2": (cnn, None),
+    "W2L": (cnn_large, None),
     "W3": (chain, chain_rebuilt),
     "W4": (lstm, lstm_rebuilt),
 }

@@ -28,12 +28,15 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_every_workload_reports_times_ratios_and_agreeing_losses(report):
     workloads = report["workloads"]
-    assert sorted(workloads) == ["W1", "W2", "W3", "W4"]
+    assert sorted(workloads) == ["W1", "W2", "W2L", "W3", "W4"]
     for name, result in workloads.items():
         assert FIELDS <= set(result), f"{name} lacks {FIELDS - set(result)}"
-        assert {"floor", "neuronika"} <= set(result["ms"])
+        assert "neuronika" in result["ms"]
         assert all(ms > 0 for ms in result["ms"].values())
-        assert result["ratio_floor"] > 0
+        if name == "W2L":  # no hand-written floor: compared with PyTorch only
+            assert "floor" not in result["ms"] and result["ratio_floor"] is None
+        else:
+            assert "floor" in result["ms"] and result["ratio_floor"] > 0
         # every implementation starts from the same weights and data
         assert result["losses_agree"], (name, result["first_loss"])
     assert workloads["W3"]["ops_per_pass"] == 3 * report["settings"]["chain_links"]
@@ -77,6 +80,25 @@ def test_layers_benchmark_runs_every_case_and_prints_ratios():
     assert set(lines) == {"lstm", "pool_bn"}
     if importlib.util.find_spec("torch") is not None:
         assert all("ratio" in line for line in lines.values())
+
+
+def test_scaling_benchmark_reports_time_per_sample_and_step_memory_per_size(tmp_path):
+    path = tmp_path / "scaling.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "scaling.py"), "--quick", "--series", "W1-batch,W4-T",
+         "--impls", "neuronika,rebuilt", "--steps", "1", "--warmup", "1", "--json", str(path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads(path.read_text())
+    assert set(results) == {"W1-batch", "W4-T"}
+    for series in results.values():
+        assert set(series) == {"neuronika", "rebuilt"}
+        for points in series.values():
+            assert len(points) == 2  # the two --quick sizes, each from its own process
+            for point in points.values():
+                assert point["us_per_sample"] > 0 and point["step_mb"] >= 0 and point["peak_mb"] >= point["step_mb"]
+    assert "| W1-batch |" in done.stdout and "µs/sample" in done.stdout
 
 
 def test_torch_device_times_w1_and_w2_on_the_example_torch_backend(tmp_path):

@@ -23,6 +23,7 @@ with ``requires_grad()`` can refuse instead of giving partial gradients.
 
 from __future__ import annotations
 
+import weakref
 from contextvars import ContextVar
 from typing import Any, Iterable, Sequence
 
@@ -32,6 +33,13 @@ from .anomaly import build_site, check_gradients, check_value
 from .grad_mode import GRAD_ENABLED
 
 _CLOCK = [1]
+#: bumped by anything that changes a fact a compiled plan baked in (a parameter moved to another
+#: backend, the compiler switched on or off): plans made at another epoch are rebuilt (see
+#: compiled.py)
+EPOCH = [0]
+#: ``[clock, plans]``: the clock of the last ``forward`` and the compiled plans run at it, whose
+#: nodes carry no stamps until an interpreted ``forward`` at the same clock needs them
+_FORWARDED: list[Any] = [0, []]
 #: set when a leaf's array was handed out through ``.data`` (it may be written in place): the
 #: next ``forward`` then recomputes (see :func:`expose`)
 _EXPOSED = [False]
@@ -43,6 +51,11 @@ ANOMALY: ContextVar[bool] = ContextVar("neuronika_detect_anomaly", default=False
 def tick() -> None:
     """Mark every computed value stale (a leaf changed, or gradients were consumed)."""
     _CLOCK[0] += 1
+
+
+def invalidate_plans() -> None:
+    """Drop every compiled plan (something they baked in changed: see ``EPOCH``)."""
+    EPOCH[0] += 1
 
 
 def expose() -> None:
@@ -66,6 +79,7 @@ class Node:
         "requires_grad",
         "stamp",
         "_order",
+        "_compiled",
         "origin",
         "__weakref__",
     )
@@ -107,6 +121,7 @@ class Node:
         self.differentiable = self.requires_grad = differentiable
         self.stamp = 0
         self._order: tuple[list["Node"], list["Node"]] | None = None
+        self._compiled: Any = None  # None: never run; False: run once; else its compiled Plan
         self.origin = build_site() if ANOMALY.get() else None
 
     # engine hooks, overridden by every op -----------------------------------------------------
@@ -219,6 +234,23 @@ def run_forward(root: Node) -> None:
     clock = _CLOCK[0]
     if root.stamp == clock:
         return
+    forwarded = _FORWARDED
+    if forwarded[0] != clock:
+        forwarded[0] = clock
+        forwarded[1] = []
+        # nothing was computed at this clock yet: every node is stale, the plan runs whole
+        if not ANOMALY.get() and not root.is_leaf:
+            plan = _plan_of(root)
+            if plan is not None:
+                with root.backend.scope():
+                    plan.forward(root)
+                forwarded[1].append(weakref.ref(plan))  # weak: a dropped graph is freed at once
+                root.stamp = clock
+                return
+    elif forwarded[1]:
+        stamp_compiled(clock)
+    if root._compiled is None:
+        root._compiled = False  # run once (the interpreter): compiled on its next whole forward
     compute, _ = root.order()
     # A stale value is dropped before its node is recomputed (no op reads its own value in
     # ``_forward``), so the new array can reuse the old one's memory, still warm in the cache,
@@ -247,14 +279,39 @@ def run_forward(root: Node) -> None:
     root.stamp = clock
 
 
+def _plan_of(root: Node) -> Any:
+    """The root's compiled plan: made on its second whole ``forward`` (a graph run once, as an
+    eager loop rebuilds it, is never compiled), remade when ``EPOCH`` moved."""
+    from .compiled import ALWAYS, ENABLED, Plan
+
+    plan = root._compiled
+    if not ENABLED[0]:
+        root._compiled = None
+        return None
+    if plan is None and not ALWAYS[0]:
+        root._compiled = False
+        return None
+    if not plan or plan.epoch != EPOCH[0]:
+        plan = root._compiled = Plan(root, EPOCH[0])
+    return plan
+
+
+def stamp_compiled(clock: int) -> None:
+    """Write the stamps the compiled forwards at this clock skipped (an interpreted ``forward``
+    of a graph sharing their nodes must see them computed)."""
+    for ref in _FORWARDED[1]:
+        plan = ref()
+        if plan is not None:
+            for node in plan.compute:
+                node.stamp = clock
+    _FORWARDED[1] = []
+
+
 def run_backward(root: Node, seed: float | Any) -> None:
     """Seed ``root``'s gradient and back-propagate into the differentiable leaves."""
     if root.stamp != _CLOCK[0]:
         run_forward(root)
-    _, backprop = root.order()
     xp = root.xp
-    for node in backprop:
-        node.grad = None
     if isinstance(seed, (int, float)):
         seed_grad = xp.full(root.shape, float(seed), dtype=root.backend.dtype(root.dtype), device=root.backend.native_device)
     else:
@@ -263,6 +320,15 @@ def run_backward(root: Node, seed: float | Any) -> None:
         root.add_grad(seed_grad)
         tick()
         return
+    plan = root._compiled
+    if plan and plan.epoch == EPOCH[0] and not ANOMALY.get():
+        with root.backend.scope():
+            plan.backward(root, seed_grad)
+        tick()
+        return
+    _, backprop = root.order()
+    for node in backprop:
+        node.grad = None
     root.grad = seed_grad
     with root.backend.scope():
         if ANOMALY.get():

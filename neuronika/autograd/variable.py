@@ -16,7 +16,7 @@ from . import activation, arithmetic, linalg, reduction, shape as shape_ops
 from . import activation_torch, comparison, contraction, indexing, normalization, rearrange, selection, unary
 from ._build import broadcast_shapes
 from .grad_mode import GRAPHS_WITHOUT_GRAD
-from .node import Leaf, Node, expose, leaves_of, nodes_of_type, run_backward, run_forward, tick
+from .node import Leaf, Node, expose, invalidate_plans, leaves_of, nodes_of_type, run_backward, run_forward, tick
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -261,6 +261,8 @@ class Var:
             )
         node.differentiable = node.requires_grad = True
         node._order = None
+        # no compiled plan can hold this leaf: an op built on it while it was a constant marked
+        # it ``used``, which refuses the promotion above
         return VarDiff(node)
 
     def detach(self) -> "Var":
@@ -657,6 +659,7 @@ class Param:
         value = backend.asarray(node.value, node.dtype)
         grad = None if node.grad is None else backend.asarray(node.grad, node.dtype)
         node.backend, node.xp, node.grad = backend, backend.xp, grad
+        invalidate_plans()
         node.set_value(value)
 
     def __eq__(self, other: object) -> bool:

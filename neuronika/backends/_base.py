@@ -101,6 +101,9 @@ class Backend(abc.ABC):
     xp: Any = None
     #: the library's own device object, passed as ``device=`` to ``xp`` creation functions
     native_device: Any = None
+    #: whether ``xp``'s element-wise functions take ``out=`` (write into an existing array):
+    #: NumPy and CuPy do, the Array API standard (array_api_strict) does not
+    supports_out: bool = False
     #: kernel overrides, name -> callable with the generic kernel's signature
     kernels: dict[str, Callable[..., Any]]
     #: the neuronika Device (set by the registry)

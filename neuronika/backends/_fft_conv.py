@@ -156,14 +156,23 @@ def _product(a: Any, b: Any) -> Any:
     return a * b if a.shape[-1] == 1 else np.matmul(a, b)
 
 
-def conv_forward(x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
-    """``y = x ⋆ w`` through spectra: ``x (N, C, *S)``, ``w (O, C/g, *k)`` -> ``y (N, O, *out)``."""
+def input_spectrum(x: Any, groups: int) -> Any:
+    """``x̂ (F, g, N, C/g)`` of an input ``x (N, C, *S)``: what the forward and the weight
+    gradient both transform (the NumPy kernels keep the forward's for the backward)."""
     grid = tuple(x.shape[2:])
-    batch, channels, out_channels = x.shape[0], x.shape[1], w.shape[0]
+    x_split = x.reshape((x.shape[0], groups, x.shape[1] // groups) + grid)
+    return _spectrum(x_split, grid, (1,) * len(grid), -1, (1, 0, 2))
+
+
+def conv_forward(x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int, x_hat: Any = None) -> Any:
+    """``y = x ⋆ w`` through spectra: ``x (N, C, *S)``, ``w (O, C/g, *k)`` -> ``y (N, O, *out)``
+    (``x_hat``: ``input_spectrum(x, groups)`` when the caller has it)."""
+    grid = tuple(x.shape[2:])
+    batch, out_channels = x.shape[0], w.shape[0]
     out = _output_size(grid, w.shape[2:], stride, dilation)
-    x_split = x.reshape((batch, groups, channels // groups) + grid)
     w_split = w.reshape((groups, out_channels // groups) + tuple(w.shape[1:]))
-    x_hat = _spectrum(x_split, grid, (1,) * len(grid), -1, (1, 0, 2))  # (F, g, N, C/g)
+    if x_hat is None:
+        x_hat = input_spectrum(x, groups)  # (F, g, N, C/g)
     w_conj = _spectrum(w_split, grid, dilation, 1, (0, 2, 1))  # conj(ŵ): (F, g, C/g, O/g)
     y_hat = _product(x_hat, w_conj)  # (F, g, N, O/g)
     return _signal(y_hat, grid, out, stride, (1, 0, 2)).reshape((batch, out_channels) + out)
@@ -184,15 +193,17 @@ def conv_backward_input(
 
 
 def conv_backward_weight(
-    grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
+    grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int,
+    x_hat: Any = None,
 ) -> Any:
-    """``∂L/∂w`` through spectra: ``grad (N, O, *out)``, ``x (N, C, *S)`` -> ``(O, C/g, *k)``."""
+    """``∂L/∂w`` through spectra: ``grad (N, O, *out)``, ``x (N, C, *S)`` -> ``(O, C/g, *k)``
+    (``x_hat``: the forward's ``input_spectrum(x, groups)`` when the caller kept it)."""
     grid = tuple(x.shape[2:])
-    batch, channels, out_channels = x.shape[0], x.shape[1], grad.shape[1]
+    batch, out_channels = x.shape[0], grad.shape[1]
     g_split = grad.reshape((batch, groups, out_channels // groups) + tuple(grad.shape[2:]))
-    x_split = x.reshape((batch, groups, channels // groups) + grid)
     g_conj = _spectrum(g_split, grid, stride, 1, (1, 2, 0))  # conj(ĝ): (F, g, O/g, N)
-    x_hat = _spectrum(x_split, grid, (1,) * len(grid), -1, (1, 0, 2))  # (F, g, N, C/g)
+    if x_hat is None:
+        x_hat = input_spectrum(x, groups)  # (F, g, N, C/g)
     grad_w_hat = _product(g_conj, x_hat)  # (F, g, O/g, C/g)
     return _signal(grad_w_hat, grid, tuple(w_shape[2:]), dilation, (0, 1, 2)).reshape(tuple(w_shape))
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -164,8 +165,35 @@ def _numpy_windows(array: Any, shape: tuple[int, ...], strides: tuple[int, ...])
 STRIDED: dict[str, Callable[..., Any]] = strided_kernels(np, _numpy_windows)
 """The im2col kernels on NumPy (the CuPy override is the same code built with ``cupy``)."""
 
+#: input spectra the frequency-domain forward computed, kept for the weight gradient of the same
+#: input: ``id(x) -> (weakref to x, groups, x̂)``. An entry is taken by the backward that uses it,
+#: and dropped when ``x`` itself is freed (the next forward of a replayed graph replaces it), so
+#: nothing outlives the input it was computed from.
+_SPECTRA: dict[int, tuple[Any, int, Any]] = {}
+
+
+def _keep_spectrum(x: Any, groups: int, x_hat: Any) -> None:
+    key = id(x)
+
+    def forget(_: Any) -> None:
+        _SPECTRA.pop(key, None)
+
+    _SPECTRA[key] = (weakref.ref(x, forget), groups, x_hat)
+
+
+def _kept_spectrum(x: Any, groups: int) -> Any:
+    entry = _SPECTRA.get(id(x))
+    if entry is None or entry[0]() is not x or entry[1] != groups:
+        return None
+    del _SPECTRA[id(x)]
+    return entry[2]
+
+
 def _fft_forward(xp: Any, x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
-    return _fft_conv.conv_forward(x, w, stride, dilation, groups)
+    x_hat = _fft_conv.input_spectrum(x, groups)
+    if path("conv_backward_weight", x.shape, w.shape, tuple(stride), tuple(dilation), groups, x.dtype) == "fft":
+        _keep_spectrum(x, groups, x_hat)  # the weight gradient will transform the same input
+    return _fft_conv.conv_forward(x, w, stride, dilation, groups, x_hat=x_hat)
 
 
 def _fft_backward_input(
@@ -177,7 +205,7 @@ def _fft_backward_input(
 def _fft_backward_weight(
     xp: Any, grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
 ) -> Any:
-    return _fft_conv.conv_backward_weight(grad, x, w_shape, stride, dilation, groups)
+    return _fft_conv.conv_backward_weight(grad, x, w_shape, stride, dilation, groups, x_hat=_kept_spectrum(x, groups))
 
 
 FFT: dict[str, Callable[..., Any]] = {

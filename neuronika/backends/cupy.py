@@ -91,6 +91,7 @@ class DeviceNamespace:
 
 class CupyBackend(Backend):
     name = "cupy"
+    supports_out = True
 
     def __init__(self, index: int) -> None:
         self.xp = DeviceNamespace(cupy_namespace, index)

@@ -16,16 +16,18 @@ from ._base import Backend, DType
 
 class NumpyBackend(Backend):
     name = "numpy"
+    supports_out = True
     xp = np
     native_device = "cpu"
 
     def __init__(self) -> None:
         super().__init__()
         self._rng = np.random.default_rng()
-        from . import _numpy_fast, _numpy_kernels, _numpy_scatter
+        from . import _numpy_fast, _numpy_kernels, _numpy_pool, _numpy_scatter
 
         self.kernels.update(_numpy_kernels.KERNELS)
         self.kernels.update(_numpy_fast.KERNELS)
+        self.kernels.update(_numpy_pool.KERNELS)
         self.kernels.update(_numpy_scatter.KERNELS)
 
     def asarray(self, obj: Any, dtype: DType | None = None) -> Any:

@@ -1,0 +1,73 @@
+"""NumPy backend speed-ups that must not change a bit: the max-pooling kernels
+(backends/_numpy_pool.py) return what the generic kernels (kernels/pooling.py) return (values,
+winners and input gradients, with ties, NaN, signed zeros, padding, overlapping and dilated
+windows), and the frequency-domain weight gradient reuses the forward's input spectrum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuronika.backends import _numpy_pool
+from neuronika.kernels import pooling as generic
+
+
+def _special(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, nan: bool = True) -> np.ndarray:
+    x = rng.integers(-3, 4, shape).astype(dtype)  # many ties
+    flat = x.reshape(-1)
+    if not nan:  # the kernel takes a shorter path without NaN
+        flat[rng.choice(flat.size, size=flat.size // 5, replace=False)] = -0.0
+        return x
+    picks = rng.choice(flat.size, size=flat.size // 5, replace=False)
+    flat[picks[0::4]] = np.nan
+    flat[picks[1::4]] = -0.0
+    flat[picks[2::4]] = np.inf
+    flat[picks[3::4]] = -np.inf
+    return x
+
+
+@pytest.mark.parametrize("nan", [True, False])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize(
+    "spatial, kernel, stride, padding, dilation, ceil",
+    [
+        ((8, 8), (2, 2), (2, 2), (0, 0), (1, 1), False),
+        ((7, 9), (3, 2), (2, 1), (1, 0), (1, 2), True),
+        ((10,), (3,), (1,), (1,), (1,), False),
+        ((5, 6, 4), (2, 3, 2), (2, 2, 1), (1, 1, 0), (1, 1, 2), False),
+    ],
+)
+def test_numpy_max_pool_kernels_equal_the_generic_ones_bit_for_bit(dtype, nan, spatial, kernel, stride, padding, dilation, ceil):
+    rng = np.random.default_rng(0)
+    x = _special(rng, (2, 3) + spatial, dtype, nan)
+    plan = generic.make_plan(spatial, kernel, stride, padding, dilation, ceil)
+    values, winners = _numpy_pool.max_pool_forward(np, x, plan)
+    expected_values, expected_winners = generic.max_pool_forward(np, x, plan)
+    assert values.dtype == expected_values.dtype and winners.dtype == expected_winners.dtype
+    assert np.array_equal(values.view(f"u{values.itemsize}"), expected_values.view(f"u{values.itemsize}"))
+    assert np.array_equal(winners, expected_winners)
+    grad = _special(rng, values.shape, dtype)
+    got = _numpy_pool.max_pool_backward(np, grad, winners, plan, x.shape)
+    want = generic.max_pool_backward(np, grad, winners, plan, x.shape)
+    assert got.shape == want.shape == x.shape
+    assert np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{got.itemsize}"))
+
+
+def test_the_weight_gradient_reuses_the_forward_input_spectrum_bit_for_bit_and_keeps_nothing_after():
+    from neuronika.backends import _fft_conv, _numpy_kernels as kernels
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 16, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 5, 5)).astype(np.float32)
+    args = ((1, 1), (1, 1), 1)
+    assert kernels.path("conv_backward_weight", x.shape, w.shape, *args, x.dtype) == "fft"
+    y = kernels.FFT["conv_forward"](np, x, w, *args)
+    assert id(x) in kernels._SPECTRA  # kept for the backward
+    grad = rng.standard_normal(y.shape).astype(np.float32)
+    kept = kernels.FFT["conv_backward_weight"](np, grad, x, w.shape, *args)
+    assert id(x) not in kernels._SPECTRA  # taken by the backward that used it
+    fresh = _fft_conv.conv_backward_weight(grad, x, w.shape, *args)
+    assert np.array_equal(kept, fresh)
+    kernels.FFT["conv_forward"](np, x, w, *args)
+    del x  # an input that is freed takes its spectrum with it
+    assert not kernels._SPECTRA
