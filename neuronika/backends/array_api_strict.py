@@ -20,7 +20,7 @@ from ._base import Backend, DType
 _DEVICES = {0: strict.Device("CPU_DEVICE"), 1: strict.Device("device1"), 2: strict.Device("device2")}
 
 
-class StrictBackend(Backend):
+class StrictBackend(host.HostGenerator, Backend):
     name = "array_api_strict"
     xp = strict
 
@@ -63,19 +63,6 @@ class StrictBackend(Backend):
     def normal(self, shape: Sequence[int], dtype: DType, mean: float = 0.0, std: float = 1.0) -> Any:
         host = self._rng.standard_normal(tuple(shape)) * std + mean
         return strict.asarray(host.astype(dtype.name), device=self.native_device)
-
-    def permutation(self, n: int) -> list[int]:
-        order: list[int] = self._rng.permutation(n).tolist()
-        return order
-
-    def get_rng_state(self) -> dict[str, Any]:
-        return host.generator_state(self._rng)
-
-    def check_rng_state(self, state: Any) -> None:
-        host.generator_from_state(state, f"set_rng_state: {self.device}")
-
-    def set_rng_state(self, state: Any) -> None:
-        self._rng = host.generator_from_state(state, f"set_rng_state: {self.device}")
 
 
 def create(index: int) -> StrictBackend:

@@ -210,3 +210,25 @@ def contiguous(array: Any) -> Any:
 def empty(shape: Sequence[int], like: Any) -> Any:
     """An uninitialised C-contiguous host array of ``shape`` with ``like``'s dtype."""
     return np.empty(tuple(shape), dtype=np.asarray(like).dtype)
+
+
+class HostGenerator:
+    """Random-number capabilities of a backend that draws from a NumPy ``Generator`` on the host
+    (``self._rng``) — the NumPy and array_api_strict backends: permutations, and the generator's
+    state as plain data (``get_rng_state`` / ``check_rng_state`` / ``set_rng_state``)."""
+
+    _rng: Any
+    device: Any
+
+    def permutation(self, n: int) -> list[int]:
+        order: list[int] = self._rng.permutation(n).tolist()
+        return order
+
+    def get_rng_state(self) -> dict[str, Any]:
+        return generator_state(self._rng)
+
+    def check_rng_state(self, state: Any) -> None:
+        generator_from_state(state, f"set_rng_state: {self.device}")
+
+    def set_rng_state(self, state: Any) -> None:
+        self._rng = generator_from_state(state, f"set_rng_state: {self.device}")

@@ -14,7 +14,7 @@ from . import host
 from ._base import Backend, DType
 
 
-class NumpyBackend(Backend):
+class NumpyBackend(host.HostGenerator, Backend):
     name = "numpy"
     supports_out = True
     xp = np
@@ -65,18 +65,6 @@ class NumpyBackend(Backend):
             sample = sample * std + mean
         return sample.astype(dtype.name, copy=False)
 
-    def permutation(self, n: int) -> list[int]:
-        order: list[int] = self._rng.permutation(n).tolist()
-        return order
-
-    def get_rng_state(self) -> dict[str, Any]:
-        return host.generator_state(self._rng)
-
-    def check_rng_state(self, state: Any) -> None:
-        host.generator_from_state(state, f"set_rng_state: {self.device}")
-
-    def set_rng_state(self, state: Any) -> None:
-        self._rng = host.generator_from_state(state, f"set_rng_state: {self.device}")
 
     @staticmethod
     def host_rng(seed: int | None = None) -> np.random.Generator:

@@ -11,16 +11,22 @@ from ..autograd import pooling as F
 from .module import Module
 
 
+def _window(layer: Module, kernel_size: Any, stride: Any, padding: Any) -> tuple[tuple[int, ...], ...]:
+    """A pooling layer's checked ``kernel_size``, ``stride`` (the kernel size when None) and
+    ``padding``, one int per pooled axis."""
+    name, dims = type(layer).__name__, layer.dims
+    kernel = F.per_axis(name, "kernel_size", kernel_size, dims, 1)
+    strides = kernel if stride is None else F.per_axis(name, "stride", stride, dims, 1)
+    return kernel, strides, F.per_axis(name, "padding", padding, dims, 0)
+
+
 class _MaxPoolNd(Module):
     dims = 0
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False) -> None:
         super().__init__()
-        layer = type(self).__name__
-        self.kernel_size = F.per_axis(layer, "kernel_size", kernel_size, self.dims, 1)
-        self.stride = self.kernel_size if stride is None else F.per_axis(layer, "stride", stride, self.dims, 1)
-        self.padding = F.per_axis(layer, "padding", padding, self.dims, 0)
-        self.dilation = F.per_axis(layer, "dilation", dilation, self.dims, 1)
+        self.kernel_size, self.stride, self.padding = _window(self, kernel_size, stride, padding)
+        self.dilation = F.per_axis(type(self).__name__, "dilation", dilation, self.dims, 1)
         self.ceil_mode = bool(ceil_mode)
 
     def forward(self, input: Var) -> Var:
@@ -68,10 +74,7 @@ class _AvgPoolNd(Module):
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__()
-        layer = type(self).__name__
-        self.kernel_size = F.per_axis(layer, "kernel_size", kernel_size, self.dims, 1)
-        self.stride = self.kernel_size if stride is None else F.per_axis(layer, "stride", stride, self.dims, 1)
-        self.padding = F.per_axis(layer, "padding", padding, self.dims, 0)
+        self.kernel_size, self.stride, self.padding = _window(self, kernel_size, stride, padding)
         self.ceil_mode = bool(ceil_mode)
         self.count_include_pad = bool(count_include_pad)
 
