@@ -34,10 +34,12 @@ class Pointwise(Unary):
         super().__init__(operand)
 
     def function(self, xp: Any, x: Any) -> Any:
-        raise NotImplementedError
+        """``f(x)`` element-wise (every op of the family defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} must define function(xp, x)")
 
     def derivative(self, xp: Any, x: Any, y: Any) -> Any:
-        raise NotImplementedError
+        """``f'(x)`` element-wise, given ``x`` and ``y = f(x)`` (every differentiable op defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} must define derivative(xp, x, y)")
 
     def _forward(self) -> None:
         self.value = self.function(self.xp, self.inputs[0].value)

@@ -78,7 +78,9 @@ class _RNNBase(Module):
         return _affine(input, weight, bias)
 
     def _step(self, gates_from_input: Var, state: State, weight_hh: Var, bias_hh: Var | None) -> State:
-        raise NotImplementedError
+        """One time step: the new state from this step's input projection and the previous
+        state (every concrete layer, RNN / LSTM / GRU, defines its own equations here)."""
+        raise NotImplementedError(f"{type(self).__name__} must define _step (the equations of one time step)")
 
     def _hidden(self, state: State) -> Var:
         return cast(Var, state)
