@@ -144,14 +144,13 @@ class RunningStats:
 
     def track(self, xp: Any, mean: Any, var: Any, n: int) -> None:
         running_mean, running_var, count = self.lookup()
+        self.batches += 1
         if count is not None:
-            node = count._node
-            node.value = node.value + 1
-            batches = int(node.backend.to_host(node.value).reshape(()))
-        else:
-            self.batches += 1
-            batches = self.batches
-        momentum = 1.0 / batches if self.momentum is None else self.momentum
+            count._node.value = count._node.value + 1
+        momentum = self.momentum
+        if momentum is None:  # a cumulative average needs the count on the host (a sync on a GPU)
+            batches = self.batches if count is None else int(count._node.backend.to_host(count._node.value).reshape(()))
+            momentum = 1.0 / batches
         unbiased = var * (n / (n - 1)) if n > 1 else var
         # written in place of the leaves' values, with no tick of the staleness clock: the
         # forward pass that reads them is the one running now (PyTorch updates in place too)
