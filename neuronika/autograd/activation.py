@@ -37,6 +37,7 @@ class ReLU(Unary):
 
     __slots__ = ("forward_kernel", "backward_kernel")
     name = "relu"
+    reads_inputs = ()  # what _backward reads (lifetimes.py)
 
     def __init__(self, operand: Node) -> None:
         super().__init__(operand)
@@ -53,6 +54,7 @@ class ReLU(Unary):
 class LeakyReLU(Unary):
     __slots__ = ("slope",)
     name = "leaky_relu"
+    reads_value = False  # what _backward reads (lifetimes.py)
 
     def __init__(self, operand: Node, slope: float = 0.01) -> None:
         super().__init__(operand)
@@ -71,6 +73,7 @@ class Softplus(Unary):
 
     __slots__ = ()
     name = "softplus"
+    reads_value = False  # what _backward reads (lifetimes.py)
 
     def _forward(self) -> None:
         operand = self.inputs[0].value
@@ -86,6 +89,7 @@ class Sigmoid(Unary):
 
     __slots__ = ()
     name = "sigmoid"
+    reads_inputs = ()  # what _backward reads (lifetimes.py)
 
     def _forward(self) -> None:
         # the same three operations as tanh(x/2)·0.5 + 0.5, the last two in place on the fresh
@@ -104,6 +108,7 @@ class Sigmoid(Unary):
 class Tanh(Unary):
     __slots__ = ()
     name = "tanh"
+    reads_inputs = ()  # what _backward reads (lifetimes.py)
 
     def _forward(self) -> None:
         self.value = self.xp.tanh(self.inputs[0].value)
@@ -130,6 +135,7 @@ class Softmax(Unary):
 
     __slots__ = ("axis",)
     name = "softmax"
+    reads_inputs = ()  # what _backward reads (lifetimes.py)
 
     def __init__(self, operand: Node, axis: int) -> None:
         super().__init__(operand)
@@ -150,6 +156,7 @@ class LogSoftmax(Unary):
 
     __slots__ = ("axis",)
     name = "log_softmax"
+    reads_inputs = ()  # what _backward reads (lifetimes.py)
 
     def __init__(self, operand: Node, axis: int) -> None:
         super().__init__(operand)
@@ -172,6 +179,7 @@ class Dropout(Unary):
 
     __slots__ = ("p", "training", "mask")
     name = "dropout"
+    reads_inputs, reads_value, repeatable = (), False, False  # what _backward reads (lifetimes.py)
 
     def __init__(self, operand: Node, p: float) -> None:
         p = real(self.name, "probability p", p)

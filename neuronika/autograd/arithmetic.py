@@ -38,6 +38,7 @@ class Binary(Node):
 class Add(Binary):
     __slots__ = ()
     name = "add"
+    reads_inputs, reads_value = (), False  # what _backward reads (lifetimes.py)
     kinds = "fi"
 
     def _forward(self) -> None:
@@ -55,6 +56,7 @@ class Add(Binary):
 class Sub(Binary):
     __slots__ = ()
     name = "sub"
+    reads_inputs, reads_value = (), False  # what _backward reads (lifetimes.py)
     kinds = "fi"
 
     def _forward(self) -> None:
@@ -73,6 +75,7 @@ class Sub(Binary):
 class Mul(Binary):
     __slots__ = ()
     name = "mul"
+    reads_value = False  # what _backward reads (lifetimes.py)
     kinds = "fi"
 
     def _forward(self) -> None:
@@ -92,6 +95,7 @@ class Mul(Binary):
 class Div(Binary):
     __slots__ = ()
     name = "div"
+    reads_inputs = (1,)  # what _backward reads (lifetimes.py)
 
     def _forward(self) -> None:
         lhs, rhs = self.inputs
@@ -120,6 +124,7 @@ class Unary(Node):
 class Neg(Unary):
     __slots__ = ()
     name = "neg"
+    reads_inputs, reads_value = (), False  # what _backward reads (lifetimes.py)
     kinds = "fi"
 
     def _forward(self) -> None:
@@ -134,6 +139,7 @@ class Pow(Unary):
 
     __slots__ = ("exponent",)
     name = "pow"
+    reads_value = False  # what _backward reads (lifetimes.py)
 
     def __init__(self, operand: Node, exponent: float) -> None:
         if not is_real(exponent):
@@ -159,6 +165,7 @@ class Pow(Unary):
 class Sqrt(Unary):
     __slots__ = ()
     name = "sqrt"
+    reads_inputs = ()  # what _backward reads (lifetimes.py)
 
     def _forward(self) -> None:
         self.value = self.xp.sqrt(self.inputs[0].value)
@@ -170,6 +177,7 @@ class Sqrt(Unary):
 class Exp(Unary):
     __slots__ = ()
     name = "exp"
+    reads_inputs = ()  # what _backward reads (lifetimes.py)
 
     def _forward(self) -> None:
         self.value = self.xp.exp(self.inputs[0].value)
@@ -181,6 +189,7 @@ class Exp(Unary):
 class Ln(Unary):
     __slots__ = ()
     name = "ln"
+    reads_value = False  # what _backward reads (lifetimes.py)
 
     def _forward(self) -> None:
         self.value = self.xp.log(self.inputs[0].value)

@@ -44,6 +44,7 @@ import os
 from typing import Any, Callable
 
 from . import activation, arithmetic, reduction
+from .lifetimes import Lifetimes, declared_reads
 from .node import Leaf, Node, invalidate_plans
 
 #: whether replayed graphs are compiled (``set_enabled``); the interpreter is the reference
@@ -66,13 +67,20 @@ class Plan:
     """The compiled forward and backward of one root (the root itself is passed in, never held:
     holding it would make every replayed graph a reference cycle)."""
 
-    __slots__ = ("epoch", "forward", "backward", "compute", "source", "__weakref__")
+    __slots__ = ("epoch", "forward", "backward", "kept", "source", "__weakref__")
 
     def __init__(self, root: Node, epoch: int) -> None:
         compute, backprop = root.order()
         self.epoch = epoch
-        self.compute = compute
-        self.forward, self.backward, self.source = _generate(root, compute, backprop)
+        life = Lifetimes(root, compute, backprop, _reads)
+        self.kept = life.kept  # the nodes holding a value after the forward (node.stamp_compiled)
+        for node in compute:
+            if id(node) in life.dead:
+                node.dead = True
+                node.grad = None  # left by an interpreted pass: never read again
+            if id(node) in life.released:
+                node.value = None
+        self.forward, self.backward, self.source = _generate(root, compute, backprop, life)
 
 
 # --- code generation ------------------------------------------------------------------------
@@ -219,19 +227,40 @@ def _local_gradients(root: Node, backprop: list[Node]) -> dict[int, str]:
     return local
 
 
-def _generate(root: Node, compute: list[Node], backprop: list[Node]) -> tuple[Callable[..., None], Callable[..., None], str]:
+def _reads(node: Node) -> tuple[tuple[int, ...], bool]:
+    """What a node's VJP reads: exact for the inline ops (``_backward_lines``), else declared."""
+    if not _inline(node):
+        return declared_reads(node)
+    kind = type(node)
+    if kind is arithmetic.Mul:
+        lhs, rhs = node.inputs
+        return tuple(p for p, other in ((0, rhs), (1, lhs)) if other.requires_grad), False
+    return (), kind is activation.Tanh
+
+
+def _generate(root: Node, compute: list[Node], backprop: list[Node], life: Lifetimes) -> tuple[Callable[..., None], Callable[..., None], str]:
     w = _Writer()
+    schedule = compute + [root]
+    read_by_attribute = {id(operand) for node in schedule if not _inline(node) for operand in node.inputs}
     forward = ["    def forward(r):"]
-    for node in compute + [root]:
+    for index, node in enumerate(schedule):
         name = w.node(node, root)
         if _inline(node):
             expr = _forward_expr(w, node, root)
             local = f"v{len(w.local)}"
-            forward += [f"        {name}.value = None", f"        {local} = {name}.value = {expr}"]
+            if id(node) in life.released and id(node) not in read_by_attribute:
+                forward.append(f"        {local} = {expr}")  # dead, read only from the local
+            else:
+                forward += [f"        {name}.value = None", f"        {local} = {name}.value = {expr}"]
             w.local[id(node)] = local
         else:
             method = w.const("f", node._forward) if node is not root else "r._forward"
             forward += [f"        {name}.value = None", f"        {method}()"]
+        for gone in life.after_forward.get(index, ()):
+            if id(gone) in w.local:
+                forward.append(f"        del {w.local[id(gone)]}")
+            if not _inline(gone) or id(gone) in read_by_attribute:
+                forward.append(f"        {w.node(gone, root)}.value = None")
     forward.append("        return None")
 
     w.grads = _local_gradients(root, backprop)
@@ -241,13 +270,18 @@ def _generate(root: Node, compute: list[Node], backprop: list[Node]) -> tuple[Ca
     for node in ([root] if root.requires_grad else []) + list(reversed(backprop)):
         name = w.node(node, root)
         held = w.grads.get(id(node))
+        dead = id(node) in life.dead
         if held is not None:  # every contribution was made above: store it, then its VJP
-            backward.append(f"        {name}.grad = {held}")
+            if not dead or not _inline(node):  # (a method reads it from the node)
+                backward.append(f"        {name}.grad = {held}")
             if _inline(node):
                 backward += _backward_lines(w, node, root, held)
             else:
-                method = w.const("b", node._backward)
-                backward.append(f"        {method}()")
+                backward.append(f"        {w.const('b', node._backward)}()")
+            if dead:
+                backward.append(f"        del {held}")
+                if not _inline(node):
+                    backward.append(f"        {name}.grad = None")
         elif _inline(node):
             g = "seed" if node is root else "g"
             if node is not root:
@@ -258,6 +292,10 @@ def _generate(root: Node, compute: list[Node], backprop: list[Node]) -> tuple[Ca
         else:
             method = w.const("b", node._backward) if node is not root else "r._backward"
             backward.append(f"        if {name}.grad is not None: {method}()")
+        if dead and held is None:
+            backward.append(f"        {name}.grad = None")
+        backward += [f"        {name}.{slot} = None" for slot in type(node).saved_slots]
+        backward += [f"        {w.node(gone, root)}.value = None" for gone in life.after_backward.get(id(node), ())]
     backward.append("        return None")
 
     params = sorted(w.bound)

@@ -58,6 +58,7 @@ class Convolution(Node):
         "_conv_backward_weight",
     )
     name = "convolution"
+    reads_inputs, reads_value, saved_slots = (1,), False, ("padded",)  # what _backward reads (lifetimes.py)
 
     def __init__(
         self,

@@ -243,6 +243,7 @@ class Affine(Node):
 
     __slots__ = ()
     name = "affine"
+    reads_inputs, reads_value = (0, 1), False  # what _backward reads (lifetimes.py)
 
     def __init__(self, input: Node, weight: Node, bias: Node) -> None:
         check_same_place(self.name, (input, weight, bias))

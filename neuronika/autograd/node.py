@@ -58,6 +58,14 @@ def invalidate_plans() -> None:
     EPOCH[0] += 1
 
 
+def revive(node: "Node") -> None:
+    """A handle was made for a node a compiled plan treated as dead (released its value or
+    gradient): every plan is rebuilt, keeping it from now on. (No public call reaches such a node;
+    this keeps the rule safe for code that walks the graph and wraps what it finds.)"""
+    node.dead = False
+    invalidate_plans()
+
+
 def expose() -> None:
     """A leaf's live array was handed to the user, who may write into it: the next ``forward``
     recomputes. (``backward`` does not: it differentiates the values the last forward computed.)"""
@@ -81,6 +89,8 @@ class Node:
         "_order",
         "_compiled",
         "origin",
+        "handles",
+        "dead",
         "__weakref__",
     )
     #: the op's public name, used in error messages and reprs
@@ -88,6 +98,19 @@ class Node:
     is_leaf = False
     #: the dtype kinds the op accepts for its inputs ("f" floating, "i" integer, "b" bool)
     kinds = "f"
+    # What ``_backward`` reads, declared for the replay compiler, which releases the value of an
+    # intermediate no handle refers to as soon as no VJP still to run reads it (see lifetimes.py).
+    # The defaults keep everything: an op that declares nothing loses no value early.
+    #: positions of the inputs whose ``value`` ``_backward`` reads (``None``: every input)
+    reads_inputs: "tuple[int, ...] | None" = None
+    #: whether ``_backward`` reads this node's own ``value``
+    reads_value = True
+    #: attributes ``_forward`` fills only for ``_backward`` (set to None once it ran)
+    saved_slots: "tuple[str, ...]" = ()
+    #: whether ``_forward`` may run again at the same clock with the same result and no side
+    #: effect (False for dropout's mask and batch norm's running statistics): only such a
+    #: node's value is ever released (another graph sharing it recomputes it)
+    repeatable = True
 
     inputs: tuple["Node", ...]
     value: Any
@@ -123,6 +146,8 @@ class Node:
         self._order: tuple[list["Node"], list["Node"]] | None = None
         self._compiled: Any = None  # None: never run; False: run once; else its compiled Plan
         self.origin = build_site() if ANOMALY.get() else None
+        self.handles = 0  # live Var / VarDiff objects on this node (variable.py keeps the count)
+        self.dead = False  # whether a compiled plan released this node's value or gradient
 
     # engine hooks, overridden by every op -----------------------------------------------------
     def _forward(self) -> None:
@@ -298,11 +323,12 @@ def _plan_of(root: Node) -> Any:
 
 def stamp_compiled(clock: int) -> None:
     """Write the stamps the compiled forwards at this clock skipped (an interpreted ``forward``
-    of a graph sharing their nodes must see them computed)."""
+    of a graph sharing their nodes must see them computed). The nodes whose values a plan
+    released stay stale: an interpreted pass that needs them recomputes them."""
     for ref in _FORWARDED[1]:
         plan = ref()
         if plan is not None:
-            for node in plan.compute:
+            for node in plan.kept:
                 node.stamp = clock
     _FORWARDED[1] = []
 
@@ -326,7 +352,18 @@ def run_backward(root: Node, seed: float | Any) -> None:
             plan.backward(root, seed_grad)
         tick()
         return
-    _, backprop = root.order()
+    compute, backprop = root.order()
+    clock = _CLOCK[0]
+    if _FORWARDED[0] == clock and _FORWARDED[1]:
+        # a compiled forward ran at this clock and may have released values this (interpreted)
+        # backward reads: recompute them (only repeatable nodes are ever released)
+        stamp_compiled(clock)
+        with root.backend.scope():
+            for node in compute:
+                if node.stamp != clock:
+                    node.value = None
+                    node._forward()
+                    node.stamp = clock
     for node in backprop:
         node.grad = None
     root.grad = seed_grad
@@ -342,9 +379,13 @@ def run_backward(root: Node, seed: float | Any) -> None:
         else:
             if root.requires_grad:
                 root._backward()
+            # the gradient of an intermediate no handle refers to is unreadable: dropped once
+            # its own VJP consumed it (as PyTorch keeps no ``.grad`` of a non-leaf)
             for node in reversed(backprop):
                 if node.grad is not None and node.requires_grad:
                     node._backward()
+                    if not node.handles:
+                        node.grad = None
     tick()
 
 

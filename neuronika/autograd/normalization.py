@@ -167,6 +167,7 @@ class BatchNormalize(Normalize):
 
     __slots__ = ("stats", "training", "used_batch")
     name = "batch_norm"
+    repeatable = False  # what _backward reads (lifetimes.py)
 
     def __init__(self, input: Node, stats: "RunningStats | None", eps: float, training: bool) -> None:
         super().__init__(input, (0,) + tuple(range(2, len(input.shape))), eps)

@@ -75,6 +75,7 @@ class MaxPool(Node):
 
     __slots__ = ("plan", "winners", "_forward_kernel", "_backward_kernel")
     name = "max_pool"
+    reads_inputs, reads_value, saved_slots = (), False, ("winners",)  # what _backward reads (lifetimes.py)
 
     def __init__(self, input: Node, dims: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool) -> None:
         op = f"max_pool{dims}d"
@@ -99,6 +100,7 @@ class AvgPool(Node):
 
     __slots__ = ("plan", "divisor", "_forward_kernel", "_backward_kernel")
     name = "avg_pool"
+    reads_inputs, reads_value = (), False  # what _backward reads (lifetimes.py)
 
     def __init__(self, input: Node, dims: int, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool, count_include_pad: bool) -> None:
         op = f"avg_pool{dims}d"

@@ -35,6 +35,7 @@ class LSTMStep(Node):
 
     __slots__ = ("saved",)
     name = "lstm_step"
+    reads_inputs, reads_value, saved_slots = (1,), False, ("saved",)  # what _backward reads (lifetimes.py)
     saved: Any  # (i, f, g, o, tanh c') of the last forward, for the VJP
 
     def __init__(self, gates: Node, cell: Node) -> None:

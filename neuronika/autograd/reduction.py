@@ -42,6 +42,7 @@ class Sum(Node):
 
     __slots__ = ("axis", "keepdims", "kept_shape", "scale", "out_dtype")
     name = "sum"
+    reads_inputs, reads_value = (), False  # what _backward reads (lifetimes.py)
     kinds = "fib"
 
     def __init__(self, operand: Node, axis: "int | tuple[int, ...] | None" = None, keepdims: bool = False) -> None:

@@ -25,6 +25,7 @@ class Unsqueeze(Node):
 
     __slots__ = ()
     name = "unsqueeze"
+    reads_inputs, reads_value = (), False  # what _backward reads (lifetimes.py)
     kinds = "fib"
 
     def __init__(self, operand: Node, axis: int) -> None:
@@ -163,6 +164,7 @@ class Chunk(Node):
 
     __slots__ = ("index", "group")
     name = "chunk"
+    reads_inputs, reads_value = (), False  # what _backward reads (lifetimes.py)
     kinds = "fib"
 
     group: list[Any]

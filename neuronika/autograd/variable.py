@@ -16,7 +16,7 @@ from . import activation, arithmetic, linalg, reduction, shape as shape_ops
 from . import activation_torch, comparison, contraction, indexing, normalization, rearrange, selection, unary
 from ._build import broadcast_shapes
 from .grad_mode import GRAPHS_WITHOUT_GRAD
-from .node import Leaf, Node, expose, invalidate_plans, leaves_of, nodes_of_type, run_backward, run_forward, tick
+from .node import Leaf, Node, expose, invalidate_plans, leaves_of, nodes_of_type, revive, run_backward, run_forward, tick
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -80,6 +80,23 @@ class Var:
 
     def __init__(self, node: Node) -> None:
         self._node = node
+        # the node's count of live handles: a replayed plan may release the value and gradient
+        # of an intermediate none refers to, since no one can read them (see lifetimes.py)
+        node.handles += 1
+        if node.dead:
+            revive(node)
+
+    def __del__(self) -> None:
+        try:
+            self._node.handles -= 1
+        except AttributeError:  # made without __init__ and never given a node
+            pass
+
+    def __getstate__(self) -> Node:
+        return self._node
+
+    def __setstate__(self, node: Node) -> None:
+        Var.__init__(self, node)  # a copy (copy, deepcopy, pickle) is one more handle
 
     # --- value and metadata ----------------------------------------------------------------
     @property

@@ -1,0 +1,79 @@
+"""When a replayed plan may release a value or a gradient: the liveness of one graph's arrays.
+
+``.data`` and ``.grad`` of every variable are API, but only through a handle (a ``Var`` or
+``VarDiff`` object): an intermediate no live handle refers to can never be read by the user.
+Such a node is **dead** for the plan made now (``Node.handles == 0``; not a leaf, not the root);
+its arrays are needed only by the schedule itself, so
+
+* its **gradient** goes as soon as its own VJP consumed it (PyTorch keeps no ``.grad`` of a
+  non-leaf either);
+* its **value** goes after the last forward op that reads it, unless a VJP still to run reads it
+  (then after the last such VJP in the backward), when its op is ``repeatable`` (dropout and
+  batch norm are not: their values stay, so that no mask is redrawn, no statistic updated twice);
+* the attributes its ``_forward`` filled only for its ``_backward`` (``Node.saved_slots``, e.g.
+  an LSTM step's gates) go after its VJP, for every node: the backward ticks the clock, so the
+  next pass recomputes them anyway.
+
+What a VJP reads is declared per op class (``Node.reads_inputs``, ``Node.reads_value``; the
+default is everything) and known exactly for the inline ops of the compiled plan (see
+``compiled.py``). A handle made later for a node treated as dead rebuilds every plan
+(``node.revive``), and another graph sharing a released node recomputes it (its stamp is not
+written). Handles that die later only leave a plan keeping more than it needs.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .node import Node
+
+#: ``reads(node) -> (positions of inputs whose value its VJP reads, whether it reads its own)``
+Reads = Callable[[Node], "tuple[tuple[int, ...], bool]"]
+
+
+def declared_reads(node: Node) -> tuple[tuple[int, ...], bool]:
+    """What ``node._backward`` reads, from its class's declarations."""
+    positions = node.reads_inputs
+    return (tuple(range(len(node.inputs))) if positions is None else positions), node.reads_value
+
+
+class Lifetimes:
+    """For one root's plan: which nodes are dead, and where each released array goes.
+
+    * ``dead``: ids of the dead nodes (their gradients are not kept);
+    * ``after_forward[i]``: nodes whose value is released once the i-th node of the forward
+      schedule (``compute + [root]``) ran;
+    * ``after_backward[id(n)]``: nodes whose value is released once ``n``'s VJP ran;
+    * ``kept``: the ``compute`` nodes that still hold their value after the forward.
+    """
+
+    def __init__(self, root: Node, compute: list[Node], backprop: list[Node], reads: Reads) -> None:
+        schedule = compute + [root]
+        backward = ([root] if root.requires_grad else []) + list(reversed(backprop))
+        at = {id(node): index for index, node in enumerate(backward)}
+        last_use: dict[int, int] = {}  # last forward position reading the node's value
+        last_read: dict[int, Node] = {}  # the last VJP (in backward order) reading it
+        for index, node in enumerate(schedule):
+            for operand in node.inputs:
+                last_use[id(operand)] = index
+            if node.requires_grad:
+                positions, own = reads(node)
+                readers = [node.inputs[p] for p in positions] + ([node] if own else [])
+                for operand in readers:
+                    previous = last_read.get(id(operand))
+                    if previous is None or at[id(node)] > at[id(previous)]:
+                        last_read[id(operand)] = node
+        self.dead = {id(node) for node in compute if not node.handles}
+        self.after_forward: dict[int, list[Node]] = {}
+        self.after_backward: dict[int, list[Node]] = {}
+        self.kept: list[Node] = []
+        for node in compute:
+            key = id(node)
+            if key not in self.dead or not node.repeatable:
+                self.kept.append(node)
+            elif key in last_read:
+                self.kept.append(node)
+                self.after_backward.setdefault(id(last_read[key]), []).append(node)
+            else:
+                self.after_forward.setdefault(last_use[key], []).append(node)
+        self.released = {id(node) for nodes in self.after_forward.values() for node in nodes}
