@@ -43,7 +43,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-from . import activation, arithmetic, reduction
+from . import activation, arithmetic, reduction, shape
 from .lifetimes import Lifetimes, declared_reads
 from .node import Leaf, Node, invalidate_plans
 
@@ -264,6 +264,10 @@ def _generate(root: Node, compute: list[Node], backprop: list[Node], life: Lifet
     forward.append("        return None")
 
     w.grads = _local_gradients(root, backprop)
+    chunks_of: dict[int, list[Node]] = {}
+    for node in schedule:
+        if isinstance(node, shape.Chunk):
+            chunks_of.setdefault(id(node.inputs[0]), []).append(node)
     backward = ["    def backward(r, seed):"]
     backward += [f"        {w.node(node, root)}.grad = None" for node in backprop if id(node) not in w.grads]
     backward.append("        r.grad = seed")
@@ -294,6 +298,9 @@ def _generate(root: Node, compute: list[Node], backprop: list[Node], life: Lifet
             backward.append(f"        if {name}.grad is not None: {method}()")
         if dead and held is None:
             backward.append(f"        {name}.grad = None")
+        if dead:  # the chunks' shared buffer was this gradient (shape.Chunk): let it go too
+            groups = {id(c.group): c for c in chunks_of.get(id(node), ())}  # type: ignore[attr-defined]
+            backward += [f"        {w.node(c, root)}.group[0] = None" for c in groups.values()]
         backward += [f"        {name}.{slot} = None" for slot in type(node).saved_slots]
         backward += [f"        {w.node(gone, root)}.value = None" for gone in life.after_backward.get(id(node), ())]
     backward.append("        return None")

@@ -37,9 +37,11 @@ _CLOCK = [1]
 #: backend, the compiler switched on or off): plans made at another epoch are rebuilt (see
 #: compiled.py)
 EPOCH = [0]
-#: ``[clock, plans]``: the clock of the last ``forward`` and the compiled plans run at it, whose
-#: nodes carry no stamps until an interpreted ``forward`` at the same clock needs them
-_FORWARDED: list[Any] = [0, []]
+#: ``[clock, plans, released]``: the clock of the last ``forward``, the compiled plans run at it,
+#: whose nodes carry no stamps until an interpreted ``forward`` at the same clock needs them, and
+#: whether one of them ran at that clock (it may have released values: an interpreted backward
+#: recomputes them)
+_FORWARDED: list[Any] = [0, [], False]
 #: set when a leaf's array was handed out through ``.data`` (it may be written in place): the
 #: next ``forward`` then recomputes (see :func:`expose`)
 _EXPOSED = [False]
@@ -263,6 +265,7 @@ def run_forward(root: Node) -> None:
     if forwarded[0] != clock:
         forwarded[0] = clock
         forwarded[1] = []
+        forwarded[2] = False
         # nothing was computed at this clock yet: every node is stale, the plan runs whole
         if not ANOMALY.get() and not root.is_leaf:
             plan = _plan_of(root)
@@ -270,6 +273,7 @@ def run_forward(root: Node) -> None:
                 with root.backend.scope():
                     plan.forward(root)
                 forwarded[1].append(weakref.ref(plan))  # weak: a dropped graph is freed at once
+                forwarded[2] = True
                 root.stamp = clock
                 return
     elif forwarded[1]:
@@ -354,10 +358,11 @@ def run_backward(root: Node, seed: float | Any) -> None:
         return
     compute, backprop = root.order()
     clock = _CLOCK[0]
-    if _FORWARDED[0] == clock and _FORWARDED[1]:
+    if _FORWARDED[0] == clock and _FORWARDED[2]:
         # a compiled forward ran at this clock and may have released values this (interpreted)
         # backward reads: recompute them (only repeatable nodes are ever released)
-        stamp_compiled(clock)
+        if _FORWARDED[1]:
+            stamp_compiled(clock)
         with root.backend.scope():
             for node in compute:
                 if node.stamp != clock:
