@@ -11,6 +11,9 @@ gradients accumulating) five ways, interleaved in one process (``common.time_int
                    product and 2 accumulations into the leaves' gradients (10 per link) — the
                    least any engine that keeps neuronika's semantics can cost;
 * ``compiled``     neuronika replaying the graph through its compiled plan;
+* ``compiled, kept`` the same with a handle on every intermediate, so the plan stores every
+                   value and gradient (what every plan did before dead intermediates were
+                   released: the A/B of that change);
 * ``interpreted``  the same graph through the interpreter (``compiled.set_enabled(False)``);
 * ``rebuilt``      the graph written anew every pass.
 
@@ -59,6 +62,29 @@ def same_kernels(np, data: dict) -> "object":
     return Impl(step)
 
 
+def chain_kept(s, data: dict) -> "object":
+    """W3 replayed with a handle held on every intermediate: nothing is dead, all is stored."""
+    import workloads
+    from common import Impl
+
+    backend, x, ws, bs = workloads._chain_leaves(s, data, "cpu")
+    handles, y = [], x
+    for w, b in zip(ws, bs):
+        product = y * w
+        pre = product + b
+        y = pre.tanh()
+        handles += [product, pre, y]
+    loss = y.sum()
+
+    def step():
+        loss.forward()
+        loss.backward()
+        return loss.data
+
+    step.handles = handles  # kept alive with the step
+    return Impl(step)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="W3 per-op overhead: floor, same kernels, compiled, interpreted, rebuilt")
     parser.add_argument("--links", type=int, default=400)
@@ -92,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "floor": floors.chain(np, s, data),
         "same kernels": same_kernels(np, data),
         "compiled": switched(workloads.chain(s, data, "cpu"), True),
+        "compiled, kept": switched(chain_kept(s, data), True),
         "interpreted": switched(workloads.chain(s, data, "cpu"), False),
         "rebuilt": switched(workloads.chain_rebuilt(s, data, "cpu"), True),
     }
@@ -101,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     floor = timings["floor"]["median_ms"]
     print(f"W3, {args.links} links, {ops} ops per pass; median of {args.steps} passes, interleaved")
     for name, t in timings.items():
-        print(f"  {name:13s} {t['median_ms'] * 1e3 / ops:6.3f} µs/op   {t['median_ms'] / floor:5.2f}x floor")
+        print(f"  {name:14s} {t['median_ms'] * 1e3 / ops:6.3f} µs/op   {t['median_ms'] / floor:5.2f}x floor")
     return 0
 
 

@@ -224,19 +224,26 @@ def test_a_copied_handle_counts(device, compiler):
     assert product.handles == 0
 
 
-def test_the_interpreter_drops_dead_gradients_and_keeps_those_with_handles(device, compiler):
-    compiled.set_enabled(False)
+def test_the_interpreter_drops_what_is_dead_and_keeps_what_handles_and_vjps_read(device, compiler):
+    compiled.set_enabled(False)  # every pass interpreted
     x = _leaf(device, [0.5, -1.0, 2.0])
     w = _leaf(device, [1.5, 0.25, -0.5], grad=True)
     kept = x * w
-    dropped = kept.tanh()
-    node = dropped._node
-    loss = dropped.sum()
-    del dropped
+    pre = kept + 1.0  # dead, read by no VJP: its value goes after the tanh
+    squashed = pre.tanh()  # dead, read by its own VJP: its value stays for the backward
+    loss = squashed.sum()
+    nodes = pre._node, squashed._node
+    del pre, squashed
+    for _ in range(2):
+        loss.forward()
+        assert nodes[0].value is None and nodes[1].value is not None
+        loss.backward()
+        assert nodes[0].grad is None and nodes[1].grad is None
+    expected = 1 - np.tanh(_host(device, kept.data) + 1.0) ** 2
+    np.testing.assert_allclose(_host(device, kept.grad), expected, rtol=1e-12)
+    revived = wrap(nodes[0])  # a handle made later: the next pass keeps the value
     loss.forward()
-    loss.backward()
-    assert node.grad is None and node.value is not None  # values stay in the interpreter
-    np.testing.assert_allclose(_host(device, kept.grad), 1 - np.tanh(_host(device, kept.data)) ** 2, rtol=1e-12)
+    np.testing.assert_array_equal(revived.numpy(), _host(device, kept.data) + 1.0)
 
 
 def _lstm_step_peak(steps: int, batch: int, hidden: int) -> int:

@@ -17,8 +17,12 @@ per node at run time is decided here once:
   subclass added later, is called through its own ``_forward`` / ``_backward`` (bound once).
 
 The generated code keeps the interpreter's semantics exactly: a stale value is dropped before
-its node is recomputed, every node's ``value`` and ``grad`` are set as before (so ``.data`` and
-``.grad`` of an intermediate read as they did), gradients are reset at the start of ``backward``.
+its node is recomputed, the ``value`` and ``grad`` of every node a handle refers to (and of the
+leaves and the root) are set as before, so ``.data`` and ``.grad`` read as they did; gradients
+are reset at the start of ``backward``. An intermediate no handle refers to is dead (see
+lifetimes.py): its value is not stored at all when only inline ops read it, else released right
+after its last reader in the forward or the backward; its gradient stays in a local variable,
+deleted once its VJP ran, or is set back to None then.
 
 A plan bakes in the graph's structure (fixed once built), which inputs require gradients (fixed
 too: a leaf that feeds an op cannot be promoted with ``requires_grad()``) and the kernels of the

@@ -17,7 +17,7 @@ its arrays are needed only by the schedule itself, so
 What a VJP reads is declared per op class (``Node.reads_inputs``, ``Node.reads_value``; the
 default is everything) and known exactly for the inline ops of the compiled plan (see
 ``compiled.py``). A handle made later for a node treated as dead rebuilds every plan
-(``node.revive``), and another graph sharing a released node recomputes it (its stamp is not
+(:func:`revive`), and another graph sharing a released node recomputes it (its stamp is not
 written). Handles that die later only leave a plan keeping more than it needs.
 """
 
@@ -25,10 +25,18 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .node import Node
+from .node import Node, invalidate_plans
 
 #: ``reads(node) -> (positions of inputs whose value its VJP reads, whether it reads its own)``
 Reads = Callable[[Node], "tuple[tuple[int, ...], bool]"]
+
+
+def revive(node: Node) -> None:
+    """A handle was made for a node a compiled plan treated as dead (released its value or
+    gradient): every plan is rebuilt, keeping it from now on. (No public call reaches such a node;
+    this keeps the rule safe for code that walks the graph and wraps what it finds.)"""
+    node.dead = False
+    invalidate_plans()
 
 
 def declared_reads(node: Node) -> tuple[tuple[int, ...], bool]:
@@ -77,3 +85,41 @@ class Lifetimes:
             else:
                 self.after_forward.setdefault(last_use[key], []).append(node)
         self.released = {id(node) for nodes in self.after_forward.values() for node in nodes}
+
+
+def forward_releases(root: Node, compute: list[Node]) -> list["list[Node] | None"]:
+    """For an interpreted forward computing ``root``'s whole graph: per position of
+    ``compute + [root]``, the dead values to release once that node ran (None: nothing), from
+    the classes' declarations. The values a VJP reads stay until the next forward replaces them.
+    (The same rule as :class:`Lifetimes`, in one pass: a rebuilt graph pays it every step.)"""
+    last: dict[Node, int] = {}
+    read: set[Node] = set()
+    index = 0
+    for node in compute:
+        for operand in node.inputs:
+            last[operand] = index
+        if node.requires_grad:
+            positions = node.reads_inputs
+            if positions is None:
+                read.update(node.inputs)
+            elif positions:
+                inputs = node.inputs
+                read.update([inputs[p] for p in positions])
+            if node.reads_value:
+                read.add(node)
+        index += 1
+    for operand in root.inputs:
+        last[operand] = index
+    if root.requires_grad:
+        positions = root.reads_inputs
+        read.update(root.inputs if positions is None else [root.inputs[p] for p in positions])
+    releases: list["list[Node] | None"] = [None] * (index + 1)
+    for node in compute:
+        if not node.handles and node.repeatable and node not in read:
+            at = last[node]
+            gone = releases[at]
+            if gone is None:
+                releases[at] = [node]
+            else:
+                gone.append(node)
+    return releases

@@ -60,14 +60,6 @@ def invalidate_plans() -> None:
     EPOCH[0] += 1
 
 
-def revive(node: "Node") -> None:
-    """A handle was made for a node a compiled plan treated as dead (released its value or
-    gradient): every plan is rebuilt, keeping it from now on. (No public call reaches such a node;
-    this keeps the rule safe for code that walks the graph and wraps what it finds.)"""
-    node.dead = False
-    invalidate_plans()
-
-
 def expose() -> None:
     """A leaf's live array was handed to the user, who may write into it: the next ``forward``
     recomputes. (``backward`` does not: it differentiates the values the last forward computed.)"""
@@ -90,6 +82,7 @@ class Node:
         "stamp",
         "_order",
         "_compiled",
+        "_releases",
         "origin",
         "handles",
         "dead",
@@ -147,6 +140,7 @@ class Node:
         self.stamp = 0
         self._order: tuple[list["Node"], list["Node"]] | None = None
         self._compiled: Any = None  # None: never run; False: run once; else its compiled Plan
+        self._releases: Any = None  # (epoch, lists) of the interpreter's releases (_releases_of)
         self.origin = build_site() if ANOMALY.get() else None
         self.handles = 0  # live Var / VarDiff objects on this node (variable.py keeps the count)
         self.dead = False  # whether a compiled plan released this node's value or gradient
@@ -262,12 +256,12 @@ def run_forward(root: Node) -> None:
     if root.stamp == clock:
         return
     forwarded = _FORWARDED
-    if forwarded[0] != clock:
+    whole = forwarded[0] != clock  # nothing was computed at this clock yet: every node is stale
+    if whole:
         forwarded[0] = clock
         forwarded[1] = []
         forwarded[2] = False
-        # nothing was computed at this clock yet: every node is stale, the plan runs whole
-        if not ANOMALY.get() and not root.is_leaf:
+        if not ANOMALY.get() and not root.is_leaf:  # the plan runs whole
             plan = _plan_of(root)
             if plan is not None:
                 with root.backend.scope():
@@ -281,6 +275,8 @@ def run_forward(root: Node) -> None:
     if root._compiled is None:
         root._compiled = False  # run once (the interpreter): compiled on its next whole forward
     compute, _ = root.order()
+    if not whole:  # another graph ran at this clock: did it compute any node of this one?
+        whole = all(node.stamp != clock for node in compute)
     # A stale value is dropped before its node is recomputed (no op reads its own value in
     # ``_forward``), so the new array can reuse the old one's memory, still warm in the cache,
     # and a replayed graph never holds two generations of values at once.
@@ -296,6 +292,23 @@ def run_forward(root: Node) -> None:
                 root.value = None
                 root._forward()
                 check_value(root)
+        elif whole and not root.is_leaf:
+            # every node computed here: the values of dead intermediates go after their last
+            # reader (lifetimes.py), left stale so that another graph recomputes them
+            releases = _releases_of(root, compute)
+            for node, gone in zip(compute, releases):
+                node.value = None
+                node._forward()
+                node.stamp = clock
+                if gone:
+                    for dead in gone:
+                        dead.value = None
+                        dead.stamp = 0
+            root.value = None
+            root._forward()
+            for dead in releases[-1] or ():
+                dead.value = None
+                dead.stamp = 0
         else:
             for node in compute:
                 if node.stamp != clock:
@@ -306,6 +319,22 @@ def run_forward(root: Node) -> None:
                 root.value = None
                 root._forward()
     root.stamp = clock
+
+
+def _releases_of(root: Node, compute: list[Node]) -> list[Any]:
+    """The interpreter's release lists of ``root`` (lifetimes.forward_releases), kept on the root
+    while ``EPOCH`` holds: a handle made for a released node moves it (lifetimes.revive)."""
+    from .lifetimes import forward_releases
+
+    cached = root._releases
+    if cached is not None and cached[0] == EPOCH[0]:
+        return cached[1]  # type: ignore[no-any-return]
+    releases = forward_releases(root, compute)
+    for gone in releases:
+        for node in gone or ():
+            node.dead = True
+    root._releases = (EPOCH[0], releases)
+    return releases
 
 
 def _plan_of(root: Node) -> Any:

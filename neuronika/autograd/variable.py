@@ -16,7 +16,8 @@ from . import activation, arithmetic, linalg, reduction, shape as shape_ops
 from . import activation_torch, comparison, contraction, indexing, normalization, rearrange, selection, unary
 from ._build import broadcast_shapes
 from .grad_mode import GRAPHS_WITHOUT_GRAD
-from .node import Leaf, Node, expose, invalidate_plans, leaves_of, nodes_of_type, revive, run_backward, run_forward, tick
+from .lifetimes import revive
+from .node import Leaf, Node, expose, invalidate_plans, leaves_of, nodes_of_type, run_backward, run_forward, tick
 
 if TYPE_CHECKING:
     from typing_extensions import Self
