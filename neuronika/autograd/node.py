@@ -413,13 +413,18 @@ def run_backward(root: Node, seed: float | Any) -> None:
         else:
             if root.requires_grad:
                 root._backward()
-            # the gradient of an intermediate no handle refers to is unreadable: dropped once
-            # its own VJP consumed it (as PyTorch keeps no ``.grad`` of a non-leaf)
+            # the gradient and value of an intermediate no handle refers to are unreadable:
+            # dropped once its own VJP ran, the last to read them (its consumers' VJPs ran
+            # before), as is what its forward kept only for that VJP (lifetimes.py)
             for node in reversed(backprop):
                 if node.grad is not None and node.requires_grad:
                     node._backward()
                     if not node.handles:
                         node.grad = None
+                        if node.repeatable:
+                            node.value = None
+                    for slot in node.saved_slots:
+                        setattr(node, slot, None)
     tick()
 
 

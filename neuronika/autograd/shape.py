@@ -177,6 +177,7 @@ class Chunk(Node):
 
     def _forward(self) -> None:
         self.value = self.inputs[0].value[self.index]
+        self.group[0] = None  # the last backward's buffer: not this pass's
 
     def _backward(self) -> None:
         operand = self.inputs[0]
