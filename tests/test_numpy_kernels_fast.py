@@ -35,6 +35,10 @@ def _special(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, nan: 
         ((7, 9), (3, 2), (2, 1), (1, 0), (1, 2), True),
         ((10,), (3,), (1,), (1,), (1,), False),
         ((5, 6, 4), (2, 3, 2), (2, 2, 1), (1, 1, 0), (1, 1, 2), False),
+        # windows that tile the (padded) input, large enough for the write-once backward
+        ((32, 32), (2, 2), (2, 2), (0, 0), (1, 1), False),
+        ((30, 30), (2, 2), (2, 2), (1, 1), (1, 1), True),
+        ((3, 48, 36), (1, 2, 3), (1, 2, 3), (0, 0, 0), (1, 1, 1), False),
     ],
 )
 def test_numpy_max_pool_kernels_equal_the_generic_ones_bit_for_bit(dtype, nan, spatial, kernel, stride, padding, dilation, ceil):
