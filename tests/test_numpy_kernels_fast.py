@@ -12,9 +12,14 @@ from neuronika.backends import _numpy_pool
 from neuronika.kernels import pooling as generic
 
 
-def _special(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, nan: bool = True) -> np.ndarray:
+def _special(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, nan: bool | str = True) -> np.ndarray:
+    """Values with many ties; ``nan``: NaN, ±0 and ±inf mixed in; False: -0.0 mixed in (the
+    forward's shorter path without NaN); "plain": neither (its ``maximum`` path)."""
     x = rng.integers(-3, 4, shape).astype(dtype)  # many ties
     flat = x.reshape(-1)
+    if nan == "plain":
+        flat[rng.choice(flat.size, size=flat.size // 5, replace=False)] = np.inf
+        return x
     if not nan:  # the kernel takes a shorter path without NaN
         flat[rng.choice(flat.size, size=flat.size // 5, replace=False)] = -0.0
         return x
@@ -26,7 +31,7 @@ def _special(rng: np.random.Generator, shape: tuple[int, ...], dtype: str, nan: 
     return x
 
 
-@pytest.mark.parametrize("nan", [True, False])
+@pytest.mark.parametrize("nan", [True, False, "plain"])
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
 @pytest.mark.parametrize(
     "spatial, kernel, stride, padding, dilation, ceil",
