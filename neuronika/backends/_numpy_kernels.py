@@ -59,35 +59,36 @@ def strided_kernels(lib: Any, windows: Windows) -> dict[str, Callable[..., Any]]
     """
 
     def unfold(x: Any, kernel: tuple[int, ...], stride: Sequence[int], dilation: Sequence[int], groups: int) -> tuple[Any, tuple[int, ...]]:
-        """im2col: ``x (N, C, *S)`` -> ``cols (g, N·P, K·C/g)`` (columns ordered ``(*k, c)``) and the
-        output size.
-
-        The gather is one reshape of a strided window view; its cost is the length of the
-        contiguous runs it copies, so it reads whichever layout gives the longer runs: channels-last
-        (runs of ``k_last·C/g`` elements; ``cols`` C-contiguous) or channels-first (runs of
-        ``out_last`` elements; ``cols`` is then the transpose of a C-contiguous ``(g, K·C/g, N·P)``,
-        which BLAS reads as it is)."""
+        """Channels-last im2col: ``x (N, C, *S)`` -> C-contiguous ``cols (g, N·P, K·C/g)`` (columns
+        ordered ``(*k, c)``, each row made of runs of ``k_last·C/g`` contiguous floats) and the
+        output size. The gather is one reshape of a strided window view."""
         batch, channels = x.shape[0], x.shape[1]
         per_group = channels // groups
         ndim = len(kernel)
         out = _output_size(x.shape[2:], kernel, stride, dilation)
         rows, columns = batch * math.prod(out), math.prod(kernel) * per_group
-        run_last = per_group * (kernel[-1] if dilation[-1] == 1 else 1)
-        run_first = out[-1] if stride[-1] == 1 else 1
-        if run_last > run_first:
-            last = lib.ascontiguousarray(lib.moveaxis(x, 1, -1))  # (N, *S, C)
-            strides = last.strides
-            spatial = strides[1:-1]
-            view = windows(
-                last,
-                (batch,) + out + kernel + (groups, per_group),
-                (strides[0],)
-                + tuple(s * t for s, t in zip(spatial, stride))
-                + tuple(s * d for s, d in zip(spatial, dilation))
-                + (strides[-1] * per_group, strides[-1]),
-            )  # (N, *out, *k, g, C/g), no copy
-            order = (1 + 2 * ndim,) + tuple(range(1 + 2 * ndim)) + (2 + 2 * ndim,)
-            return view.transpose(order).reshape(groups, rows, columns), out
+        last = lib.ascontiguousarray(lib.moveaxis(x, 1, -1))  # (N, *S, C)
+        strides = last.strides
+        spatial = strides[1:-1]
+        view = windows(
+            last,
+            (batch,) + out + kernel + (groups, per_group),
+            (strides[0],)
+            + tuple(s * t for s, t in zip(spatial, stride))
+            + tuple(s * d for s, d in zip(spatial, dilation))
+            + (strides[-1] * per_group, strides[-1]),
+        )  # (N, *out, *k, g, C/g), no copy
+        order = (1 + 2 * ndim,) + tuple(range(1 + 2 * ndim)) + (2 + 2 * ndim,)
+        return view.transpose(order).reshape(groups, rows, columns), out
+
+    def unfold_first(x: Any, kernel: tuple[int, ...], stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
+        """Channels-first im2col, one matrix per image: ``x (N, C, *S)`` -> C-contiguous ``cols (N,
+        g, K·C/g, P)`` (rows ordered ``(*k, c)``). The products then run batched over the images
+        with the result already in ``(N, O, P)`` order: no transposing copy of the output (forward)
+        or of the output gradient (both backward kernels)."""
+        batch, channels = x.shape[0], x.shape[1]
+        per_group, ndim = channels // groups, len(kernel)
+        out = _output_size(x.shape[2:], kernel, stride, dilation)
         first = lib.ascontiguousarray(x)
         strides = first.strides
         spatial = strides[2:]
@@ -98,8 +99,15 @@ def strided_kernels(lib: Any, windows: Windows) -> dict[str, Callable[..., Any]]
             + tuple(s * t for s, t in zip(spatial, stride))
             + tuple(s * d for s, d in zip(spatial, dilation)),
         )  # (N, g, C/g, *out, *k), no copy
-        order = (1,) + tuple(range(3 + ndim, 3 + 2 * ndim)) + (2, 0) + tuple(range(3, 3 + ndim))
-        return view.transpose(order).reshape(groups, columns, rows).transpose(0, 2, 1), out
+        order = (0, 1) + tuple(range(3 + ndim, 3 + 2 * ndim)) + (2,) + tuple(range(3, 3 + ndim))
+        return view.transpose(order).reshape(batch, groups, math.prod(kernel) * per_group, math.prod(out))
+
+    def channels_first(x_shape: Sequence[int], kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int) -> bool:
+        """Whether the gather reads longer runs channels-first (``out_last``) than channels-last
+        (``k_last·C/g``)."""
+        out_last = _output_size(x_shape[-1:], kernel[-1:], stride[-1:], dilation[-1:])[0]
+        run_last = (x_shape[1] // groups) * (kernel[-1] if dilation[-1] == 1 else 1)
+        return (out_last if stride[-1] == 1 else 1) >= run_last
 
     def weight_matrix(w: Any, groups: int) -> Any:
         """``w (O, C/g, *k)`` -> ``(g, K·C/g, O/g)``, columns ordered as :func:`unfold`'s."""
@@ -115,6 +123,10 @@ def strided_kernels(lib: Any, windows: Windows) -> dict[str, Callable[..., Any]]
 
     def conv_forward(xp: Any, x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
         batch, out_channels = x.shape[0], w.shape[0]
+        if channels_first(x.shape, w.shape[2:], stride, dilation, groups):
+            cols = unfold_first(x, tuple(w.shape[2:]), stride, dilation, groups)  # (N, g, K·C/g, P)
+            y = lib.matmul(weight_matrix(w, groups).transpose(0, 2, 1), cols)  # (N, g, O/g, P)
+            return y.reshape((batch, out_channels) + _output_size(x.shape[2:], w.shape[2:], stride, dilation))
         cols, out = unfold(x, tuple(w.shape[2:]), stride, dilation, groups)
         y = lib.matmul(cols, weight_matrix(w, groups))  # (g, N·P, O/g)
         y = y.reshape(groups, batch, math.prod(out), out_channels // groups).transpose(1, 0, 3, 2)
@@ -124,6 +136,12 @@ def strided_kernels(lib: Any, windows: Windows) -> dict[str, Callable[..., Any]]
         xp: Any, grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
     ) -> Any:
         kernel = tuple(w_shape[2:])
+        if channels_first(x.shape, kernel, stride, dilation, groups):
+            cols = unfold_first(x, kernel, stride, dilation, groups)  # (N, g, K·C/g, P)
+            rows = lib.ascontiguousarray(grad).reshape(cols.shape[:2] + (-1, cols.shape[3]))  # (N, g, O/g, P)
+            grad_w = lib.matmul(rows, cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (g, O/g, K·C/g)
+            grad_w = grad_w.reshape((w_shape[0],) + kernel + (w_shape[1],))
+            return lib.ascontiguousarray(lib.moveaxis(grad_w, -1, 1))
         cols, _ = unfold(x, kernel, stride, dilation, groups)
         grad_w = lib.matmul(grad_rows(grad, groups).transpose(0, 2, 1), cols)  # (g, O/g, K·C/g)
         grad_w = grad_w.reshape((w_shape[0],) + kernel + (w_shape[1],))
@@ -136,6 +154,17 @@ def strided_kernels(lib: Any, windows: Windows) -> dict[str, Callable[..., Any]]
         per_group, out_channels = channels // groups, w.shape[0]
         kernel, out = tuple(w.shape[2:]), tuple(grad.shape[2:])
         ndim, size = len(kernel), math.prod(kernel)
+        if channels_first(x_shape, kernel, stride, dilation, groups):
+            rows = lib.ascontiguousarray(grad).reshape(batch, groups, out_channels // groups, -1)  # (N, g, O/g, P)
+            dcols = lib.matmul(weight_matrix(w, groups), rows)  # (N, g, K·C/g, P)
+            dcols = dcols.reshape((batch, groups, size, per_group) + out)
+            grad_x = lib.zeros((batch, groups, per_group) + tuple(x_shape[2:]), dtype=grad.dtype)
+            for index, offset in enumerate(itertools.product(*(range(k) for k in kernel))):
+                where = (slice(None),) * 3 + tuple(
+                    slice(j * d, j * d + (o - 1) * t + 1, t) for j, o, t, d in zip(offset, out, stride, dilation)
+                )
+                grad_x[where] += dcols[:, :, index]
+            return grad_x.reshape(tuple(x_shape))
         # (g, K, O/g, C/g): one matrix per group and kernel offset
         taps = lib.ascontiguousarray(w.reshape(groups, out_channels // groups, per_group, size).transpose(0, 3, 1, 2))
         dcols = lib.matmul(grad_rows(grad, groups)[:, None], taps)  # (g, K, N·P, C/g)
