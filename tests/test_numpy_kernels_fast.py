@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from neuronika.backends import _numpy_pool
+from neuronika.kernels import convolution as generic_conv
 from neuronika.kernels import pooling as generic
 
 
@@ -63,7 +64,7 @@ def test_numpy_max_pool_kernels_equal_the_generic_ones_bit_for_bit(dtype, nan, s
 
 
 def test_the_weight_gradient_reuses_the_forward_input_spectrum_bit_for_bit_and_keeps_nothing_after():
-    from neuronika.backends import _fft_conv, _numpy_kernels as kernels
+    from neuronika.backends import _fft_conv, _kept, _numpy_kernels as kernels
 
     rng = np.random.default_rng(1)
     x = rng.standard_normal((4, 16, 12, 12)).astype(np.float32)
@@ -71,12 +72,36 @@ def test_the_weight_gradient_reuses_the_forward_input_spectrum_bit_for_bit_and_k
     args = ((1, 1), (1, 1), 1)
     assert kernels.path("conv_backward_weight", x.shape, w.shape, *args, x.dtype) == "fft"
     y = kernels.FFT["conv_forward"](np, x, w, *args)
-    assert id(x) in kernels._SPECTRA  # kept for the backward
+    assert (id(x), "x_hat") in _kept.KEPT  # kept for the backward
     grad = rng.standard_normal(y.shape).astype(np.float32)
     kept = kernels.FFT["conv_backward_weight"](np, grad, x, w.shape, *args)
-    assert id(x) not in kernels._SPECTRA  # taken by the backward that used it
+    assert (id(x), "x_hat") not in _kept.KEPT  # taken by the backward that used it
     fresh = _fft_conv.conv_backward_weight(grad, x, w.shape, *args)
     assert np.array_equal(kept, fresh)
     kernels.FFT["conv_forward"](np, x, w, *args)
     del x  # an input that is freed takes its spectrum with it
-    assert not kernels._SPECTRA
+    assert not _kept.KEPT
+
+
+@pytest.mark.parametrize("dtype, tolerance", [("float32", 1e-5), ("float64", 1e-12)])
+def test_the_weight_gradient_conjugates_the_input_gradients_spectrum_and_keeps_nothing_after(dtype, tolerance):
+    from neuronika.backends import _fft_conv, _kept, _numpy_kernels as kernels
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 16, 12, 12)).astype(dtype)
+    w = rng.standard_normal((8, 8, 5, 5)).astype(dtype)
+    args = ((1, 1), (1, 1), 2)
+    assert kernels.path("conv_backward_input", x.shape, w.shape, *args, x.dtype) == "fft"
+    assert kernels.path("conv_backward_weight", x.shape, w.shape, *args, x.dtype) == "fft"
+    grad = rng.standard_normal((4, 8, 8, 8)).astype(dtype)
+    grad_x = kernels.FFT["conv_backward_input"](np, grad, w, x.shape, *args)
+    assert (id(grad), "g_hat") in _kept.KEPT  # kept for the weight gradient
+    kept = kernels.FFT["conv_backward_weight"](np, grad, x, w.shape, *args)
+    assert not _kept.KEPT  # taken by the weight gradient
+    fresh = _fft_conv.conv_backward_weight(grad, x, w.shape, *args)
+    assert np.allclose(kept, fresh, rtol=0, atol=tolerance * np.abs(fresh).max())
+    assert np.allclose(kept, generic_conv.conv_backward_weight(np, grad, x, w.shape, *args), rtol=0, atol=tolerance * np.abs(fresh).max())
+    assert np.allclose(grad_x, generic_conv.conv_backward_input(np, grad, w, x.shape, *args), rtol=0, atol=tolerance * np.abs(grad_x).max())
+    kernels.FFT["conv_backward_input"](np, grad, w, x.shape, *args)
+    del grad  # a gradient that is freed takes its spectrum with it
+    assert not _kept.KEPT

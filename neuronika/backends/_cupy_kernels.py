@@ -2,7 +2,7 @@
 and the scatter-add ``index_add`` (the gradient of indexing and gathers) by ``cupyx.scatter_add``.
 
 CuPy 14 has no cuDNN bindings, so the GPU convolution is neuronika's own. It is the NumPy
-override's code (``_numpy_kernels.strided_kernels``) built with ``cupy``:
+override's code (``_im2col.strided_kernels``) built with ``cupy``:
 
 * im2col: CuPy's ``as_strided`` gives a view of the channels-last input's windows
   ``(N, *out, *k, g, C/g)``; one reshape (a single element-wise copy kernel) gathers it into
@@ -29,7 +29,7 @@ import cupy
 import cupyx.scipy.special
 from cupy.lib.stride_tricks import as_strided
 
-from ._numpy_kernels import strided_kernels
+from ._im2col import strided_kernels
 
 
 def _cupy_windows(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
