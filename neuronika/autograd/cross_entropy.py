@@ -194,15 +194,18 @@ class NLL(ClassIndexLoss):
     name = "nll_loss"
 
     def _forward(self) -> None:
-        xp = self.xp
         self._select()
-        self.value = self._reduce(-self._picked(self.inputs[0].value) * self.sample_weight)
+        picked = -self._picked(self.inputs[0].value)
+        # every weight 1 (the common case, see ``_select``): ``x·1`` is ``x``, so no product
+        self.value = self._reduce(picked if self.sample_weight is self.ones else picked * self.sample_weight)
 
     def _backward(self) -> None:
         input = self.inputs[0]
         if input.requires_grad:
             xp = self.xp
-            scaled = -self._upstream() * xp.expand_dims(self.sample_weight, axis=1)
+            scaled = -self._upstream()
+            if self.sample_weight is not self.ones:
+                scaled = scaled * xp.expand_dims(self.sample_weight, axis=1)
             input.add_grad(xp.where(self.onehot, scaled, 0.0))
 
 
