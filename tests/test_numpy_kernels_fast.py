@@ -105,3 +105,19 @@ def test_the_weight_gradient_conjugates_the_input_gradients_spectrum_and_keeps_n
     kernels.FFT["conv_backward_input"](np, grad, w, x.shape, *args)
     del grad  # a gradient that is freed takes its spectrum with it
     assert not _kept.KEPT
+
+
+def test_a_kept_gradient_spectrum_is_not_taken_by_a_convolution_of_another_stride(monkeypatch):
+    # two convolutions of one input whose outputs have the same shape may be handed the same
+    # gradient array: (11 - 3) // 2 + 1 = (11 - 7) // 1 + 1 = 5
+    from neuronika.backends import _fft_conv, _kept, _numpy_kernels as kernels
+
+    monkeypatch.setattr(kernels, "path", lambda *args: "fft")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 4, 11))
+    w_strided, w_wide = rng.standard_normal((3, 4, 3)), rng.standard_normal((3, 4, 7))
+    grad = rng.standard_normal((2, 3, 5))
+    kernels.FFT["conv_backward_input"](np, grad, w_strided, x.shape, (2,), (1,), 1)  # keeps ĝ at stride 2
+    got = kernels.FFT["conv_backward_weight"](np, grad, x, w_wide.shape, (1,), (1,), 1)
+    assert np.allclose(got, generic_conv.conv_backward_weight(np, grad, x, w_wide.shape, (1,), (1,), 1), atol=1e-12)
+    _kept.KEPT.clear()

@@ -63,7 +63,9 @@ def _fft_backward_input(
 ) -> Any:
     g_hat = _fft_conv.grad_spectrum(grad, x_shape[2:], stride, groups)
     if path("conv_backward_weight", tuple(x_shape), w.shape, tuple(stride), tuple(dilation), groups, grad.dtype) == "fft":
-        _kept.keep(grad, "g_hat", (groups, tuple(x_shape)), g_hat)  # the weight gradient conjugates it
+        # the weight gradient conjugates it; the key holds what the spectrum depends on besides
+        # the gradient (two convolutions may be handed the same gradient array)
+        _kept.keep(grad, "g_hat", (groups, tuple(x_shape), tuple(stride)), g_hat)
     return _fft_conv.conv_backward_input(grad, w, x_shape, stride, dilation, groups, g_hat=g_hat)
 
 
@@ -72,7 +74,7 @@ def _fft_backward_weight(
 ) -> Any:
     return _fft_conv.conv_backward_weight(
         grad, x, w_shape, stride, dilation, groups,
-        x_hat=_kept.take(x, "x_hat", groups), g_hat=_kept.take(grad, "g_hat", (groups, tuple(x.shape))),
+        x_hat=_kept.take(x, "x_hat", groups), g_hat=_kept.take(grad, "g_hat", (groups, tuple(x.shape), tuple(stride))),
     )
 
 
