@@ -70,6 +70,19 @@ def test_cuda_without_a_gpu_exits_with_one_line(tmp_path):
     assert len(lines) == 1 and "cuda" in lines[0], done.stderr
 
 
+def test_w1_gap_benchmark_prices_each_semantic_against_the_floor():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "w1_gap.py"), "--quick", "--steps", "4", "--rounds", "1"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line.split("  ")[1].strip() for line in done.stdout.splitlines()[1:]]
+    assert rows == ["floor", "+ batch copy", "+ kept gradient", "+ kept input", "same semantics", "neuronika"]
+    # every variant computes the floor's step: one first-step loss for all six
+    losses = done.stdout.splitlines()[0].split("first-step losses [")[1].rstrip("]")
+    assert "," not in losses and float(losses) > 0
+
+
 def test_layers_benchmark_runs_every_case_and_prints_ratios():
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "layers.py"), "--quick"],

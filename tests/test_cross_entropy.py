@@ -159,6 +159,29 @@ def test_ignored_targets_assigned_later_and_bad_indices(device, rng):
         loss.cross_entropy_loss(leaf(x, device), [0, 4, 1])
 
 
+@pytest.mark.parametrize("op, smoothing", [("nll_loss", 0.0), ("cross_entropy_loss", 0.0), ("cross_entropy_loss", 0.2)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_a_replayed_loss_switches_between_targets_with_and_without_ignored_samples(device, rng, op, smoothing, reduction):
+    """Targets naming a class everywhere take a shorter path (weights all 1, mean over N); a
+    replayed loss whose targets gain and lose ignored samples must match PyTorch every time."""
+    x = rng.standard_normal((4, 3))
+    inputs = leaf(x, device).requires_grad()
+    labels = leaf([0, 1, 2, 1], device)
+    extra = {"label_smoothing": smoothing} if smoothing else {}
+    ours = getattr(loss, op)(inputs.log_softmax(1) if op == "nll_loss" else inputs, labels, reduction=reduction, **extra)
+    for targets in ([0, 1, 2, 1], [0, -100, 2, 1], [2, 2, 0, 1], [-100, -100, -100, -100], [1, 0, 0, 2]):
+        labels.assign(np.array(targets, dtype=np.float64))
+        inputs.zero_grad()
+        tx = torch.tensor(x, requires_grad=True)
+        theirs = getattr(F, op.replace("_loss", "").replace("nll", "nll_loss"))(tx.log_softmax(1) if op == "nll_loss" else tx,
+                                                      torch.tensor(targets), reduction=reduction, **extra)
+        seed = rng.standard_normal(tuple(theirs.shape)) if theirs.dim() else 1.0
+        np.testing.assert_allclose(ours.forward().numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+        theirs.backward(torch.tensor(seed) if theirs.dim() else None)
+        ours.backward(seed)
+        np.testing.assert_allclose(grad_of(inputs), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
 def test_build_time_errors_name_the_fix(device):
     x = nk.rand((3, 4), device=device)
     with pytest.raises(ValueError, match=r"weight must hold one number per class, shape \(4,\); got \(3,\)"):

@@ -4,6 +4,7 @@ statistics on every backend, writing into the parameter in place."""
 from __future__ import annotations
 
 import math
+import pathlib
 
 import numpy as np
 import pytest
@@ -158,3 +159,20 @@ def test_random_initialisers_follow_manual_seed(device):
     init.xavier_uniform(second)
     np.testing.assert_array_equal(values(first), values(second))
     assert init.xavier_uniform_ is init.xavier_uniform  # PyTorch's spelling
+
+
+def test_dirac_builds_without_writing_into_an_array(monkeypatch):
+    """Immutable backends (the JAX example backend declares ``mutable_arrays = False``) have no
+    item assignment: dirac is built from comparisons, equal to PyTorch's on them too."""
+    pytest.importorskip("jax", reason="jax is not installed (the immutable example backend needs it)")
+    from neuronika import backends, conformance
+
+    for table in ("_FACTORIES", "_PROBES", "_INSTANCES"):
+        monkeypatch.setattr(backends, table, dict(getattr(backends, table)))
+    device = conformance.load(str(pathlib.Path(__file__).resolve().parents[1] / "examples" / "backends" / "jax_backend.py:create"))
+    assert nk.backends.get(device).mutable_arrays is False
+    torch = pytest.importorskip("torch")
+    reference = torch.empty(6, 2, 3, 3)
+    torch.nn.init.dirac_(reference, groups=3)
+    p = init.dirac(param((6, 2, 3, 3), device), groups=3)
+    np.testing.assert_array_equal(p.numpy(), reference.numpy())

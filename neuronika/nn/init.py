@@ -178,11 +178,18 @@ def dirac(param: Parameter, groups: int = 1) -> Parameter:
         raise ValueError(f"init.dirac: groups ({groups!r}) must be a positive divisor of the output channels {shape[0]}")
     per_group = shape[0] // groups
     centre = tuple(size // 2 for size in shape[2:])
-    array = node.xp.zeros(shape, dtype=node.backend.dtype(node.dtype), device=node.backend.native_device)
-    with node.backend.scope():  # item assignment is a kernel of the current device
-        for group in range(groups):
-            for channel in range(min(per_group, shape[1])):
-                array[(group * per_group + channel, channel) + centre] = 1.0
+    xp, backend = node.xp, node.backend
+    with backend.scope():  # built from comparisons, no item assignment: immutable arrays too
+        def positions(size: int, axis: int) -> Any:
+            dims = [1] * len(shape)
+            dims[axis] = size
+            return xp.reshape(xp.arange(size, device=backend.native_device), tuple(dims))
+
+        channel = positions(shape[0], 0) % per_group  # output o is channel o mod (out/groups) of its group
+        mask = (channel == positions(shape[1], 1)) & (channel < min(per_group, shape[1]))
+        for axis, middle in enumerate(centre, 2):
+            mask = mask & (positions(shape[axis], axis) == middle)
+        array = xp.astype(mask, backend.dtype(node.dtype))
     _write(node, array)
     return param
 
