@@ -1,4 +1,4 @@
-"""When a replayed plan may release a value or a gradient: the liveness of one graph's arrays.
+"""When a value or a gradient may be released: the liveness of one graph's arrays.
 
 ``.data`` and ``.grad`` of every variable are API, but only through a handle (a ``Var`` or
 ``VarDiff`` object): an intermediate no live handle refers to can never be read by the user.
@@ -19,6 +19,12 @@ default is everything) and known exactly for the inline ops of the compiled plan
 ``compiled.py``). A handle made later for a node treated as dead rebuilds every plan
 (:func:`revive`), and another graph sharing a released node recomputes it (its stamp is not
 written). Handles that die later only leave a plan keeping more than it needs.
+
+The interpreter (node.py) applies the same rule where it can afford it: a forward that computes
+the whole graph releases dead values no VJP reads after their last reader
+(:func:`forward_releases`, kept on the root per ``EPOCH``), and its backward drops a dead node's
+gradient, value and saved attributes once the node's own VJP ran (its consumers' VJPs, the only
+other readers, ran before it). Anomaly mode keeps everything.
 """
 
 from __future__ import annotations
