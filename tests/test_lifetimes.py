@@ -287,3 +287,15 @@ def test_peak_memory_of_a_replayed_lstm_step_is_what_its_backward_needs(device, 
     # gradient; the step's output, gradient and gates): 4.5x this. Allowed: 1.5x what is needed.
     needed = steps * batch * 8 * hidden * 4
     assert peak < 1.5 * needed, (peak, needed)
+
+
+def test_a_dead_node_read_by_the_root_stays_until_the_root_ran(device, compiler):
+    x = _leaf(device, [0.5, -1.0, 2.0])
+    w = _leaf(device, [1.5, 0.25, -0.5], grad=True)
+    product = x * w
+    loss = product.exp() * product  # the exp reads product first, the root last
+    del product
+    values = np.array([0.75, -0.25, -1.0])
+    for _ in range(3):  # the interpreter, then the plan
+        np.testing.assert_allclose(loss.forward().numpy(), np.exp(values) * values, rtol=1e-12)
+        loss.backward()

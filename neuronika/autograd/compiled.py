@@ -305,7 +305,6 @@ def _generate(root: Node, compute: list[Node], backprop: list[Node], life: Lifet
         if dead:  # the chunks' shared buffer was this gradient (shape.Chunk): let it go too
             groups = {id(c.group): c for c in chunks_of.get(id(node), ())}  # type: ignore[attr-defined]
             backward += [f"        {w.node(c, root)}.group[0] = None" for c in groups.values()]
-        backward += [f"        {name}.{slot} = None" for slot in type(node).saved_slots]
         backward += [f"        {w.node(gone, root)}.value = None" for gone in life.after_backward.get(id(node), ())]
     backward.append("        return None")
 

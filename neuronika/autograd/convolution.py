@@ -58,7 +58,7 @@ class Convolution(Node):
         "_conv_backward_weight",
     )
     name = "convolution"
-    reads_inputs, reads_value, saved_slots = (1,), False, ("padded",)  # what _backward reads (lifetimes.py)
+    reads_inputs, reads_value = (1,), False  # what _backward reads (lifetimes.py)
 
     def __init__(
         self,
@@ -144,6 +144,7 @@ class Convolution(Node):
     def _backward(self) -> None:
         input, kernel = self.inputs
         xp = self.xp
+        padded, self.padded = self.padded, None  # kept for this VJP only: the next forward pads anew
         if input.requires_grad:
             grad = self._conv_backward_input(
                 xp, self.grad, kernel.value, self.padded_shape, self.stride, self.dilation, self.groups
@@ -154,7 +155,7 @@ class Convolution(Node):
         if kernel.requires_grad:
             kernel.add_grad(
                 self._conv_backward_weight(
-                    xp, self.grad, self.padded, kernel.shape, self.stride, self.dilation, self.groups
+                    xp, self.grad, padded, kernel.shape, self.stride, self.dilation, self.groups
                 )
             )
 

@@ -10,9 +10,9 @@ its arrays are needed only by the schedule itself, so
 * its **value** goes after the last forward op that reads it, unless a VJP still to run reads it
   (then after the last such VJP in the backward), when its op is ``repeatable`` (dropout and
   batch norm are not: their values stay, so that no mask is redrawn, no statistic updated twice);
-* the attributes its ``_forward`` filled only for its ``_backward`` (``Node.saved_slots``, e.g.
-  an LSTM step's gates) go after its VJP, for every node: the backward ticks the clock, so the
-  next pass recomputes them anyway.
+* (what an op's ``_forward`` keeps only for its ``_backward``, e.g. an LSTM step's gates or the
+  convolution's padded input, that ``_backward`` drops itself, for every node: the backward
+  ticks the clock, so the next pass recomputes them anyway.)
 
 What a VJP reads is declared per op class (``Node.reads_inputs``, ``Node.reads_value``; the
 default is everything) and known exactly for the inline ops of the compiled plan (see
@@ -23,7 +23,7 @@ written). Handles that die later only leave a plan keeping more than it needs.
 The interpreter (node.py) applies the same rule where it can afford it: a forward that computes
 the whole graph releases dead values no VJP reads after their last reader
 (:func:`forward_releases`, kept on the root per ``EPOCH``), and its backward drops a dead node's
-gradient, value and saved attributes once the node's own VJP ran (its consumers' VJPs, the only
+gradient and value once the node's own VJP ran (its consumers' VJPs, the only
 other readers, ran before it). Anomaly mode keeps everything.
 """
 
@@ -96,30 +96,25 @@ class Lifetimes:
 def forward_releases(root: Node, compute: list[Node]) -> list["list[Node] | None"]:
     """For an interpreted forward computing ``root``'s whole graph: per position of
     ``compute + [root]``, the dead values to release once that node ran (None: nothing), from
-    the classes' declarations. The values a VJP reads stay until the next forward replaces them.
+    the classes' declarations. The values a VJP reads stay for the backward, which drops them.
     (The same rule as :class:`Lifetimes`, in one pass: a rebuilt graph pays it every step.)"""
     last: dict[Node, int] = {}
     read: set[Node] = set()
-    index = 0
-    for node in compute:
-        for operand in node.inputs:
+    add = read.add
+    for index, node in enumerate(compute + [root]):
+        inputs = node.inputs
+        for operand in inputs:
             last[operand] = index
         if node.requires_grad:
             positions = node.reads_inputs
             if positions is None:
-                read.update(node.inputs)
-            elif positions:
-                inputs = node.inputs
-                read.update([inputs[p] for p in positions])
+                read.update(inputs)
+            else:
+                for position in positions:
+                    add(inputs[position])
             if node.reads_value:
-                read.add(node)
-        index += 1
-    for operand in root.inputs:
-        last[operand] = index
-    if root.requires_grad:
-        positions = root.reads_inputs
-        read.update(root.inputs if positions is None else [root.inputs[p] for p in positions])
-    releases: list["list[Node] | None"] = [None] * (index + 1)
+                add(node)
+    releases: list["list[Node] | None"] = [None] * (len(compute) + 1)
     for node in compute:
         if not node.handles and node.repeatable and node not in read:
             at = last[node]

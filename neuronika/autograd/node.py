@@ -100,8 +100,6 @@ class Node:
     reads_inputs: "tuple[int, ...] | None" = None
     #: whether ``_backward`` reads this node's own ``value``
     reads_value = True
-    #: attributes ``_forward`` fills only for ``_backward`` (set to None once it ran)
-    saved_slots: "tuple[str, ...]" = ()
     #: whether ``_forward`` may run again at the same clock with the same result and no side
     #: effect (False for dropout's mask and batch norm's running statistics): only such a
     #: node's value is ever released (another graph sharing it recomputes it)
@@ -415,16 +413,13 @@ def run_backward(root: Node, seed: float | Any) -> None:
                 root._backward()
             # the gradient and value of an intermediate no handle refers to are unreadable:
             # dropped once its own VJP ran, the last to read them (its consumers' VJPs ran
-            # before), as is what its forward kept only for that VJP (lifetimes.py)
+            # before; the clock ticks next, so nothing recomputes it at this one)
             for node in reversed(backprop):
                 if node.grad is not None and node.requires_grad:
                     node._backward()
                     if not node.handles:
                         node.grad = None
-                        if node.repeatable:
-                            node.value = None
-                    for slot in node.saved_slots:
-                        setattr(node, slot, None)
+                        node.value = None
     tick()
 
 

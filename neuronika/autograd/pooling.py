@@ -75,7 +75,7 @@ class MaxPool(Node):
 
     __slots__ = ("plan", "winners", "_forward_kernel", "_backward_kernel")
     name = "max_pool"
-    reads_inputs, reads_value, saved_slots = (), False, ("winners",)  # what _backward reads (lifetimes.py)
+    reads_inputs, reads_value = (), False  # what _backward reads (lifetimes.py)
 
     def __init__(self, input: Node, dims: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool) -> None:
         op = f"max_pool{dims}d"
@@ -92,6 +92,7 @@ class MaxPool(Node):
         input = self.inputs[0]
         if input.requires_grad:
             input.add_grad(self._backward_kernel(self.xp, self.grad, self.winners, self.plan, input.shape))
+        self.winners = None  # kept for this VJP only: the next forward finds them anew
 
 
 class AvgPool(Node):

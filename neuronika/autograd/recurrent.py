@@ -35,7 +35,7 @@ class LSTMStep(Node):
 
     __slots__ = ("saved",)
     name = "lstm_step"
-    reads_inputs, reads_value, saved_slots = (1,), False, ("saved",)  # what _backward reads (lifetimes.py)
+    reads_inputs, reads_value = (1,), False  # what _backward reads (lifetimes.py)
     saved: Any  # (i, f, g, o, tanh c') of the last forward, for the VJP
 
     def __init__(self, gates: Node, cell: Node) -> None:
@@ -64,6 +64,7 @@ class LSTMStep(Node):
         gates, cell = self.inputs
         xp = self.xp
         i, f, g, o, tanh_cell = self.saved
+        self.saved = None  # kept for this VJP only: the next forward makes new ones
         size = tanh_cell.shape[-1]
         grad_hidden, grad_cell = self.grad[..., :size], self.grad[..., size:]
         delta = grad_cell + grad_hidden * o * (1.0 - tanh_cell * tanh_cell)
