@@ -14,8 +14,15 @@ import pytest
 
 import neuronika as nk
 from neuronika import nn
-from neuronika.autograd import compiled
+from neuronika.autograd import compiled, lifetimes
 from neuronika.autograd.variable import wrap
+
+
+@pytest.fixture(autouse=True)
+def every_size(monkeypatch):
+    """The interpreter looks for dead values only in graphs of large arrays
+    (``lifetimes.MIN_ELEMENTS``); these small graphs check the rule itself."""
+    monkeypatch.setattr(lifetimes, "MIN_ELEMENTS", 1)
 
 
 @pytest.fixture
@@ -299,3 +306,16 @@ def test_a_dead_node_read_by_the_root_stays_until_the_root_ran(device, compiler)
     for _ in range(3):  # the interpreter, then the plan
         np.testing.assert_allclose(loss.forward().numpy(), np.exp(values) * values, rtol=1e-12)
         loss.backward()
+
+
+def test_the_interpreter_skips_the_search_in_a_graph_of_small_arrays(device, compiler, monkeypatch):
+    monkeypatch.setattr(lifetimes, "MIN_ELEMENTS", 4)  # the 3-element graph is small, 4 is not
+    compiled.set_enabled(False)
+    for size, released in ((3, False), (4, True)):
+        x = nk.from_ndarray(np.linspace(0.1, 1.0, size), device=device)
+        pre = x.exp() + 1.0  # dead and read by no VJP: released only in the large graph
+        loss = pre.tanh().sum()
+        node = pre._node
+        del pre
+        loss.forward()
+        assert (node.value is None) == released

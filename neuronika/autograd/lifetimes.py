@@ -93,11 +93,21 @@ class Lifetimes:
         self.released = {id(node) for nodes in self.after_forward.values() for node in nodes}
 
 
-def forward_releases(root: Node, compute: list[Node]) -> list["list[Node] | None"]:
+#: an interpreted forward looks for dead values to release only in a graph where one of three
+#: sampled nodes (first, middle, last) has at least this many elements: the pass costs about
+#: 0.3 µs per node, a third of a small op's whole step (W3 rebuilt: 2.9 → 3.3 µs per op), and
+#: frees nothing that matters when the arrays are small (compiled plans always release)
+MIN_ELEMENTS = 4096
+
+
+def forward_releases(root: Node, compute: list[Node]) -> "list[list[Node] | None] | None":
     """For an interpreted forward computing ``root``'s whole graph: per position of
     ``compute + [root]``, the dead values to release once that node ran (None: nothing), from
-    the classes' declarations. The values a VJP reads stay for the backward, which drops them.
-    (The same rule as :class:`Lifetimes`, in one pass: a rebuilt graph pays it every step.)"""
+    the classes' declarations; None for a graph of small arrays (``MIN_ELEMENTS``). The values
+    a VJP reads stay for the backward, which drops them. (The same rule as :class:`Lifetimes`,
+    in one pass: a rebuilt graph pays it every step.)"""
+    if not compute or not any(_elements(node) >= MIN_ELEMENTS for node in (compute[0], compute[len(compute) // 2], compute[-1])):
+        return None
     last: dict[Node, int] = {}
     read: set[Node] = set()
     add = read.add
@@ -124,3 +134,10 @@ def forward_releases(root: Node, compute: list[Node]) -> list["list[Node] | None
             else:
                 gone.append(node)
     return releases
+
+
+def _elements(node: Node) -> int:
+    size = 1
+    for dim in node.shape:
+        size *= dim
+    return size

@@ -290,10 +290,9 @@ def run_forward(root: Node) -> None:
                 root.value = None
                 root._forward()
                 check_value(root)
-        elif whole and not root.is_leaf:
+        elif whole and not root.is_leaf and (releases := _releases_of(root, compute)) is not None:
             # every node computed here: the values of dead intermediates go after their last
             # reader (lifetimes.py), left stale so that another graph recomputes them
-            releases = _releases_of(root, compute)
             for node, gone in zip(compute, releases):
                 node.value = None
                 node._forward()
@@ -319,16 +318,17 @@ def run_forward(root: Node) -> None:
     root.stamp = clock
 
 
-def _releases_of(root: Node, compute: list[Node]) -> list[Any]:
-    """The interpreter's release lists of ``root`` (lifetimes.forward_releases), kept on the root
-    while ``EPOCH`` holds: a handle made for a released node moves it (lifetimes.revive)."""
+def _releases_of(root: Node, compute: list[Node]) -> "list[Any] | None":
+    """The interpreter's release lists of ``root`` (lifetimes.forward_releases; None for a graph
+    of small arrays), kept on the root while ``EPOCH`` holds: a handle made for a released node
+    moves it (lifetimes.revive)."""
     from .lifetimes import forward_releases
 
     cached = root._releases
     if cached is not None and cached[0] == EPOCH[0]:
         return cached[1]  # type: ignore[no-any-return]
     releases = forward_releases(root, compute)
-    for gone in releases:
+    for gone in releases or ():
         for node in gone or ():
             node.dead = True
     root._releases = (EPOCH[0], releases)
