@@ -130,7 +130,8 @@ class Neg(Unary):
 
 
 class Pow(Unary):
-    """``x ** exponent`` for a constant real exponent; d/dx = exponent · x^(exponent-1)."""
+    """``x ** exponent`` for a constant real exponent; d/dx = exponent · x^(exponent-1), and 0 for
+    ``exponent == 0`` (everywhere, 0 and ±inf included: PyTorch's rule, not ``0 · x⁻¹ = nan``)."""
 
     __slots__ = ("exponent",)
     name = "pow"
@@ -147,6 +148,9 @@ class Pow(Unary):
     def _backward(self) -> None:
         operand = self.inputs[0]
         exponent = self.exponent
+        if exponent == 0:
+            operand.add_grad(self.xp.zeros_like(self.grad))
+            return
         if exponent == 2:
             local = operand.value * 2.0
         elif exponent == 1:
