@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..backends import DType, float16, float32, int64
+from ..backends import DType, bool_, float16, float32, int32, int64
 from .._args import boolean, integers
 from ._build import normalize_axis
 from .node import Node
@@ -49,8 +49,10 @@ class Sum(Node):
     kinds = "fib"
 
     def __new__(cls, operand: Node, *args: Any, **kwargs: Any) -> "Sum":
-        # a float16 sum is a HalfSum wherever it is built (the replay compiler inlines plain Sums)
-        return super().__new__(HalfSum if cls is Sum and operand.dtype is float16 else cls)
+        # a sum that converts its operand is a WidenedSum wherever it is built (the replay
+        # compiler inlines plain Sums as one xp.sum call)
+        widens = operand.dtype is float16 or operand.dtype in (int32, bool_)
+        return super().__new__(WidenedSum if cls is Sum and widens else cls)
 
     def __init__(self, operand: Node, axis: "int | tuple[int, ...] | None" = None, keepdims: bool = False) -> None:
         axes, kept_shape, shape = plan_axes(self.name, operand.shape, axis, keepdims)
@@ -81,10 +83,11 @@ class Sum(Node):
         operand.add_grad(xp.broadcast_to(xp.reshape(grad, self.kept_shape), operand.shape))
 
 
-class HalfSum(Sum):
-    """A float16 :class:`Sum` (accumulated in float32; ``Sum(...)`` of a float16 operand builds
-    one). The same maths in its own class: the replay compiler inlines plain sums as one
-    ``xp.sum`` call, and runs this one's ``_forward``."""
+class WidenedSum(Sum):
+    """A :class:`Sum` of float16 (accumulated in float32), int32 or bool values (counted in
+    int64); ``Sum(...)`` of such an operand builds one. The same maths in its own class: the
+    replay compiler inlines plain sums as one ``xp.sum`` call (no conversion: a bool sum failed
+    on array_api_strict, which sums no bools), and runs this one's ``_forward``."""
 
     __slots__ = ()
 

