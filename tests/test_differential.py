@@ -230,3 +230,144 @@ def test_softmax_and_log_softmax_with_infinite_and_huge_logits(device):
         against_torch(lambda x: x.softmax(axis=axis), lambda t: F.softmax(t, axis), [logits], device)
         against_torch(lambda x: x.log_softmax(axis=axis), lambda t: F.log_softmax(t, axis), [logits[1:]], device)
     against_torch(lambda x: x.softmax(axis=0), lambda t: F.softmax(t, 0), [logits[1:2]], device)  # a size-1 axis
+
+
+# --- losses: every reduction, weights, ignored and saturated samples ----------------------------------
+REDUCTION_MODES = ("mean", "sum", "none")
+
+
+@pytest.mark.parametrize("reduction", REDUCTION_MODES)
+def test_elementwise_losses_at_kinks_and_saturation(device, reduction):
+    rng = np.random.default_rng(3)
+    x, t = rng.standard_normal((4, 3)), rng.random((4, 3))
+    near = np.where(rng.random((4, 3)) < 0.4, x, t)  # x = t: the kink of |d|
+    against_torch(lambda a, b: NF.mse_loss(a, b, reduction), lambda a, b: F.mse_loss(a, b, reduction=reduction), [x, t], device)
+    against_torch(lambda a, b: NF.l1_loss(a, b, reduction), lambda a, b: F.l1_loss(a, b, reduction=reduction), [x, near], device)
+    for width in (0.5, 2.0):
+        edge = np.where(rng.random((4, 3)) < 0.4, x + width, near)  # |d| = δ: the other kink
+        against_torch(lambda a, b: NF.huber_loss(a, b, reduction, width), lambda a, b: F.huber_loss(a, b, reduction=reduction, delta=width), [x, edge], device)
+        against_torch(lambda a, b: NF.smooth_l1_loss(a, b, reduction, width), lambda a, b: F.smooth_l1_loss(a, b, reduction=reduction, beta=width), [x, edge], device)
+    against_torch(lambda a, b: NF.smooth_l1_loss(a, b, reduction, 0.0), lambda a, b: F.smooth_l1_loss(a, b, reduction=reduction, beta=0.0), [x, near], device)
+    weight, positive = np.array([[1.0], [2.0], [0.0], [1.0]]), np.array([1.0, 2.0, 0.5])
+    against_torch(lambda a, b: NF.binary_cross_entropy_with_logits(a, b, weight=weight, reduction=reduction, pos_weight=positive),
+                  lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=torch.tensor(weight), reduction=reduction, pos_weight=torch.tensor(positive)),
+                  [x * 300.0, t], device)
+    probabilities = 1.0 / (1.0 + np.exp(-x))
+    against_torch(lambda a: NF.binary_cross_entropy(a, t, weight=np.array([1.0, 2.0, 3.0]), reduction=reduction),
+                  lambda a: F.binary_cross_entropy(a, torch.tensor(t), weight=torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), reduction=reduction), [probabilities], device)
+    # probabilities of exactly 0 and 1: the logs clamped at -100, input gradient (x - t)/max(x(1 - x), 1e-12)
+    against_torch(lambda a: NF.binary_cross_entropy(a, np.array([1.0, 0.0, 0.5, 0.0]), reduction=reduction),
+                  lambda a: F.binary_cross_entropy(a, torch.tensor([1.0, 0.0, 0.5, 0.0], dtype=torch.float64), reduction=reduction),
+                  [np.array([0.0, 1.0, 1e-300, 0.25])], device, rtol=1e-7)
+
+
+@pytest.mark.parametrize("reduction", ("batchmean", "mean", "sum", "none"))
+def test_kl_div_with_zero_target_probabilities(device, reduction):
+    rng = np.random.default_rng(4)
+    target = np.where(rng.random((4, 3)) < 0.3, 0.0, rng.random((4, 3)))
+    log_q = np.log(rng.random((4, 3)))
+    against_torch(lambda a: NF.kl_div(a, target, reduction), lambda a: F.kl_div(a, torch.tensor(target), reduction=reduction), [log_q], device)
+
+
+@pytest.mark.parametrize("reduction", REDUCTION_MODES)
+@pytest.mark.parametrize("weighted", (False, True))
+@pytest.mark.parametrize("smoothing", (0.0, 0.2))
+def test_class_index_losses_with_weights_ignored_samples_and_smoothing(device, reduction, weighted, smoothing):
+    rng = np.random.default_rng(5)
+    logits, labels = rng.standard_normal((5, 4)), np.array([0, 3, 3, 1, 2])
+    weight = np.array([1.0, 2.0, 0.5, 3.0]) if weighted else None
+    theirs_weight = None if weight is None else torch.tensor(weight)
+    for ignore in (-100, 3):
+        against_torch(lambda a: NF.cross_entropy(a, labels, weight, ignore, reduction, smoothing),
+                      lambda a: F.cross_entropy(a, torch.tensor(labels), theirs_weight, ignore_index=ignore, reduction=reduction, label_smoothing=smoothing),
+                      [logits], device)
+        spatial = np.stack([labels, labels[::-1]])  # (N, d) targets for (N, C, d) logits
+        against_torch(lambda a: NF.cross_entropy(a, spatial, weight, ignore, reduction, smoothing),
+                      lambda a: F.cross_entropy(a, torch.tensor(spatial), theirs_weight, ignore_index=ignore, reduction=reduction, label_smoothing=smoothing),
+                      [rng.standard_normal((2, 4, 5))], device)
+        if smoothing == 0.0:
+            against_torch(lambda a: NF.nll_loss(a, labels, weight, ignore, reduction),
+                          lambda a: F.nll_loss(a, torch.tensor(labels), theirs_weight, ignore_index=ignore, reduction=reduction), [logits], device)
+    against_torch(lambda a, b: NF.cross_entropy(a, b, weight, reduction=reduction, label_smoothing=smoothing),
+                  lambda a, b: F.cross_entropy(a, b, theirs_weight, reduction=reduction, label_smoothing=smoothing),
+                  [logits, rng.random((5, 4))], device)
+
+
+def test_cross_entropy_edge_samples(device):
+    logits = np.array([[-INF, 0.0, 1.0, 2.0], [0.0, -INF, 1.0, 2.0]])
+    against_torch(lambda a: NF.cross_entropy(a, np.array([1, 0])), lambda a: F.cross_entropy(a, torch.tensor([1, 0])), [logits], device)
+    finite = np.array([[0.5, 0.0, 1.0, 2.0], [0.0, -1.0, 1.0, 2.0]])
+    # every sample ignored: a NaN mean, zero gradients (as PyTorch); a negative ignore_index
+    against_torch(lambda a: NF.cross_entropy(a, np.array([1, 1]), np.array([1.0, 2.0, 3.0, 4.0]), 1),
+                  lambda a: F.cross_entropy(a, torch.tensor([1, 1]), torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64), ignore_index=1), [finite], device)
+    against_torch(lambda a: NF.cross_entropy(a, np.array([-1, 0]), ignore_index=-1),
+                  lambda a: F.cross_entropy(a, torch.tensor([-1, 0]), ignore_index=-1), [finite], device)
+    against_torch(lambda a: NF.cross_entropy(a, np.array(2), reduction="none"),
+                  lambda a: F.cross_entropy(a, torch.tensor(2), reduction="none"), [finite[0]], device)
+
+
+# --- shape, indexing, linear algebra, padding -----------------------------------------------------------
+SHAPE_OPS = [
+    (lambda x: x.permute(-1, 0, -2), lambda t: t.permute(-1, 0, -2)), (lambda x: x.transpose(-1, 0), lambda t: t.transpose(-1, 0)),
+    (lambda x: x[:, :1].squeeze(1), lambda t: t[:, :1].squeeze(1)), (lambda x: x.squeeze(0), lambda t: t.squeeze(0)),
+    (lambda x: x[:, :1].expand(3, 2, -1, 4), lambda t: t[:, :1].expand(3, 2, -1, 4)), (lambda x: x.flip(), lambda t: t.flip((0, 1, 2))),
+    (lambda x: x.flip((0, -1)), lambda t: t.flip((0, -1))), (lambda x: x.tile((2, 1, 1, 2)), lambda t: t.tile((2, 1, 1, 2))),
+    (lambda x: x.repeat_interleave(2, axis=-1), lambda t: t.repeat_interleave(2, dim=-1)), (lambda x: x.repeat_interleave(3), lambda t: t.repeat_interleave(3)),
+    (lambda x: x.repeat_interleave(0, axis=1), lambda t: t.repeat_interleave(0, dim=1)), (lambda x: x.roll(5), lambda t: t.roll(5)),
+    (lambda x: x.roll((1, -7), (0, 2)), lambda t: t.roll((1, -7), (0, 2))), (lambda x: x.unsqueeze(-2), lambda t: t.unsqueeze(-2)),
+    (lambda x: nk.cat([p * (i + 1) for i, p in enumerate(x.split(3, axis=-1))], -1),
+     lambda t: torch.cat([p * (i + 1) for i, p in enumerate(t.split(3, dim=-1))], -1)),
+    (lambda x: nk.cat([p * i for i, p in enumerate(x.split([1, 0, 2], axis=1))], 1),
+     lambda t: torch.cat([p * i for i, p in enumerate(t.split([1, 0, 2], dim=1))], 1)),
+    (lambda x: nk.stack([x, x * 2.0], -2), lambda t: torch.stack([t, t * 2.0], -2)), (lambda x: x.flatten(0), lambda t: t.flatten()),
+    (lambda x: x.gather(-1, nk.from_ndarray(np.array([[[0, 3], [1, 1], [2, 0]]] * 2), device=x.device)),
+     lambda t: t.gather(-1, torch.tensor([[[0, 3], [1, 1], [2, 0]]] * 2))),
+    (lambda x: x.index_select(-1, nk.from_ndarray(np.array([3, 3, 0]), device=x.device)), lambda t: t.index_select(-1, torch.tensor([3, 3, 0]))),
+    (lambda x: x[[1, 1, 0], -1], lambda t: t[[1, 1, 0], -1]), (lambda x: x[..., [0, 0, 3]], lambda t: t[..., [0, 0, 3]]),
+    (lambda x: x[None, :, 1:, ::2], lambda t: t[None, :, 1:, ::2]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SHAPE_OPS)))
+def test_shape_and_indexing_ops_with_negative_axes_and_repeats(device, case):
+    ours, theirs = SHAPE_OPS[case]
+    against_torch(ours, theirs, [np.random.default_rng(6).standard_normal((2, 3, 4))], device)
+
+
+def test_negative_slice_steps_and_transposed_inputs_from_numpy(device):
+    # PyTorch has no negative steps: the reference is the flipped tensor sliced with a positive step
+    base = np.random.default_rng(7).standard_normal((4, 6))
+    against_torch(lambda x: x[::-1, 1::-2], lambda t: t.flip(0)[:, :2].flip(1)[:, ::2], [base], device)
+    for view in (base.T, base[::-1, ::-2], np.asfortranarray(base)):  # non-contiguous, negative strides
+        x = nk.from_ndarray(view, device=device).requires_grad()
+        t = torch.tensor(view.copy(), requires_grad=True)
+        y, expected = (x.exp() * x).sum(axis=0), (t.exp() * t).sum(0)
+        np.testing.assert_allclose(y.forward().numpy(), expected.detach().numpy(), rtol=1e-12)
+        y.backward(np.arange(1.0, y.shape[0] + 1.0))
+        expected.backward(torch.arange(1.0, y.shape[0] + 1.0, dtype=torch.float64))
+        np.testing.assert_allclose(host(x.grad), t.grad.numpy(), rtol=1e-12)
+
+
+def test_matmul_einsum_and_tensordot_broadcasting(device):
+    rng = np.random.default_rng(8)
+    cases = [
+        (lambda a, b: a @ b, lambda a, b: a @ b, [rng.random((2, 1, 3, 4)), rng.random((5, 4, 2))]),
+        (lambda a, b: a @ b, lambda a, b: a @ b, [rng.random(4), rng.random((2, 4, 3))]),
+        (lambda a, b: a @ b, lambda a, b: a @ b, [rng.random((2, 3, 4)), rng.random(4)]),
+        (lambda a, b: a @ b, lambda a, b: a @ b, [rng.random((2, 0)), rng.random((0, 3))]),
+        (lambda a, b: nk.tensordot(a, b, axes=([0, 2], [2, 0])), lambda a, b: torch.tensordot(a, b, dims=([0, 2], [2, 0])),
+         [rng.random((2, 3, 4)), rng.random((4, 5, 2))]),
+        (lambda a: nk.einsum("iij->j", a), lambda a: torch.einsum("iij->j", a), [rng.random((3, 3, 2))]),
+        (lambda a, b: nk.einsum("...ij,...jk", a, b), lambda a, b: torch.einsum("...ij,...jk", a, b), [rng.random((2, 1, 3, 4)), rng.random((5, 4, 2))]),
+        (lambda a, b: nk.einsum("ij,ij->i", a, b), lambda a, b: torch.einsum("ij,ij->i", a, b), [rng.random((3, 1)), rng.random((3, 4))]),
+    ]
+    for ours, theirs, arrays in cases:
+        against_torch(ours, theirs, arrays, device)
+
+
+def test_padding_modes_against_pytorch(device):
+    x = np.random.default_rng(9).standard_normal((2, 3, 4))
+    against_torch(lambda a: nk.pad(a, ((0, 0), (1, 2), (2, 1)), "reflective"), lambda t: F.pad(t, (2, 1, 1, 2), mode="reflect"), [x], device)
+    against_torch(lambda a: nk.pad(a, ((0, 0), (2, 2), (3, 1)), "replicative"), lambda t: F.pad(t, (3, 1, 2, 2), mode="replicate"), [x], device)
+    against_torch(lambda a: NF.pad(a, (1, 2, 2, 0), mode="reflect"), lambda t: F.pad(t, (1, 2, 2, 0), mode="reflect"), [x], device)
+    against_torch(lambda a: NF.pad(a, (3, 0), value=2.5), lambda t: F.pad(t, (3, 0), value=2.5), [x], device)
