@@ -149,7 +149,7 @@ def softplus(input: Var, beta: float = 1.0, threshold: float = 20.0) -> Var:
     """``log(1 + e^x)`` (stable), and ``x`` itself where ``x > threshold`` (gradient 1 there), as
     PyTorch's ``F.softplus``; only ``beta=1`` is provided (scale the input and output instead).
 
-    >>> F.softplus(nk.from_ndarray([0.0, 2.0]), threshold=1.0).forward().numpy().round(4).tolist()
+    >>> nk.nn.functional.softplus(nk.from_ndarray([0.0, 2.0], dtype="float64"), threshold=1.0).forward().numpy().round(4).tolist()
     [0.6931, 2.0]
     """
     if beta != 1.0:
