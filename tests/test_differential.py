@@ -82,6 +82,48 @@ def test_float16_norm_squares_in_float32(device):
     np.testing.assert_allclose(host(x.grad).astype(np.float64), np.full(4, 0.5), rtol=1e-3)
 
 
+def test_float16_normalization_and_softmax_accumulate_in_float32(device):
+    _half(device)
+    rng = np.random.default_rng(20)
+    # 3000 values near 100: a float16 mean overflowed (inf, NaN out); 70000 equal logits: the sum
+    # of exponentials overflowed and softmax gave 0 instead of 1/70000
+    wide = (rng.standard_normal((2, 3000)) * 3 + 100).astype(np.float16)
+    logits = np.zeros((1, 70000), dtype=np.float16)
+    cases = [
+        (wide, lambda x: nn.LayerNorm(3000, elementwise_affine=False, dtype="float16").to(device)(x), lambda t: F.layer_norm(t, (3000,))),
+        (wide.reshape(2, 3, 1000), lambda x: nn.GroupNorm(1, 3, affine=False, dtype="float16").to(device)(x), lambda t: F.group_norm(t, 1)),
+        (wide.T.copy(), lambda x: nn.BatchNorm1d(2, affine=False, dtype="float16").to(device)(x), lambda t: F.batch_norm(t, None, None, training=True)),
+        (logits, lambda x: x.softmax(axis=1), lambda t: F.softmax(t, 1)),
+        (logits, lambda x: x.log_softmax(axis=-1), lambda t: F.log_softmax(t, -1)),
+    ]
+    for array, ours, theirs in cases:  # the reference: PyTorch's function of the same values in float64
+        x = nk.from_ndarray(array, device=device).requires_grad()
+        t = torch.tensor(array.astype(np.float64), requires_grad=True)
+        y, expected = ours(x), theirs(t)
+        got = y.forward().numpy()
+        assert got.dtype == np.float16 and np.all(np.isfinite(got))
+        np.testing.assert_allclose(got.astype(np.float64), expected.detach().numpy(), rtol=2e-3, atol=2e-3)
+        cotangent = rng.standard_normal(array.shape).astype(np.float16)
+        y.backward(cotangent)
+        expected.backward(torch.tensor(cotangent.astype(np.float64)))
+        np.testing.assert_allclose(host(x.grad).astype(np.float64), t.grad.numpy(), rtol=1e-2, atol=1e-2)
+
+
+def test_clip_grad_norm_of_float16_gradients_measures_in_float32(device):
+    _half(device)
+    # gradients of 300: their float16 squares overflowed, the norm came out inf and every
+    # gradient was multiplied by max_norm/inf = 0 (PyTorch: norm 600, gradients 0.5)
+    for norm_type, expected in ((2.0, 600.0), (3.0, 300.0 * 4 ** (1 / 3)), (1.0, 1200.0)):
+        w = nk.from_ndarray(np.ones(4, dtype=np.float16), device=device).requires_grad()
+        (w * nk.from_ndarray(np.full(4, 300.0, dtype=np.float16), device=device)).sum().backward()
+        t = torch.ones(4, dtype=torch.float16, requires_grad=True)
+        (t * 300.0).sum().backward()
+        total = nn.utils.clip_grad_norm_([w], 1.0, norm_type=norm_type)
+        theirs = torch.nn.utils.clip_grad_norm_([t], 1.0, norm_type=norm_type)
+        assert total == pytest.approx(expected, rel=1e-6) and theirs.item() == pytest.approx(expected, rel=1e-3)
+        np.testing.assert_allclose(host(w.grad).astype(np.float64), t.grad.double().numpy(), rtol=1e-3)
+
+
 def test_float16_reductions_replay_bit_identically_when_compiled(device):
     _half(device)
     # the replay compiler inlines plain sums as one xp.sum call; a float16 sum is its own class
