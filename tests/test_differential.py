@@ -124,6 +124,21 @@ def test_clip_grad_norm_of_float16_gradients_measures_in_float32(device):
         np.testing.assert_allclose(host(w.grad).astype(np.float64), t.grad.double().numpy(), rtol=1e-3)
 
 
+def test_float16_arithmetic_refuses_numbers_float16_cannot_hold(device):
+    _half(device)
+    # x / 70000 made the constant inf: the quotient and its gradient were silently 0 (PyTorch
+    # computes with the number in float32: 1.43e-05); 1e-9 became 0 the same way
+    x = nk.from_ndarray(np.ones(3, dtype=np.float16), device=device).requires_grad()
+    for build in (lambda: x / 70000, lambda: x * 1e-9, lambda: 1e9 + x, lambda: 7e4 - x, lambda: x * np.float64(-1e6)):
+        with pytest.raises(TypeError, match="does not fit the float16 variable's dtype"):
+            build()
+    # numbers float16 holds still work, as before: ±inf and 0 too
+    y = (x / 7000.0 + x * 1e-5 - 65504.0 * x * 0.0) * float("inf")
+    assert np.isinf(y.forward().numpy()).all()
+    (x / 1000 / 70).sum().backward()
+    np.testing.assert_allclose(host(x.grad).astype(np.float64), np.full(3, 1 / 70000), rtol=2e-3)
+
+
 def test_float16_reductions_replay_bit_identically_when_compiled(device):
     _half(device)
     # the replay compiler inlines plain sums as one xp.sum call; a float16 sum is its own class
