@@ -352,6 +352,10 @@ BENCHMARK_PATHS = [
     ((64, 1, 28, 28), (16, 1, 5, 5), ("im2col", "im2col", "im2col")),  # one input channel
     ((64, 16, 24, 24), (32, 16, 5, 5), ("fft", "fft", "fft")),
     ((16, 4, 18, 18, 18), (8, 4, 3, 3, 3), ("fft", "fft", "fft")),
+    # W2L's three layers (padded inputs): the measured fastest path of each call, one thread
+    ((128, 3, 34, 34), (32, 3, 3, 3), ("im2col", "im2col", "im2col")),
+    ((128, 32, 18, 18), (64, 32, 3, 3), ("fft", "fft", "fft")),
+    ((128, 64, 10, 10), (128, 64, 3, 3), ("fft", "fft", "fft")),
 ]
 
 

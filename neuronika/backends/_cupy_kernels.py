@@ -2,15 +2,16 @@
 and the scatter-add ``index_add`` (the gradient of indexing and gathers) by ``cupyx.scatter_add``.
 
 CuPy 14 has no cuDNN bindings, so the GPU convolution is neuronika's own. It is the NumPy
-override's code (``_numpy_kernels.strided_kernels``) built with ``cupy``:
+override's code (``_im2col.strided_kernels``) built with ``cupy``:
 
-* im2col: CuPy's ``as_strided`` gives a view of the channels-last input's windows
-  ``(N, *out, *k, g, C/g)``; one reshape (a single element-wise copy kernel) gathers it into
-  ``cols (g, N·P, K·C/g)``;
-* forward ``cols · Wᵀ`` and weight gradient ``gradᵀ · cols`` are one ``cupy.matmul`` each
-  (cuBLAS GEMM, batched over the groups);
-* input gradient: one batched ``cupy.matmul`` ``grad · W[j]`` over the K kernel offsets, then
-  col2im, one in-place strided add kernel per offset into a channels-last buffer.
+* im2col: CuPy's ``as_strided`` gives a view of the input's windows, channels-last
+  ``(N, *out, *k, g, C/g)`` or, with few channels, channels-first ``(N, g, C/g, *out, *k)``; one
+  reshape (a single element-wise copy kernel) gathers it into ``cols (g, N·P, K·C/g)`` or one
+  matrix per image ``(N, g, K·C/g, P)``;
+* forward and weight gradient are one ``cupy.matmul`` each (cuBLAS GEMM, batched over the
+  groups, or over the images for the channels-first layout);
+* input gradient: one batched ``cupy.matmul`` (over the K kernel offsets, or the images), then
+  col2im, one in-place strided add kernel per offset.
 
 Also registered: ``erf`` (``cupyx.scipy.special.erf``) and ``einsum`` (``cupy.einsum``), the two
 functions the Array API standard lacks (``neuronika/kernels/special.py`` is the generic erf;
@@ -29,7 +30,7 @@ import cupy
 import cupyx.scipy.special
 from cupy.lib.stride_tricks import as_strided
 
-from ._numpy_kernels import strided_kernels
+from ._im2col import strided_kernels
 
 
 def _cupy_windows(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:

@@ -178,15 +178,25 @@ def conv_forward(x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int],
     return _signal(y_hat, grid, out, stride, (1, 0, 2)).reshape((batch, out_channels) + out)
 
 
-def conv_backward_input(
-    grad: Any, w: Any, x_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
-) -> Any:
-    """``∂L/∂x`` through spectra: ``grad (N, O, *out)``, ``w (O, C/g, *k)`` -> ``(N, C, *S)``."""
-    grid = tuple(x_shape[2:])
+def grad_spectrum(grad: Any, grid: Sequence[int], stride: Sequence[int], groups: int) -> Any:
+    """``ĝ (F, g, N, O/g)`` of an output gradient ``grad (N, O, *out)`` on the padded input's grid:
+    what the input gradient transforms, and (conjugated) the weight gradient too."""
     batch, out_channels = grad.shape[0], grad.shape[1]
     g_split = grad.reshape((batch, groups, out_channels // groups) + tuple(grad.shape[2:]))
+    return _spectrum(g_split, tuple(grid), stride, -1, (1, 0, 2))
+
+
+def conv_backward_input(
+    grad: Any, w: Any, x_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int,
+    g_hat: Any = None,
+) -> Any:
+    """``∂L/∂x`` through spectra: ``grad (N, O, *out)``, ``w (O, C/g, *k)`` -> ``(N, C, *S)``
+    (``g_hat``: ``grad_spectrum(grad, …)`` when the caller has it)."""
+    grid = tuple(x_shape[2:])
+    out_channels = grad.shape[1]
     w_split = w.reshape((groups, out_channels // groups) + tuple(w.shape[1:]))
-    g_hat = _spectrum(g_split, grid, stride, -1, (1, 0, 2))  # (F, g, N, O/g)
+    if g_hat is None:
+        g_hat = grad_spectrum(grad, grid, stride, groups)  # (F, g, N, O/g)
     w_hat = _spectrum(w_split, grid, dilation, -1, (0, 1, 2))  # (F, g, O/g, C/g)
     grad_x_hat = _product(g_hat, w_hat)  # (F, g, N, C/g)
     return _signal(grad_x_hat, grid, grid, (1,) * len(grid), (1, 0, 2)).reshape(tuple(x_shape))
@@ -194,14 +204,19 @@ def conv_backward_input(
 
 def conv_backward_weight(
     grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int,
-    x_hat: Any = None,
+    x_hat: Any = None, g_hat: Any = None,
 ) -> Any:
     """``∂L/∂w`` through spectra: ``grad (N, O, *out)``, ``x (N, C, *S)`` -> ``(O, C/g, *k)``
-    (``x_hat``: the forward's ``input_spectrum(x, groups)`` when the caller kept it)."""
+    (``x_hat``: the forward's ``input_spectrum(x, groups)`` when the caller kept it; ``g_hat``:
+    the input gradient's ``grad_spectrum``, conjugated here in one pass instead of transformed
+    again)."""
     grid = tuple(x.shape[2:])
     batch, out_channels = x.shape[0], grad.shape[1]
-    g_split = grad.reshape((batch, groups, out_channels // groups) + tuple(grad.shape[2:]))
-    g_conj = _spectrum(g_split, grid, stride, 1, (1, 2, 0))  # conj(ĝ): (F, g, O/g, N)
+    if g_hat is not None:
+        g_conj = np.conj(g_hat).transpose(0, 1, 3, 2)  # (F, g, O/g, N), BLAS reads it transposed
+    else:
+        g_split = grad.reshape((batch, groups, out_channels // groups) + tuple(grad.shape[2:]))
+        g_conj = _spectrum(g_split, grid, stride, 1, (1, 2, 0))  # conj(ĝ): (F, g, O/g, N)
     if x_hat is None:
         x_hat = input_spectrum(x, groups)  # (F, g, N, C/g)
     grad_w_hat = _product(g_conj, x_hat)  # (F, g, O/g, C/g)

@@ -1,5 +1,5 @@
-"""Kernel overrides of the NumPy backend: convolution by im2col + one BLAS GEMM, or in the
-frequency domain, whichever a cost rule of the shapes predicts faster.
+"""Convolution kernel overrides of the NumPy backend: three algorithms, and a cost rule of the
+shapes that picks one per kernel call.
 
 The three convolution kernels keep the generic signatures (``neuronika/kernels/convolution.py``)::
 
@@ -7,155 +7,40 @@ The three convolution kernels keep the generic signatures (``neuronika/kernels/c
     conv_backward_input(xp, grad_y, w, x_shape, stride, dilation, groups) -> grad_x
     conv_backward_weight(xp, grad_y, x, w_shape, stride, dilation, groups) -> grad_w
 
-and each call takes one of two paths, chosen by :func:`path` (cached per shape):
+and each call takes the path :func:`path` predicts fastest (cached per shape):
 
-**im2col** (:data:`STRIDED`), channels-last, which measured fastest on the CNN shapes of the
-benchmark (``bench/conv.py``): the input is copied once to ``(N, *S, C)``, a strided view of its
-windows ``(N, *out, *k, C)`` (``as_strided``, no copy) is gathered by one reshape into the im2col
-matrix ``(N·P, K·C)`` (rows: batch × output positions, columns: kernel offsets × channels, each row
-made of runs of ``k_last·C`` contiguous floats), and then
-
-* forward:        ``y = cols · Wᵀ``                      one GEMM ``(N·P, K·C) · (K·C, O)``
-* weight grad:    ``grad_w = gradᵀ · cols``              one GEMM ``(O, N·P) · (N·P, K·C)``
-* input grad:     ``dcols[j] = grad · W[j]``             one batched GEMM over the K offsets,
-                  then col2im: ``grad_x[window(j)] += dcols[j]`` (one contiguous-run add per offset)
-
-With ``g`` groups every matrix gains a leading batch axis of size ``g`` (``matmul`` batches it).
-The same code runs on CuPy (``_cupy_kernels.py`` builds it with ``cupy`` and CuPy's
-``as_strided``): :func:`strided_kernels` takes the array library as an argument.
+**im2col** (:data:`STRIDED`, ``_im2col.py``): the windows gathered by one reshape of a strided
+view, then one BLAS GEMM per kernel. The same code runs on CuPy (``_cupy_kernels.py``).
 
 **fft** (:data:`FFT`, ``_fft_conv.py``): spectra of the input, the kernel and the output gradient
 on the padded input's grid, one batched complex ``matmul`` over the channels per frequency, and
-the inverse transform at the wanted positions (NumPy only, float32 and float64). Its cost grows
-with the grid size rather than with the kernel size, so it wins on wide channels and kernels over
-small grids (the benchmark CNN's second layer: 2–3× faster than im2col) and loses on one input
-channel or large grids.
+the inverse transform at the wanted positions (float32 and float64). Its cost grows with the grid
+size rather than with the kernel size, so it wins on wide channels and kernels over small grids
+(the benchmark CNN's second layer: 2–3× faster than im2col) and loses on one input channel or
+large grids.
+
+**winograd** (:data:`WINOGRAD`, ``_winograd_conv.py``): F(2x2, 3x3) for 2-d 3x3 kernels with
+stride 1, no dilation and one group (float32 and float64): 16 products per 2x2 output tile
+instead of 36, one GEMM per tile position.
+
+Transforms a later kernel of the same step needs again are kept for it (``_kept.py``): the input
+spectrum and the input tiles (forward → weight gradient), the output gradient's spectrum (input
+gradient → weight gradient).
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import math
-import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import _fft_conv
+from . import _fft_conv, _kept, _winograd_conv
+from ._im2col import _output_size, strided_kernels
 
-Windows = Callable[[Any, tuple[int, ...], tuple[int, ...]], Any]
-
-
-def _output_size(size: Sequence[int], kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int]) -> tuple[int, ...]:
-    return tuple((s - d * (k - 1) - 1) // t + 1 for s, k, t, d in zip(size, kernel, stride, dilation))
-
-
-def strided_kernels(lib: Any, windows: Windows) -> dict[str, Callable[..., Any]]:
-    """The convolution overrides for an array library ``lib`` (``numpy`` or ``cupy``).
-
-    ``windows(array, shape, strides)`` returns a read-only strided view of ``array`` (``as_strided``).
-    """
-
-    def unfold(x: Any, kernel: tuple[int, ...], stride: Sequence[int], dilation: Sequence[int], groups: int) -> tuple[Any, tuple[int, ...]]:
-        """im2col: ``x (N, C, *S)`` -> ``cols (g, N·P, K·C/g)`` (columns ordered ``(*k, c)``) and the
-        output size.
-
-        The gather is one reshape of a strided window view; its cost is the length of the
-        contiguous runs it copies, so it reads whichever layout gives the longer runs: channels-last
-        (runs of ``k_last·C/g`` elements; ``cols`` C-contiguous) or channels-first (runs of
-        ``out_last`` elements; ``cols`` is then the transpose of a C-contiguous ``(g, K·C/g, N·P)``,
-        which BLAS reads as it is)."""
-        batch, channels = x.shape[0], x.shape[1]
-        per_group = channels // groups
-        ndim = len(kernel)
-        out = _output_size(x.shape[2:], kernel, stride, dilation)
-        rows, columns = batch * math.prod(out), math.prod(kernel) * per_group
-        run_last = per_group * (kernel[-1] if dilation[-1] == 1 else 1)
-        run_first = out[-1] if stride[-1] == 1 else 1
-        if run_last > run_first:
-            last = lib.ascontiguousarray(lib.moveaxis(x, 1, -1))  # (N, *S, C)
-            strides = last.strides
-            spatial = strides[1:-1]
-            view = windows(
-                last,
-                (batch,) + out + kernel + (groups, per_group),
-                (strides[0],)
-                + tuple(s * t for s, t in zip(spatial, stride))
-                + tuple(s * d for s, d in zip(spatial, dilation))
-                + (strides[-1] * per_group, strides[-1]),
-            )  # (N, *out, *k, g, C/g), no copy
-            order = (1 + 2 * ndim,) + tuple(range(1 + 2 * ndim)) + (2 + 2 * ndim,)
-            return view.transpose(order).reshape(groups, rows, columns), out
-        first = lib.ascontiguousarray(x)
-        strides = first.strides
-        spatial = strides[2:]
-        view = windows(
-            first,
-            (batch, groups, per_group) + out + kernel,
-            (strides[0], strides[1] * per_group, strides[1])
-            + tuple(s * t for s, t in zip(spatial, stride))
-            + tuple(s * d for s, d in zip(spatial, dilation)),
-        )  # (N, g, C/g, *out, *k), no copy
-        order = (1,) + tuple(range(3 + ndim, 3 + 2 * ndim)) + (2, 0) + tuple(range(3, 3 + ndim))
-        return view.transpose(order).reshape(groups, columns, rows).transpose(0, 2, 1), out
-
-    def weight_matrix(w: Any, groups: int) -> Any:
-        """``w (O, C/g, *k)`` -> ``(g, K·C/g, O/g)``, columns ordered as :func:`unfold`'s."""
-        return lib.moveaxis(w, 1, -1).reshape(groups, w.shape[0] // groups, -1).transpose(0, 2, 1)
-
-    def grad_rows(grad: Any, groups: int) -> Any:
-        """``grad (N, O, *out)`` -> ``(g, N·P, O/g)``, C-contiguous (a broadcast gradient, e.g.
-        from ``sum``, would otherwise reach BLAS with zero strides, which it cannot take)."""
-        batch, out_channels, points = grad.shape[0], grad.shape[1], math.prod(grad.shape[2:])
-        # sizes spelled out, not -1: an empty batch (N = 0) leaves -1 undetermined
-        rows = grad.reshape(batch, groups, out_channels // groups, points).transpose(1, 0, 3, 2)
-        return lib.ascontiguousarray(rows).reshape(groups, batch * points, out_channels // groups)
-
-    def conv_forward(xp: Any, x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
-        batch, out_channels = x.shape[0], w.shape[0]
-        cols, out = unfold(x, tuple(w.shape[2:]), stride, dilation, groups)
-        y = lib.matmul(cols, weight_matrix(w, groups))  # (g, N·P, O/g)
-        y = y.reshape(groups, batch, math.prod(out), out_channels // groups).transpose(1, 0, 3, 2)
-        return y.reshape((batch, out_channels) + out)
-
-    def conv_backward_weight(
-        xp: Any, grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
-    ) -> Any:
-        kernel = tuple(w_shape[2:])
-        cols, _ = unfold(x, kernel, stride, dilation, groups)
-        grad_w = lib.matmul(grad_rows(grad, groups).transpose(0, 2, 1), cols)  # (g, O/g, K·C/g)
-        grad_w = grad_w.reshape((w_shape[0],) + kernel + (w_shape[1],))
-        return lib.ascontiguousarray(lib.moveaxis(grad_w, -1, 1))
-
-    def conv_backward_input(
-        xp: Any, grad: Any, w: Any, x_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
-    ) -> Any:
-        batch, channels = x_shape[0], x_shape[1]
-        per_group, out_channels = channels // groups, w.shape[0]
-        kernel, out = tuple(w.shape[2:]), tuple(grad.shape[2:])
-        ndim, size = len(kernel), math.prod(kernel)
-        # (g, K, O/g, C/g): one matrix per group and kernel offset
-        taps = lib.ascontiguousarray(w.reshape(groups, out_channels // groups, per_group, size).transpose(0, 3, 1, 2))
-        dcols = lib.matmul(grad_rows(grad, groups)[:, None], taps)  # (g, K, N·P, C/g)
-        dcols = dcols.reshape((groups, size, batch) + out + (per_group,))
-        # col2im into a channels-last buffer, where each window's rows are contiguous runs
-        grad_x = lib.zeros((groups, batch) + tuple(x_shape[2:]) + (per_group,), dtype=grad.dtype)
-        everything = (slice(None), slice(None))
-        for index, offset in enumerate(itertools.product(*(range(k) for k in kernel))):
-            where = everything + tuple(
-                slice(j * d, j * d + (o - 1) * t + 1, t) for j, o, t, d in zip(offset, out, stride, dilation)
-            )
-            grad_x[where] += dcols[:, index]
-        order = (1, 0, 2 + ndim) + tuple(range(2, 2 + ndim))  # (N, g, C/g, *S)
-        return grad_x.transpose(order).reshape(tuple(x_shape))
-
-    return {
-        "conv_forward": conv_forward,
-        "conv_backward_input": conv_backward_input,
-        "conv_backward_weight": conv_backward_weight,
-    }
+__all__ = ["FFT", "KERNELS", "PATHS", "STRIDED", "WINOGRAD", "im2col_work", "path", "strided_kernels", "winograd_fits"]
 
 
 def _numpy_windows(array: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
@@ -165,47 +50,32 @@ def _numpy_windows(array: Any, shape: tuple[int, ...], strides: tuple[int, ...])
 STRIDED: dict[str, Callable[..., Any]] = strided_kernels(np, _numpy_windows)
 """The im2col kernels on NumPy (the CuPy override is the same code built with ``cupy``)."""
 
-#: input spectra the frequency-domain forward computed, kept for the weight gradient of the same
-#: input: ``id(x) -> (weakref to x, groups, x̂)``. An entry is taken by the backward that uses it,
-#: and dropped when ``x`` itself is freed (the next forward of a replayed graph replaces it), so
-#: nothing outlives the input it was computed from.
-_SPECTRA: dict[int, tuple[Any, int, Any]] = {}
-
-
-def _keep_spectrum(x: Any, groups: int, x_hat: Any) -> None:
-    key = id(x)
-
-    def forget(_: Any) -> None:
-        _SPECTRA.pop(key, None)
-
-    _SPECTRA[key] = (weakref.ref(x, forget), groups, x_hat)
-
-
-def _kept_spectrum(x: Any, groups: int) -> Any:
-    entry = _SPECTRA.get(id(x))
-    if entry is None or entry[0]() is not x or entry[1] != groups:
-        return None
-    del _SPECTRA[id(x)]
-    return entry[2]
-
 
 def _fft_forward(xp: Any, x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
     x_hat = _fft_conv.input_spectrum(x, groups)
     if path("conv_backward_weight", x.shape, w.shape, tuple(stride), tuple(dilation), groups, x.dtype) == "fft":
-        _keep_spectrum(x, groups, x_hat)  # the weight gradient will transform the same input
+        _kept.keep(x, "x_hat", groups, x_hat)  # the weight gradient will transform the same input
     return _fft_conv.conv_forward(x, w, stride, dilation, groups, x_hat=x_hat)
 
 
 def _fft_backward_input(
     xp: Any, grad: Any, w: Any, x_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
 ) -> Any:
-    return _fft_conv.conv_backward_input(grad, w, x_shape, stride, dilation, groups)
+    g_hat = _fft_conv.grad_spectrum(grad, x_shape[2:], stride, groups)
+    if path("conv_backward_weight", tuple(x_shape), w.shape, tuple(stride), tuple(dilation), groups, grad.dtype) == "fft":
+        # the weight gradient conjugates it; the key holds what the spectrum depends on besides
+        # the gradient (two convolutions may be handed the same gradient array)
+        _kept.keep(grad, "g_hat", (groups, tuple(x_shape), tuple(stride)), g_hat)
+    return _fft_conv.conv_backward_input(grad, w, x_shape, stride, dilation, groups, g_hat=g_hat)
 
 
 def _fft_backward_weight(
     xp: Any, grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
 ) -> Any:
-    return _fft_conv.conv_backward_weight(grad, x, w_shape, stride, dilation, groups, x_hat=_kept_spectrum(x, groups))
+    return _fft_conv.conv_backward_weight(
+        grad, x, w_shape, stride, dilation, groups,
+        x_hat=_kept.take(x, "x_hat", groups), g_hat=_kept.take(grad, "g_hat", (groups, tuple(x.shape), tuple(stride))),
+    )
 
 
 FFT: dict[str, Callable[..., Any]] = {
@@ -215,6 +85,46 @@ FFT: dict[str, Callable[..., Any]] = {
 }
 """The frequency-domain kernels (``_fft_conv.py``, float32 and float64 only), generic signatures."""
 
+def _winograd_forward(xp: Any, x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
+    v = _winograd_conv.input_transform(x)
+    if path("conv_backward_weight", x.shape, w.shape, tuple(stride), tuple(dilation), groups, x.dtype) == "winograd":
+        _kept.keep(x, "tiles", None, v)  # the weight gradient multiplies the same input tiles
+    return _winograd_conv.conv_forward(x, w, v=v)
+
+
+def _winograd_backward_input(
+    xp: Any, grad: Any, w: Any, x_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
+) -> Any:
+    return _winograd_conv.conv_backward_input(grad, w)
+
+
+def _winograd_backward_weight(
+    xp: Any, grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
+) -> Any:
+    return _winograd_conv.conv_backward_weight(grad, x, v=_kept.take(x, "tiles", None))
+
+
+WINOGRAD: dict[str, Callable[..., Any]] = {
+    "conv_forward": _winograd_forward,
+    "conv_backward_input": _winograd_backward_input,
+    "conv_backward_weight": _winograd_backward_weight,
+}
+"""Winograd F(2x2, 3x3) (``_winograd_conv.py``): 2-d 3x3 kernels, stride 1, no dilation, one group,
+float32 and float64 only (:func:`winograd_fits`), generic signatures."""
+
+
+def winograd_fits(w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int, dtype: Any) -> bool:
+    """Whether the Winograd kernels compute this convolution: a 2-d 3x3 kernel, stride 1, no
+    dilation, one group, float32 or float64."""
+    return (
+        tuple(w_shape[2:]) == (3, 3)
+        and tuple(stride) == (1, 1)
+        and tuple(dilation) == (1, 1)
+        and groups == 1
+        and np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.float64))
+    )
+
+
 # Seconds per unit of work on this project's 2-core development VM (OpenBLAS 0.3.31, 2 threads,
 # float32): fitted (least squares on log time) to min-of-18 timings of both paths on 207 random
 # shapes x 3 kernels, with the product rate and the per-call constants measured on their own
@@ -223,6 +133,13 @@ FFT: dict[str, Callable[..., Any]] = {
 # rule on another machine.
 IM2COL_SECONDS = {"flop": 1 / 76e9, "element": 1 / 1.48e9, "col2im": 1 / 2.95e9, "call": 15e-6}
 FFT_SECONDS = {"transform": 1 / 202e9, "product": 1 / 60e9, "element": 1 / 1.27e9, "call": 25e-6}
+# Winograd's rates (same keys as FFT_SECONDS' "product"/"element"/"call": flop, element, call), or
+# None: the rule then never takes it. On this VM (one BLAS thread) it was the fastest path for 1
+# of 78 kernel calls on 26 random 3x3 layers (and for none of W2L's), 1.5x slower than im2col or
+# fft in total, and no rates put it in the rule without making the rule's total worse (train and
+# held-out); docs/convolution.md has the data. Rates fitted there, for a machine where it wins:
+# {"flop": 1 / 164e9, "element": 1 / 1.45e9, "call": 30e-6} (one thread).
+WINOGRAD_SECONDS: "dict[str, float] | None" = None
 FFT_LARGEST_GRID = 512
 """The largest padded spatial size the frequency-domain path takes (its DFT matrices are ``L × L``)."""
 
@@ -239,19 +156,23 @@ def im2col_work(x_shape: Sequence[int], w_shape: Sequence[int], stride: Sequence
 def path(
     name: str, x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...], groups: int, dtype: np.dtype
 ) -> str:
-    """``"fft"`` or ``"im2col"``: the path the NumPy override takes for kernel ``name`` on a padded
-    input of shape ``x_shape`` and a kernel of shape ``w_shape``, whichever this cost model predicts
-    faster (float32 and float64; other dtypes always take im2col)::
+    """``"im2col"``, ``"fft"`` or ``"winograd"``: the path the NumPy override takes for kernel
+    ``name`` on a padded input of shape ``x_shape`` and a kernel of shape ``w_shape``, whichever
+    this cost model predicts fastest (float32 and float64; other dtypes always take im2col)::
 
-        im2col = flops / 76 GFLOP/s + gathered / 1.48 G/s (+ gathered / 2.95 G/s: col2im) + 15 µs
-        fft    = transform flops / 202 GFLOP/s + product flops / 60 GFLOP/s
-                 + moved elements / 1.27 G/s + 25 µs
+        im2col   = flops / 76 GFLOP/s + gathered / 1.48 G/s (+ gathered / 2.95 G/s: col2im) + 15 µs
+        fft      = transform flops / 202 GFLOP/s + product flops / 60 GFLOP/s
+                   + moved elements / 1.27 G/s + 25 µs
+        winograd = product flops · WINOGRAD_SECONDS["flop"] + moved elements · ["element"] + ["call"]
+                   (only where :func:`winograd_fits`, and only with rates set: none by default,
+                   as it measured slower than the other two on this machine)
 
-    with the work counted by :func:`im2col_work` and ``_fft_conv.work``. A kernel with a single
+    with the work counted by :func:`im2col_work`, ``_fft_conv.work`` and ``_winograd_conv.work``.
+    A kernel with a single
     tap (a plain GEMM) and a padded input longer than :data:`FFT_LARGEST_GRID` on some axis (whose
     DFT matrices would take megabytes each) always take im2col. A rule of the shapes alone (no
     timing at run time), cached per shape. The rates are effective ones, fitted to measured times
-    of both paths (``IM2COL_SECONDS``, ``FFT_SECONDS``)."""
+    of the paths (``IM2COL_SECONDS``, ``FFT_SECONDS``, ``WINOGRAD_SECONDS``)."""
     if (
         np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64))
         or math.prod(w_shape[2:]) == 1
@@ -269,27 +190,33 @@ def path(
         + moved * FFT_SECONDS["element"]
         + FFT_SECONDS["call"]
     )
-    return "fft" if fft < im2col else "im2col"
+    costs = {"im2col": im2col, "fft": fft}
+    if WINOGRAD_SECONDS is not None and winograd_fits(w_shape, stride, dilation, groups, dtype):
+        product, moved = _winograd_conv.work(name, x_shape, w_shape)
+        costs["winograd"] = product * WINOGRAD_SECONDS["flop"] + moved * WINOGRAD_SECONDS["element"] + WINOGRAD_SECONDS["call"]
+    return min(costs, key=costs.__getitem__)
 
 
 def _conv_forward(xp: Any, x: Any, w: Any, stride: Sequence[int], dilation: Sequence[int], groups: int) -> Any:
     choice = path("conv_forward", x.shape, w.shape, tuple(stride), tuple(dilation), groups, x.dtype)
-    return (FFT if choice == "fft" else STRIDED)["conv_forward"](xp, x, w, stride, dilation, groups)
+    return PATHS[choice]["conv_forward"](xp, x, w, stride, dilation, groups)
 
 
 def _conv_backward_input(
     xp: Any, grad: Any, w: Any, x_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
 ) -> Any:
     choice = path("conv_backward_input", tuple(x_shape), w.shape, tuple(stride), tuple(dilation), groups, grad.dtype)
-    return (FFT if choice == "fft" else STRIDED)["conv_backward_input"](xp, grad, w, x_shape, stride, dilation, groups)
+    return PATHS[choice]["conv_backward_input"](xp, grad, w, x_shape, stride, dilation, groups)
 
 
 def _conv_backward_weight(
     xp: Any, grad: Any, x: Any, w_shape: Sequence[int], stride: Sequence[int], dilation: Sequence[int], groups: int
 ) -> Any:
     choice = path("conv_backward_weight", x.shape, tuple(w_shape), tuple(stride), tuple(dilation), groups, x.dtype)
-    return (FFT if choice == "fft" else STRIDED)["conv_backward_weight"](xp, grad, x, w_shape, stride, dilation, groups)
+    return PATHS[choice]["conv_backward_weight"](xp, grad, x, w_shape, stride, dilation, groups)
 
+
+PATHS: dict[str, dict[str, Callable[..., Any]]] = {"im2col": STRIDED, "fft": FFT, "winograd": WINOGRAD}
 
 KERNELS: dict[str, Callable[..., Any]] = {
     "conv_forward": _conv_forward,

@@ -11,7 +11,9 @@ Kernel signatures (the names under which a backend may register overrides):
 
 * ``max_pool_forward(xp, x, plan) -> (values, winners)``: ``winners`` holds, per output element,
   the offset (``0 <= offset < prod(k)``, row-major over the window) of the first maximum; a NaN
-  in a window wins (PyTorch propagates NaN).
+  in a window wins (PyTorch propagates NaN). Its integer dtype is the kernel's choice (int32
+  here; the NumPy override uses int8 where the offsets fit): only the same backend's backward
+  reads it.
 * ``max_pool_backward(xp, grad, winners, plan, x_shape) -> grad_x``
 * ``window_sum(xp, x, plan) -> sums`` (zero fill) and ``window_sum_backward(xp, grad, plan,
   x_shape) -> grad_x``: average pooling divides by its divisor around these.
