@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._args import real
+from ..backends import float16, float32
 from ._build import normalize_axis
 from .arithmetic import Unary
 from .node import Node, tick
@@ -130,20 +131,33 @@ def check_softmax_axis(op: str, operand: Node, axis: int) -> int:
     return axis
 
 
-class Softmax(Unary):
-    """``exp(x - max) / sum(exp(x - max))`` along ``axis``; VJP ``y · (g - Σ g·y)``."""
+def wide_sum(node: Node) -> Any:
+    """float32 (the backend's) when ``node``'s operand is float16, whose sums of exponentials then
+    accumulate in float32 (70000 classes of equal logits sum to 70000 > 65504), else None."""
+    operand = node.inputs[0]
+    return operand.backend.dtype(float32) if operand.dtype is float16 else None
 
-    __slots__ = ("axis",)
+
+class Softmax(Unary):
+    """``exp(x - max) / sum(exp(x - max))`` along ``axis``; VJP ``y · (g - Σ g·y)``. float16:
+    the sum in float32, the quotient rounded once."""
+
+    __slots__ = ("axis", "wide")
     name = "softmax"
     reads_inputs = ()  # what _backward reads (lifetimes.py)
 
     def __init__(self, operand: Node, axis: int) -> None:
         super().__init__(operand)
         self.axis = check_softmax_axis(self.name, operand, axis)
+        self.wide = wide_sum(self)
 
     def _forward(self) -> None:
         xp, operand = self.xp, self.inputs[0].value
         exps = xp.exp(operand - xp.max(operand, axis=self.axis, keepdims=True))
+        if self.wide is not None:
+            total = xp.sum(exps, axis=self.axis, keepdims=True, dtype=self.wide)
+            self.value = xp.astype(xp.astype(exps, self.wide) / total, operand.dtype)
+            return
         self.value = exps / xp.sum(exps, axis=self.axis, keepdims=True)
 
     def _backward(self) -> None:
@@ -152,19 +166,25 @@ class Softmax(Unary):
 
 
 class LogSoftmax(Unary):
-    """``x - max - ln Σ exp(x - max)`` along ``axis``; VJP ``g - exp(y) · Σ g``."""
+    """``x - max - ln Σ exp(x - max)`` along ``axis``; VJP ``g - exp(y) · Σ g``. float16: the
+    sum in float32, its logarithm rounded once."""
 
-    __slots__ = ("axis",)
+    __slots__ = ("axis", "wide")
     name = "log_softmax"
     reads_inputs = ()  # what _backward reads (lifetimes.py)
 
     def __init__(self, operand: Node, axis: int) -> None:
         super().__init__(operand)
         self.axis = check_softmax_axis(self.name, operand, axis)
+        self.wide = wide_sum(self)
 
     def _forward(self) -> None:
         xp, operand = self.xp, self.inputs[0].value
         shifted = operand - xp.max(operand, axis=self.axis, keepdims=True)
+        if self.wide is not None:
+            total = xp.sum(xp.exp(shifted), axis=self.axis, keepdims=True, dtype=self.wide)
+            self.value = shifted - xp.astype(xp.log(total), operand.dtype)
+            return
         self.value = shifted - xp.log(xp.sum(xp.exp(shifted), axis=self.axis, keepdims=True))
 
     def _backward(self) -> None:

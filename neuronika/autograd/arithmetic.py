@@ -6,10 +6,14 @@ the VJPs test the plan inline, so operands of the output's shape cost no extra c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, overload
+import math
+import numbers
+import struct
+from typing import TYPE_CHECKING, Any, overload
 
 from .._args import is_integer, is_real
 from ._build import broadcast_shapes, check_same_place, reduction_plan, sum_to
+from ..backends import float16
 from .node import Node
 from . import variable as _handles  # the handles; variable.py imports this family first
 
@@ -135,7 +139,8 @@ class Neg(Unary):
 
 
 class Pow(Unary):
-    """``x ** exponent`` for a constant real exponent; d/dx = exponent · x^(exponent-1)."""
+    """``x ** exponent`` for a constant real exponent; d/dx = exponent · x^(exponent-1), and 0 for
+    ``exponent == 0`` (everywhere, 0 and ±inf included: PyTorch's rule, not ``0 · x⁻¹ = nan``)."""
 
     __slots__ = ("exponent",)
     name = "pow"
@@ -153,6 +158,9 @@ class Pow(Unary):
     def _backward(self) -> None:
         operand = self.inputs[0]
         exponent = self.exponent
+        if exponent == 0:
+            operand.add_grad(self.xp.zeros_like(self.grad))
+            return
         if exponent == 2:
             local = operand.value * 2.0
         elif exponent == 1:
@@ -215,6 +223,27 @@ class Abs(Unary):
 # --- the public functions, bound to Var as methods and operators (variable.py's table) --------
 # Typing: a unary op returns its operand's kind (``V``: a VarDiff stays a VarDiff); a binary op
 # is differentiable when either operand is (the overloads), as at run time (docs/typing.md).
+def operand(var: "Var", other: Any, op: str) -> Node:
+    """``var._operand(other, op)`` (a variable's node, or a real number as a constant of
+    ``var``'s dtype), refusing a number that float16 cannot hold: one that would round to ±inf
+    (``|x| > 65504``) or from non-zero to 0 (``|x| < 3e-8``) would silently turn ``loss / 70000``
+    into 0 and its gradient into 0 or NaN (PyTorch computes float16 arithmetic with a Python
+    number in float32)."""
+    number = isinstance(other, numbers.Real) and not isinstance(other, (bool, _handles.Var))
+    if var.dtype is float16 and number and type(other).__name__ != "bool_" and math.isfinite(other) and other != 0:
+        try:
+            lost = struct.unpack("e", struct.pack("e", float(other)))[0] == 0.0
+        except OverflowError:
+            lost = True
+        if lost:
+            raise TypeError(
+                f"{op}: the Python number {other!r} does not fit the float16 variable's dtype (it would "
+                f"become {'inf' if math.fabs(other) > 1 else '0'}; float16 holds 6e-8..65504); split the "
+                f"constant (x / 1000 / 70, not x / 70000) or convert the variable with .astype('float32')"
+            )
+    return var._operand(other, op)
+
+
 @overload
 def add(lhs: VarDiff, rhs: Operand) -> VarDiff: ...
 @overload
@@ -228,7 +257,7 @@ def add(lhs: Var, rhs: Operand) -> Var:
     >>> (nk.ones(3) + 1.0).forward().numpy().tolist()
     [2.0, 2.0, 2.0]
     """
-    return _handles.wrap(Add(lhs._node, lhs._operand(rhs, "add")))
+    return _handles.wrap(Add(lhs._node, operand(lhs, rhs, "add")))
 
 
 def radd(rhs: V, lhs: float) -> V:
@@ -237,7 +266,7 @@ def radd(rhs: V, lhs: float) -> V:
     >>> (2.0 + nk.ones(2)).forward().numpy().tolist()
     [3.0, 3.0]
     """
-    return _handles.same(rhs, Add(rhs._operand(lhs, "add"), rhs._node))
+    return _handles.same(rhs, Add(operand(rhs, lhs, "add"), rhs._node))
 
 
 @overload
@@ -252,7 +281,7 @@ def sub(lhs: Var, rhs: Operand) -> Var:
     >>> (nk.ones(2) - 3.0).forward().numpy().tolist()
     [-2.0, -2.0]
     """
-    return _handles.wrap(Sub(lhs._node, lhs._operand(rhs, "sub")))
+    return _handles.wrap(Sub(lhs._node, operand(lhs, rhs, "sub")))
 
 
 def rsub(rhs: V, lhs: float) -> V:
@@ -261,7 +290,7 @@ def rsub(rhs: V, lhs: float) -> V:
     >>> (1.0 - nk.ones(2)).forward().numpy().tolist()
     [0.0, 0.0]
     """
-    return _handles.same(rhs, Sub(rhs._operand(lhs, "sub"), rhs._node))
+    return _handles.same(rhs, Sub(operand(rhs, lhs, "sub"), rhs._node))
 
 
 @overload
@@ -276,7 +305,7 @@ def mul(lhs: Var, rhs: Operand) -> Var:
     >>> (nk.ones(2) * 3.0).forward().numpy().tolist()
     [3.0, 3.0]
     """
-    return _handles.wrap(Mul(lhs._node, lhs._operand(rhs, "mul")))
+    return _handles.wrap(Mul(lhs._node, operand(lhs, rhs, "mul")))
 
 
 def rmul(rhs: V, lhs: float) -> V:
@@ -285,7 +314,7 @@ def rmul(rhs: V, lhs: float) -> V:
     >>> (2.0 * nk.ones(2)).forward().numpy().tolist()
     [2.0, 2.0]
     """
-    return _handles.same(rhs, Mul(rhs._operand(lhs, "mul"), rhs._node))
+    return _handles.same(rhs, Mul(operand(rhs, lhs, "mul"), rhs._node))
 
 
 @overload
@@ -300,7 +329,7 @@ def div(lhs: Var, rhs: Operand) -> Var:
     >>> (nk.ones(2) / 4.0).forward().numpy().tolist()
     [0.25, 0.25]
     """
-    return _handles.wrap(Div(lhs._node, lhs._operand(rhs, "div")))
+    return _handles.wrap(Div(lhs._node, operand(lhs, rhs, "div")))
 
 
 def rdiv(rhs: V, lhs: float) -> V:
@@ -309,7 +338,7 @@ def rdiv(rhs: V, lhs: float) -> V:
     >>> (1.0 / nk.full(2, 4.0)).forward().numpy().tolist()
     [0.25, 0.25]
     """
-    return _handles.same(rhs, Div(rhs._operand(lhs, "div"), rhs._node))
+    return _handles.same(rhs, Div(operand(rhs, lhs, "div"), rhs._node))
 
 
 def neg(x: V) -> V:

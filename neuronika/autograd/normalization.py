@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Callable, Sequence, cast
 
+from ..backends import float16, float32
 from .node import Node, tick
 from . import variable as _handles  # the handles; variable.py imports this family first
 
@@ -20,9 +21,11 @@ if TYPE_CHECKING:
 
 
 class Normalize(Node):
-    """``(x - mean) / sqrt(var + eps)`` over ``axes`` (biased variance), same shape as ``x``."""
+    """``(x - mean) / sqrt(var + eps)`` over ``axes`` (biased variance), same shape as ``x``.
+    float16 inputs are standardised in float32 and rounded once (PyTorch's accumulation type: a
+    float16 mean of 3000 values near 100 overflowed to inf), their VJP means taken in float32."""
 
-    __slots__ = ("axes", "eps", "inv_std")
+    __slots__ = ("axes", "eps", "inv_std", "wide")
     name = "normalize"
 
     def __init__(self, input: Node, axes: tuple[int, ...], eps: float) -> None:
@@ -30,6 +33,13 @@ class Normalize(Node):
         self.axes = axes
         self.eps = float(eps)
         self.inv_std = None
+        self.wide = input.backend.dtype(float32) if input.dtype is float16 else None
+
+    def _widened(self, array: Any) -> Any:
+        return array if self.wide is None else self.xp.astype(array, self.wide)
+
+    def _narrowed(self, array: Any) -> Any:
+        return array if self.wide is None else self.xp.astype(array, self.backend.dtype(float16))
 
     def _forward(self) -> None:
         self._standardize()
@@ -37,22 +47,25 @@ class Normalize(Node):
     def _standardize(self) -> tuple[Any, Any]:
         """Standardise over ``axes``; returns the batch mean and biased variance (kept dims)."""
         xp = self.xp
-        x = self.inputs[0].value
+        x = self._widened(self.inputs[0].value)
         mean = xp.mean(x, axis=self.axes, keepdims=True)
         centered = x - mean
         var = xp.mean(centered * centered, axis=self.axes, keepdims=True)
-        self.inv_std = 1.0 / xp.sqrt(var + self.eps)
-        self.value = centered * self.inv_std
-        return mean, var
+        inv_std = 1.0 / xp.sqrt(var + self.eps)
+        self.inv_std = self._narrowed(inv_std)
+        self.value = self._narrowed(centered * inv_std)
+        return self._narrowed(mean), self._narrowed(var)
 
     def _backward(self) -> None:
         input = self.inputs[0]
         if input.requires_grad:
             xp = self.xp
             grad, normalized = self.grad, self.value
+            if self.wide is not None:
+                grad, normalized = self._widened(grad), self._widened(normalized)
             mean_grad = xp.mean(grad, axis=self.axes, keepdims=True)
             mean_grad_normalized = xp.mean(grad * normalized, axis=self.axes, keepdims=True)
-            input.add_grad((grad - mean_grad - normalized * mean_grad_normalized) * self.inv_std)
+            input.add_grad(self._narrowed((grad - mean_grad - normalized * mean_grad_normalized) * self._widened(self.inv_std)))
 
 
 def _check_affine(op: str, name: str, param: "Var | None", shape: tuple[int, ...], input: Var) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..backends import DType, int64
+from ..backends import DType, bool_, float16, float32, int32, int64
 from .._args import boolean, integers
 from ._build import normalize_axis
 from .node import Node
@@ -38,17 +38,28 @@ def plan_axes(
 
 class Sum(Node):
     """``Σ x`` over ``axis`` (all axes when None); the VJP broadcasts ``g`` back to ``x``'s shape.
-    Integer and bool variables sum to int64 (as PyTorch: a bool sum counts the True values)."""
+    Integer and bool variables sum to int64 (as PyTorch: a bool sum counts the True values).
+    float16 variables are summed in float32 and the result rounded once to float16 (PyTorch's
+    accumulation type): a float16 accumulator loses every addend below half its ulp (the sum of
+    4000 values 10.5 along a strided axis stalled at 32768) and overflows at 65504 before a
+    mean divides."""
 
-    __slots__ = ("axis", "keepdims", "kept_shape", "scale", "out_dtype")
+    __slots__ = ("axis", "keepdims", "kept_shape", "scale", "out_dtype", "half")
     name = "sum"
     reads_inputs, reads_value = (), False  # what _backward reads (lifetimes.py)
     kinds = "fib"
+
+    def __new__(cls, operand: Node, *args: Any, **kwargs: Any) -> "Sum":
+        # a sum that converts its operand is a WidenedSum wherever it is built (the replay
+        # compiler inlines plain Sums as one xp.sum call)
+        widens = operand.dtype is float16 or operand.dtype in (int32, bool_)
+        return super().__new__(WidenedSum if cls is Sum and widens else cls)
 
     def __init__(self, operand: Node, axis: "int | tuple[int, ...] | None" = None, keepdims: bool = False) -> None:
         axes, kept_shape, shape = plan_axes(self.name, operand.shape, axis, keepdims)
         dtype = operand.dtype if operand.dtype.is_floating else int64
         self._setup((operand,), shape, dtype, operand.backend)
+        self.half = accumulated(self)
         self.out_dtype = None if dtype is operand.dtype else operand.backend.dtype(dtype)
         self.axis = axes
         self.keepdims = keepdims
@@ -59,6 +70,11 @@ class Sum(Node):
         value = self.inputs[0].value
         if self.out_dtype is not None:  # bool or int32: counted in int64 (the standard sums no bools)
             value = self.xp.astype(value, self.out_dtype)
+        if self.half is not None:  # float16: added up in float32, rounded once
+            total = self.xp.sum(value, axis=self.axis, keepdims=self.keepdims, dtype=self.half[1])
+            total = total if self.scale == 1.0 else total * self.scale
+            self.value = self.xp.astype(total, self.half[0])
+            return
         total = self.xp.sum(value, axis=self.axis, keepdims=self.keepdims)
         self.value = total if self.scale == 1.0 else total * self.scale
 
@@ -66,6 +82,36 @@ class Sum(Node):
         xp, operand = self.xp, self.inputs[0]
         grad = self.grad if self.scale == 1.0 else self.grad * self.scale
         operand.add_grad(xp.broadcast_to(xp.reshape(grad, self.kept_shape), operand.shape))
+
+
+class WidenedSum(Sum):
+    """A :class:`Sum` of float16 (accumulated in float32), int32 or bool values (counted in
+    int64); ``Sum(...)`` of such an operand builds one. The same maths in its own class: the
+    replay compiler inlines plain sums as one ``xp.sum`` call (no conversion: a bool sum failed
+    on array_api_strict, which sums no bools), and runs this one's ``_forward``."""
+
+    __slots__ = ()
+
+
+def accumulated(node: Node) -> "tuple[Any, Any] | None":
+    """``(float16, float32)`` backend dtypes when ``node``'s operand is float16 (a reduction then
+    accumulates in float32, as PyTorch), else None."""
+    operand = node.inputs[0]
+    if operand.dtype is not float16:
+        return None
+    return operand.backend.dtype(float16), operand.backend.dtype(float32)
+
+
+def widened(node: Node, array: Any) -> Any:
+    """``array`` in float32 when the reduction accumulates float16 values, else unchanged."""
+    half = node.half  # type: ignore[attr-defined]
+    return array if half is None else node.xp.astype(array, half[1])
+
+
+def narrowed(node: Node, array: Any) -> Any:
+    """``array`` rounded back to float16 when the reduction accumulated float16 values."""
+    half = node.half  # type: ignore[attr-defined]
+    return array if half is None else node.xp.astype(array, half[0])
 
 
 class Mean(Sum):
@@ -113,13 +159,14 @@ class Reduction(Node):
     ``kept_shape`` is the operand's shape with the reduced axes set to 1, where a reduced value
     or gradient is reshaped to broadcast back against the operand."""
 
-    __slots__ = ("axis", "keepdims", "kept_shape", "count")
+    __slots__ = ("axis", "keepdims", "kept_shape", "count", "half")
 
     def _plan(self, operand: Node, axis: "int | tuple[int, ...] | None", keepdims: bool, dtype: "DType | None" = None,
               nonempty: bool = False) -> None:
         axes, kept_shape, shape = plan_axes(self.name, operand.shape, axis, keepdims)
         self._setup((operand,), shape, dtype or operand.dtype, operand.backend)
         self.axis, self.keepdims, self.kept_shape = axes, keepdims, kept_shape
+        self.half = accumulated(self)
         # elements per reduced slice (an empty axis that is kept leaves an empty output, not empty slices)
         self.count = math.prod(operand.shape[a] for a in (axes if axes is not None else range(len(operand.shape))))
         if nonempty and self.count == 0:
@@ -215,7 +262,8 @@ class Prod(Reduction):
 
 class Variance(Reduction):
     """``Σ (x - mean)² / (n - correction)`` over ``axis``; the gradient is
-    ``g · 2 (x - mean) / (n - correction)`` (the mean's own dependence on x sums to zero)."""
+    ``g · 2 (x - mean) / (n - correction)`` (the mean's own dependence on x sums to zero).
+    float16 values are reduced in float32, as :class:`Sum`."""
 
     __slots__ = ("correction", "centered")
     name = "var"
@@ -236,10 +284,11 @@ class Variance(Reduction):
 
     def _forward(self) -> None:
         xp = self.xp
-        x = self.inputs[0].value
-        centered = self.centered = x - xp.mean(x, axis=self.axis, keepdims=True)
+        x = widened(self, self.inputs[0].value)  # float16: in float32
+        centered = x - xp.mean(x, axis=self.axis, keepdims=True)
         total = xp.sum(centered * centered, axis=self.axis, keepdims=self.keepdims)
-        self.value = total / (self.count - self.correction)
+        self.centered = narrowed(self, centered)
+        self.value = narrowed(self, total / (self.count - self.correction))
 
     def _backward(self) -> None:
         scale = 2.0 / (self.count - self.correction)
@@ -247,18 +296,22 @@ class Variance(Reduction):
 
 
 class Std(Variance):
-    """``sqrt(var)`` over ``axis``; the gradient is ``g · (x - mean) / ((n - correction)·std)``."""
+    """``sqrt(var)`` over ``axis``; the gradient is ``g · (x - mean) / ((n - correction)·std)``,
+    and 0 where the std is 0 (a constant slice: PyTorch's subgradient, not 0/0)."""
 
     __slots__ = ()
     name = "std"
 
     def _forward(self) -> None:
         Variance._forward(self)
-        self.value = self.xp.sqrt(self.value)
+        self.value = self.xp.sqrt(self.value)  # (float16: the root of the rounded variance, within 1 ulp)
 
     def _backward(self) -> None:
-        local = self.centered / (self._kept(self.value) * (self.count - self.correction))
-        self.inputs[0].add_grad(self._kept(self.grad) * local)
+        xp = self.xp
+        std = self._kept(self.value)
+        zero = std == 0
+        scale = xp.where(zero, 0.0, self._kept(self.grad) / (xp.where(zero, 1.0, std) * (self.count - self.correction)))
+        self.inputs[0].add_grad(self.centered * scale)
 
 
 class LogSumExp(Reduction):
@@ -287,7 +340,8 @@ class LogSumExp(Reduction):
 
 class Norm(Reduction):
     """The Euclidean norm ``sqrt(Σ x²)`` over ``axis``; the gradient is ``g · x / norm``, and 0
-    where the norm is 0 (PyTorch's subgradient)."""
+    where the norm is 0 (PyTorch's subgradient). float16 values are squared and summed in float32
+    (a float16 square overflows from 256 on)."""
 
     __slots__ = ()
     name = "norm"
@@ -296,8 +350,8 @@ class Norm(Reduction):
         self._plan(operand, axis, keepdims)
 
     def _forward(self) -> None:
-        x = self.inputs[0].value
-        self.value = self.xp.sqrt(self.xp.sum(x * x, axis=self.axis, keepdims=self.keepdims))
+        x = widened(self, self.inputs[0].value)  # float16: squares above 65504 are fine in float32
+        self.value = narrowed(self, self.xp.sqrt(self.xp.sum(x * x, axis=self.axis, keepdims=self.keepdims)))
 
     def _backward(self) -> None:
         xp, operand = self.xp, self.inputs[0]
@@ -309,9 +363,9 @@ class Norm(Reduction):
 
 class CumSum(Node):
     """Running sums along ``axis`` (same shape); the gradient is the reversed running sum of
-    ``g``. Integer and bool variables sum in int64."""
+    ``g``. Integer and bool variables sum in int64; float16 ones in float32, rounded once."""
 
-    __slots__ = ("axis", "out_dtype")
+    __slots__ = ("axis", "out_dtype", "half")
     name = "cumsum"
     kinds = "fib"
 
@@ -321,12 +375,13 @@ class CumSum(Node):
         self._setup((operand,), operand.shape, dtype, operand.backend)
         self.axis = axis
         self.out_dtype = None if dtype is operand.dtype else self.backend.dtype(dtype)
+        self.half = accumulated(self)
 
     def _forward(self) -> None:
         value = self.inputs[0].value
         if self.out_dtype is not None:
             value = self.xp.astype(value, self.out_dtype)
-        self.value = self.xp.cumulative_sum(value, axis=self.axis)
+        self.value = narrowed(self, self.xp.cumulative_sum(widened(self, value), axis=self.axis))
 
     def _backward(self) -> None:
         xp, axis = self.xp, self.axis

@@ -9,8 +9,9 @@ effect (graph values are never overwritten).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from . import functional
 from .module import Module
 
 if TYPE_CHECKING:
@@ -348,7 +349,8 @@ class LogSigmoid(Module):
 
 
 class Softplus(Module):
-    """``log(1 + e^x)`` (PyTorch's default ``beta=1``; other betas are not provided).
+    """``log(1 + e^x)``, and ``x`` where ``x > threshold`` (PyTorch's rule: ``threshold=1`` turns
+    ``2.0`` into ``2.0``, not ``2.127``); PyTorch's default ``beta=1`` only.
 
     >>> round(nk.nn.Softplus()(nk.zeros(1)).forward().item(), 4)
     0.6931
@@ -358,8 +360,10 @@ class Softplus(Module):
         super().__init__()
         if beta != 1.0:
             raise ValueError(f"Softplus: only beta=1 is provided, got {beta!r}; scale the input and output instead")
-        self.beta, self.threshold = beta, threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise TypeError(f"Softplus: threshold must be a number, got {threshold!r}")
+        self.beta, self.threshold = beta, float(threshold)
 
     def forward(self, input: V) -> V:
         """Apply the activation element-wise to ``input`` (any shape); same shape out (see the class docstring)."""
-        return input.softplus()
+        return cast("V", functional.softplus(input, threshold=self.threshold))

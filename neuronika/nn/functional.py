@@ -28,6 +28,7 @@ from ..autograd.pooling import (
 from ..autograd.embedding import embedding
 from ..autograd.indexing import one_hot as _one_hot
 from ..autograd.variable import wrap
+from ..autograd.selection import where as _where
 from . import loss as _loss
 from ._attention import scaled_dot_product_attention
 
@@ -144,9 +145,18 @@ def log_softmax(input: Var, dim: int) -> Var:
     return input.log_softmax(dim)
 
 
-def softplus(input: Var) -> Var:
-    """``log(1 + e^x)`` (stable; PyTorch's default ``beta=1``)."""
-    return input.softplus()
+def softplus(input: Var, beta: float = 1.0, threshold: float = 20.0) -> Var:
+    """``log(1 + e^x)`` (stable), and ``x`` itself where ``x > threshold`` (gradient 1 there), as
+    PyTorch's ``F.softplus``; only ``beta=1`` is provided (scale the input and output instead).
+
+    >>> nk.nn.functional.softplus(nk.from_ndarray([0.0, 2.0], dtype="float64"), threshold=1.0).forward().numpy().round(4).tolist()
+    [0.6931, 2.0]
+    """
+    if beta != 1.0:
+        raise ValueError(f"softplus: only beta=1 is provided, got {beta!r}; scale the input and output instead")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise TypeError(f"softplus: threshold must be a number, got {threshold!r}")
+    return _where(input > float(threshold), input, input.softplus())
 
 
 def silu(input: Var) -> Var:

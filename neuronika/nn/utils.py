@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..backends import float16, float32
 from ..optim.groups import collect_params
 from ..optim.optimizer import check_real
 
@@ -41,7 +42,8 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0, er
         total = ‖(‖g_1‖_p, ‖g_2‖_p, …)‖_p          (p = inf: max_i max |g_i|)
         g_i  ← g_i · min(1, max_norm / (total + 1e-6))
 
-    as ``torch.nn.utils.clip_grad_norm_``. ``parameters``: ``model.parameters()``, a list of
+    as ``torch.nn.utils.clip_grad_norm_`` (float16 gradients are measured in float32, as PyTorch
+    accumulates them: gradients of 300 are no overflow). ``parameters``: ``model.parameters()``, a list of
     differentiable leaves or one of them. ``error_if_nonfinite=True`` raises ``RuntimeError``
     when the total norm is NaN or infinite (otherwise the gradients then become NaN, as in
     PyTorch).
@@ -64,6 +66,8 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0, er
     for node in nodes:
         xp, grad = node.xp, node.grad
         with node.backend.scope():
+            if node.dtype is float16 and not infinite:  # squares (powers) of float16 overflow from 256
+                grad = xp.astype(grad, node.backend.dtype(float32))
             if infinite:
                 norm = xp.max(xp.abs(grad)) if grad.size else xp.asarray(0.0, dtype=grad.dtype)
             elif norm_type == 2.0:
