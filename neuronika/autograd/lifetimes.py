@@ -29,8 +29,9 @@ other readers, ran before it). Anomaly mode keeps everything.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
+from . import node as node_module
 from .node import Node, invalidate_plans
 
 #: ``reads(node) -> (positions of inputs whose value its VJP reads, whether it reads its own)``
@@ -141,3 +142,18 @@ def _elements(node: Node) -> int:
     for dim in node.shape:
         size *= dim
     return size
+
+
+def releases_of(root: Node, compute: list[Node]) -> "list[Any] | None":
+    """The interpreter's release lists of ``root`` (:func:`forward_releases`; None for a graph of
+    small arrays), kept on the root while ``node.EPOCH`` holds: a handle made for a released
+    node moves it (:func:`revive`)."""
+    cached = root._releases
+    if cached is not None and cached[0] == node_module.EPOCH[0]:
+        return cached[1]  # type: ignore[no-any-return]
+    releases = forward_releases(root, compute)
+    for gone in releases or ():
+        for node in gone or ():
+            node.dead = True
+    root._releases = (node_module.EPOCH[0], releases)
+    return releases

@@ -290,7 +290,7 @@ def run_forward(root: Node) -> None:
                 root.value = None
                 root._forward()
                 check_value(root)
-        elif whole and not root.is_leaf and (releases := _releases_of(root, compute)) is not None:
+        elif whole and not root.is_leaf and (releases := _releases(root, compute)) is not None:
             # every node computed here: the values of dead intermediates go after their last
             # reader (lifetimes.py), left stale so that another graph recomputes them
             for node, gone in zip(compute, releases):
@@ -318,21 +318,10 @@ def run_forward(root: Node) -> None:
     root.stamp = clock
 
 
-def _releases_of(root: Node, compute: list[Node]) -> "list[Any] | None":
-    """The interpreter's release lists of ``root`` (lifetimes.forward_releases; None for a graph
-    of small arrays), kept on the root while ``EPOCH`` holds: a handle made for a released node
-    moves it (lifetimes.revive)."""
-    from .lifetimes import forward_releases
+def _releases(root: Node, compute: list[Node]) -> Any:
+    from .lifetimes import releases_of  # (lifetimes.py imports this module)
 
-    cached = root._releases
-    if cached is not None and cached[0] == EPOCH[0]:
-        return cached[1]  # type: ignore[no-any-return]
-    releases = forward_releases(root, compute)
-    for gone in releases or ():
-        for node in gone or ():
-            node.dead = True
-    root._releases = (EPOCH[0], releases)
-    return releases
+    return releases_of(root, compute)
 
 
 def _plan_of(root: Node) -> Any:
