@@ -71,7 +71,7 @@ def test_a_dead_intermediate_releases_its_value_and_gradient(device, compiler):
     loss.forward()
     loss.backward()
     loss.forward()  # the second whole forward plans the graph: its intermediates have no handle
-    assert product.handles == pre.handles == squashed.handles == 0
+    assert len(product.handles) == len(pre.handles) == len(squashed.handles) == 0
     assert product.value is None and pre.value is None  # read by no VJP: gone after their consumers
     kept = squashed.value  # read by the backward: kept until its last reader ran
     assert kept is not None
@@ -224,11 +224,11 @@ def test_dropout_values_stay_so_a_second_root_sees_the_same_mask(device, compile
 def test_a_copied_handle_counts(device, compiler):
     loss, _, (product, _, _) = _chain(device)
     kept = copy.copy(wrap(product))
-    assert product.handles == 1
+    assert len(product.handles) == 1
     _replay(loss)
     assert product.value is not None and product.grad is not None
     del kept
-    assert product.handles == 0
+    assert len(product.handles) == 0
 
 
 def test_the_interpreter_drops_what_is_dead_and_keeps_what_handles_and_vjps_read(device, compiler):
@@ -319,3 +319,30 @@ def test_the_interpreter_skips_the_search_in_a_graph_of_small_arrays(device, com
         del pre
         loss.forward()
         assert (node.value is None) == released
+
+
+def test_handles_made_and_dropped_by_many_threads_keep_the_count(device):
+    """The count is a list (atomic append/pop): threads making and dropping handles of one
+    shared intermediate never lose an update, which would let a plan release a readable array."""
+    import sys
+    import threading
+
+    y = nk.ones(3, device=device).requires_grad() * 2.0
+    node = y._node
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+
+    def churn() -> None:
+        for _ in range(5000):
+            handle = nk.VarDiff(node)
+            del handle
+
+    try:
+        threads = [threading.Thread(target=churn) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert len(node.handles) == 1  # y itself

@@ -2,7 +2,7 @@
 
 ``.data`` and ``.grad`` of every variable are API, but only through a handle (a ``Var`` or
 ``VarDiff`` object): an intermediate no live handle refers to can never be read by the user.
-Such a node is **dead** for the plan made now (``Node.handles == 0``; not a leaf, not the root);
+Such a node is **dead** for the plan made now (``Node.handles`` empty; not a leaf, not the root);
 its arrays are needed only by the schedule itself, so
 
 * its **gradient** goes as soon as its own VJP consumed it (PyTorch keeps no ``.grad`` of a

@@ -140,7 +140,7 @@ class Node:
         self._compiled: Any = None  # None: never run; False: run once; else its compiled Plan
         self._releases: Any = None  # (epoch, lists) of the interpreter's releases (_releases_of)
         self.origin = build_site() if ANOMALY.get() else None
-        self.handles = 0  # live Var / VarDiff objects on this node (variable.py keeps the count)
+        self.handles: list[None] = []  # one entry per live Var / VarDiff on this node (variable.py)
         self.dead = False  # whether a compiled plan released this node's value or gradient
 
     # engine hooks, overridden by every op -----------------------------------------------------

@@ -82,15 +82,17 @@ class Var:
     def __init__(self, node: Node) -> None:
         self._node = node
         # the node's count of live handles: a replayed plan may release the value and gradient
-        # of an intermediate none refers to, since no one can read them (see lifetimes.py)
-        node.handles += 1
+        # of an intermediate none refers to, since no one can read them (see lifetimes.py). A list
+        # whose length is the count: append and pop are atomic, where ``+= 1`` on an attribute
+        # is not guaranteed to be (threads, free-threaded builds)
+        node.handles.append(None)
         if node.dead:
             revive(node)
 
     def __del__(self) -> None:
         try:
-            self._node.handles -= 1
-        except AttributeError:  # made without __init__ and never given a node
+            self._node.handles.pop()
+        except (AttributeError, IndexError):  # made without __init__ and never given a node
             pass
 
     def __getstate__(self) -> Node:
