@@ -24,6 +24,8 @@ def keep_freed_memory(skip: bool) -> bool:
     Returns whether it took effect (False off glibc, or when ``skip``)."""
     if skip:
         return False
+    # neuronika's own, smaller tuning (neuronika/backends/_malloc.py) must not undo this one
+    os.environ["NEURONIKA_MALLOC_TUNING"] = "0"
     try:  # M_TRIM_THRESHOLD is -1, M_MMAP_THRESHOLD -3
         import ctypes
 

@@ -14,7 +14,7 @@ import array_api_strict as strict
 from array_api_strict._array_object import Array as StrictArray
 import numpy as np
 
-from . import host
+from . import _malloc, host
 from ._base import Backend, DType
 
 _DEVICES = {0: strict.Device("CPU_DEVICE"), 1: strict.Device("device1"), 2: strict.Device("device2")}
@@ -28,6 +28,7 @@ class StrictBackend(host.HostGenerator, Backend):
         super().__init__()
         self.native_device = _DEVICES[index]
         self._rng = np.random.default_rng()
+        _malloc.tune()  # glibc keeps a step's freed arrays for the next one (see _malloc.py)
 
     def asarray(self, obj: Any, dtype: DType | None = None) -> Any:
         if isinstance(obj, StrictArray):

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import host
+from . import _malloc, host
 from ._base import Backend, DType
 
 
@@ -23,6 +23,7 @@ class NumpyBackend(host.HostGenerator, Backend):
     def __init__(self) -> None:
         super().__init__()
         self._rng = np.random.default_rng()
+        _malloc.tune()  # glibc keeps a step's freed arrays for the next one (see _malloc.py)
         from . import _numpy_fast, _numpy_kernels, _numpy_pool, _numpy_scatter
 
         self.kernels.update(_numpy_kernels.KERNELS)
