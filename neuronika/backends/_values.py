@@ -86,10 +86,21 @@ def _kind_of_dtype(op: str, obj: Any, dtype: Any) -> Value:
     raise _refuse(op, obj, "convert it to a real-valued array first")
 
 
+#: a plain NumPy array of a dtype neuronika holds -> its Value's kind and dtype (the common
+#: case of ``assign``: one lookup instead of the checks below, 3.3 → 0.3 µs)
+_NUMPY_KINDS: dict[Any, tuple[str, DType]] = {
+    np.dtype(name): ({"f": "float", "i": "int", "b": "bool"}[known.kind], known) for name, known in _DTYPES.items()
+}
+
+
 def inspect(op: str, obj: Any) -> Value:
     """Classify a user value, or raise a TypeError naming ``op``, what was passed and what is
     accepted. Runs once per value (metadata only: no pass over the elements, except that nested
     lists are turned into one NumPy array to learn their kind)."""
+    if type(obj) is np.ndarray:
+        known = _NUMPY_KINDS.get(obj.dtype)
+        if known is not None:
+            return Value(obj, known[0], known[1])
     if obj is None:
         raise _refuse(op, obj, "a missing value has no number")
     if isinstance(obj, np.ma.MaskedArray):
