@@ -17,8 +17,9 @@ memory is that point's alone): the process builds the step, runs ``--warmup`` un
 ``--steps`` timed ones, and reports the median time and the peak resident set size of the steps
 minus the resident size before them (what the step itself adds on top of the imports, the data
 and the model): the kernel's peak counter (``VmHWM``) is reset through ``/proc/self/clear_refs``
-just before the first step, so an earlier peak (an import) does not count. Glibc's malloc is left alone here (``run.py`` tunes it for
-timing), so freed memory goes back to the system as it normally would.
+just before the first step, so an earlier peak (an import) does not count. The script leaves glibc's malloc as each library leaves it (``run.py`` tunes it for timing): a
+neuronika point runs with the thresholds its host backend sets (``neuronika/backends/_malloc.py``),
+a PyTorch point with glibc's defaults, as a user of either gets them.
 
 ``--threads N`` fixes the BLAS and PyTorch thread counts (on a loaded 2-core machine one thread
 keeps small GEMMs from waiting on a preempted partner thread: a (32, 64)·(64, 512) product took
