@@ -204,3 +204,16 @@ def test_var_without_degrees_of_freedom_suggests_a_fix_that_applies(device):
         nk.ones((3, 1), device=device).var(1)
     with pytest.raises(ValueError, match=r"correction=0; reduce over more elements$"):
         nk.ones((3, 0), device=device).var(1, correction=0)
+
+
+def test_prod_gradient_is_the_product_of_the_others_with_infinities(device):
+    """With ±inf in a slice, ``Π / x`` is ``inf / inf`` = NaN at the infinity: the gradient is the
+    product of the other elements, computed without that division ([2, inf, 3] → [inf, 6, inf];
+    PyTorch gives the same there)."""
+    cases = [[2.0, np.inf, 3.0], [0.0, np.inf, 1.0], [-np.inf, 2.0, -1.0], [np.inf, -np.inf, 2.0], [0.0, np.inf, -np.inf],
+             [2.0, 3.0, 4.0], [0.0, 2.0, 3.0], [0.0, 0.0, 3.0]]
+    x = nk.from_ndarray(np.array(cases), dtype="float64", device=device).requires_grad()
+    with np.errstate(invalid="ignore"):
+        expected = np.array([[np.prod(np.delete(row, i)) for i in range(3)] for row in np.array(cases)])
+        x.prod(axis=1).sum().backward()
+    np.testing.assert_array_equal(x._node.backend.to_host(x.grad), expected)

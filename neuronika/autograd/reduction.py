@@ -237,8 +237,11 @@ class ArgMin(ArgMax):
 
 class Prod(Reduction):
     """``Π x`` over ``axis``. The gradient of each element is the product of the others, computed
-    without dividing by zero: with no zero in a slice it is ``Π / x``; with one zero, the zero's
-    gradient is the product of the rest and the others' is 0; with two or more, all are 0."""
+    without dividing by zero or by infinity: the finite non-zero elements' product ``P`` divided
+    by the element (``P`` itself for a 0 or ±inf element), times the product of the slice's other
+    zeros and infinities (1 when there are none, 0 with a zero, ±inf with an infinity, NaN with
+    both: ``0·inf``). ``[2, inf, 3]`` gives ``[inf, 6, inf]``; a slice without 0 or ±inf gives
+    exactly ``P / x``."""
 
     __slots__ = ()
     name = "prod"
@@ -252,12 +255,19 @@ class Prod(Reduction):
     def _backward(self) -> None:
         xp, operand = self.xp, self.inputs[0]
         x = operand.value
-        zero = x == 0
-        safe = xp.where(zero, 1.0, x)
-        others = xp.prod(safe, axis=self.axis, keepdims=True)  # the product of the non-zeros
-        zeros = xp.sum(xp.astype(zero, self.backend.dtype(self.dtype)), axis=self.axis, keepdims=True)
-        local = xp.where(zero, xp.where(zeros == 1, others, 0.0), xp.where(zeros == 0, others / safe, 0.0))
-        operand.add_grad(self._kept(self.grad) * local)
+        dtype = self.backend.dtype(self.dtype)
+        zero, infinite = x == 0, xp.isinf(x)
+        special = xp.logical_or(zero, infinite)
+        safe = xp.where(special, 1.0, x)
+        finite = xp.prod(safe, axis=self.axis, keepdims=True) / safe  # P / x (P at a 0 or ±inf)
+        # the zeros and infinities among the *other* elements of each slice, and their sign
+        zeros = xp.sum(xp.astype(zero, dtype), axis=self.axis, keepdims=True) - xp.astype(zero, dtype)
+        infinities = xp.sum(xp.astype(infinite, dtype), axis=self.axis, keepdims=True) - xp.astype(infinite, dtype)
+        own_sign = xp.where(infinite, xp.sign(x), 1.0)
+        sign = xp.prod(own_sign, axis=self.axis, keepdims=True) * own_sign  # ±1: dividing is multiplying
+        rest = xp.where(zeros > 0, xp.where(infinities > 0, xp.full_like(sign, float("nan")), xp.zeros_like(sign)),
+                        xp.where(infinities > 0, sign * float("inf"), xp.ones_like(sign)))
+        operand.add_grad(self._kept(self.grad) * (finite * rest))
 
 
 class Variance(Reduction):
